@@ -1,0 +1,274 @@
+//! Syntax tree of a scry program, as written (bpftrace and ply dialects), with spans.
+//!
+//! Built by `parser::parse`, consumed by `sema::check`. Nothing here is typed or
+//! resolved: a bare identifier such as `pid` is only a name until sema looks it up.
+//! `print` renders the tree for `--dump ast`.
+
+pub mod print;
+
+pub use crate::diag::Span;
+
+/// A whole program: `#include` lines, then probes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    /// `#include <...>` / `#include "..."` lines, kept for diagnostics; types come from BTF.
+    pub includes: Vec<(String, Span)>,
+    /// Probes in source order.
+    pub probes: Vec<Probe>,
+}
+
+/// `spec, spec /predicate/ { body }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Probe {
+    /// One or more attach-point specs, e.g. `tracepoint:syscalls:sys_enter_openat`.
+    pub specs: Vec<ProbeSpec>,
+    /// Optional `/expr/` filter.
+    pub predicate: Option<Expr>,
+    /// Statements of the body.
+    pub body: Block,
+    /// The whole probe.
+    pub span: Span,
+}
+
+/// An attach-point spec exactly as written; split into parts by `provider`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeSpec {
+    /// Raw text, e.g. `t:syscalls:sys_enter_*` or `BEGIN`.
+    pub text: String,
+    /// Span of `text`.
+    pub span: Span,
+}
+
+/// A `{ ... }` sequence of statements.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Block {
+    /// Statements in order.
+    pub stmts: Vec<Stmt>,
+    /// From `{` to `}`.
+    pub span: Span,
+}
+
+/// A statement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stmt {
+    /// What kind.
+    pub kind: StmtKind,
+    /// Whole statement.
+    pub span: Span,
+}
+
+/// Statement kinds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StmtKind {
+    /// An expression evaluated for its effect: `printf(...)`, `@x++`, `@m[k].count()`.
+    Expr(Expr),
+    /// `target = value` or compound `target op= value` (`op` is `Some`).
+    Assign {
+        /// A map (`@x`, `@x[k]`) or variable (`$x`).
+        target: Expr,
+        /// For `+=`, `-=`, ... the operator.
+        op: Option<BinOp>,
+        /// Right-hand side.
+        value: Expr,
+    },
+    /// `if (cond) { ... } else { ... }`; `else if` nests an `If` inside `else_`.
+    If {
+        /// Condition.
+        cond: Expr,
+        /// Taken when non-zero.
+        then: Block,
+        /// Taken otherwise.
+        else_: Option<Block>,
+    },
+}
+
+/// An expression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    /// What kind.
+    pub kind: ExprKind,
+    /// Whole expression.
+    pub span: Span,
+}
+
+/// Expression kinds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// Integer literal (decimal, hex `0x`, octal `0o`/leading `0`, `_` separators allowed).
+    Int(u64),
+    /// String literal with escapes already decoded.
+    Str(String),
+    /// Bare identifier: a builtin (`pid`, `comm`, `args`, ...) until sema says otherwise.
+    Ident(String),
+    /// Scratch variable `$name` (name without `$`).
+    Var(String),
+    /// Map `@name` or `@name[k1, k2]` (name without `@`, empty for `@`).
+    /// `keys` is empty when no brackets were written.
+    Map {
+        /// Map name.
+        name: String,
+        /// Key expressions.
+        keys: Vec<Expr>,
+    },
+    /// `base.field` or `base->field`.
+    Field {
+        /// The struct-like value (`args`).
+        base: Box<Expr>,
+        /// Field name.
+        field: String,
+        /// Written with `->`.
+        arrow: bool,
+    },
+    /// `name(args)`: builtin function or aggregation.
+    Call {
+        /// Function name.
+        name: String,
+        /// Arguments.
+        args: Vec<Expr>,
+        /// Span of `name`.
+        name_span: Span,
+    },
+    /// ply's `@m[k].count()` / `$m[k].quantize(v)` style.
+    Method {
+        /// Receiver (a map).
+        recv: Box<Expr>,
+        /// Method name.
+        name: String,
+        /// Arguments.
+        args: Vec<Expr>,
+        /// Span of `name`.
+        name_span: Span,
+    },
+    /// `op expr`.
+    Unary {
+        /// Operator.
+        op: UnOp,
+        /// Operand.
+        expr: Box<Expr>,
+    },
+    /// `lhs op rhs`.
+    Binary {
+        /// Operator.
+        op: BinOp,
+        /// Left operand.
+        lhs: Box<Expr>,
+        /// Right operand.
+        rhs: Box<Expr>,
+    },
+    /// `cond ? a : b`.
+    Ternary {
+        /// Condition.
+        cond: Box<Expr>,
+        /// Value when non-zero.
+        then: Box<Expr>,
+        /// Value otherwise.
+        else_: Box<Expr>,
+    },
+    /// `x++`, `x--`, `++x`, `--x` on a map or variable.
+    IncDec {
+        /// The map or variable.
+        target: Box<Expr>,
+        /// `++` (true) or `--` (false).
+        incr: bool,
+        /// Written before the operand.
+        prefix: bool,
+    },
+    /// `(a, b, c)`.
+    Tuple(Vec<Expr>),
+}
+
+/// Unary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnOp {
+    /// `-`
+    Neg,
+    /// `!`
+    Not,
+    /// `~`
+    BitNot,
+}
+
+/// Binary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Mod,
+    /// `&`
+    BitAnd,
+    /// `|`
+    BitOr,
+    /// `^`
+    BitXor,
+    /// `<<`
+    Shl,
+    /// `>>`
+    Shr,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `&&`
+    And,
+    /// `||`
+    Or,
+}
+
+impl BinOp {
+    /// Source spelling.
+    pub fn symbol(self) -> &'static str {
+        use BinOp::*;
+        match self {
+            Add => "+",
+            Sub => "-",
+            Mul => "*",
+            Div => "/",
+            Mod => "%",
+            BitAnd => "&",
+            BitOr => "|",
+            BitXor => "^",
+            Shl => "<<",
+            Shr => ">>",
+            Eq => "==",
+            Ne => "!=",
+            Lt => "<",
+            Le => "<=",
+            Gt => ">",
+            Ge => ">=",
+            And => "&&",
+            Or => "||",
+        }
+    }
+
+    /// True for comparisons, which yield 0 or 1.
+    pub fn is_comparison(self) -> bool {
+        use BinOp::*;
+        matches!(self, Eq | Ne | Lt | Le | Gt | Ge)
+    }
+}
+
+impl UnOp {
+    /// Source spelling.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            UnOp::Neg => "-",
+            UnOp::Not => "!",
+            UnOp::BitNot => "~",
+        }
+    }
+}

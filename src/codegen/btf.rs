@@ -1,0 +1,1 @@
+//! Minimal BTF writer for BTF-defined maps and program functions.

@@ -1,0 +1,1 @@
+//! Tokens (logos), with modal lexing: probe headers vs. expression/body text.

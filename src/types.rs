@@ -1,0 +1,106 @@
+//! Value types of the language, shared by sema (checking), codegen (layout) and runtime
+//! (decoding map keys, values and event records). Pure data; no behaviour beyond sizes.
+
+use std::fmt;
+
+/// The type of a value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Ty {
+    /// Integer of `bits` (8, 16, 32 or 64) bits. In registers every integer is 64-bit;
+    /// `bits` matters for loads, stores and display.
+    Int {
+        /// Width in bits.
+        bits: u8,
+        /// Signed (`int`, `long`) or not.
+        signed: bool,
+    },
+    /// NUL-padded string buffer of `len` bytes (e.g. `comm` is 16).
+    Str {
+        /// Buffer size in bytes, including room for the NUL.
+        len: u32,
+    },
+    /// A tuple; each element is laid out at its natural alignment.
+    Tuple(Vec<Ty>),
+    /// No value (statements, `printf`, `exit`).
+    Void,
+}
+
+impl Ty {
+    /// `u64`.
+    pub const U64: Ty = Ty::Int { bits: 64, signed: false };
+    /// `i64`.
+    pub const I64: Ty = Ty::Int { bits: 64, signed: true };
+
+    /// Size in bytes when stored in a key, value or event record.
+    pub fn size(&self) -> u32 {
+        match self {
+            Ty::Int { bits, .. } => *bits as u32 / 8,
+            Ty::Str { len } => *len,
+            Ty::Tuple(elems) => {
+                let (size, align) = tuple_layout(elems).1;
+                round_up(size, align)
+            }
+            Ty::Void => 0,
+        }
+    }
+
+    /// Alignment in bytes.
+    pub fn align(&self) -> u32 {
+        match self {
+            Ty::Int { bits, .. } => *bits as u32 / 8,
+            Ty::Str { .. } => 1,
+            Ty::Tuple(elems) => tuple_layout(elems).1.1,
+            Ty::Void => 1,
+        }
+    }
+
+    /// True for integers.
+    pub fn is_int(&self) -> bool {
+        matches!(self, Ty::Int { .. })
+    }
+
+    /// True for signed integers.
+    pub fn is_signed(&self) -> bool {
+        matches!(self, Ty::Int { signed: true, .. })
+    }
+}
+
+/// Offsets of `elems` laid out in order at natural alignment, plus (size, alignment).
+pub fn tuple_layout(elems: &[Ty]) -> (Vec<u32>, (u32, u32)) {
+    let mut offsets = Vec::with_capacity(elems.len());
+    let mut off = 0;
+    let mut align = 1;
+    for e in elems {
+        let a = e.align();
+        off = round_up(off, a);
+        offsets.push(off);
+        off += e.size();
+        align = align.max(a);
+    }
+    (offsets, (off, align))
+}
+
+/// Rounds `n` up to a multiple of `to` (a power of two).
+pub fn round_up(n: u32, to: u32) -> u32 {
+    n.div_ceil(to) * to
+}
+
+impl fmt::Display for Ty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ty::Int { bits, signed } => write!(f, "{}{}", if *signed { "int" } else { "uint" }, bits),
+            Ty::Str { len } => write!(f, "string[{len}]"),
+            Ty::Tuple(elems) => {
+                write!(f, "(")?;
+                for (i, e) in elems.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                write!(f, ")")
+            }
+            Ty::Void => write!(f, "none"),
+        }
+    }
+}

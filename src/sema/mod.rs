@@ -1,1 +1,293 @@
-//! Name resolution, type checking and desugaring.
+//! Name resolution, type checking and desugaring: `ast::Program` → `hir::Program`.
+//!
+//! Probe specs are resolved through `provider` (wildcards expanded against the kernel's
+//! [`Catalog`]), each attach point's body is checked against its context, maps get one
+//! type across the whole program, and sugar (ply's `@m[k].count()`, `@x++`, `+=`) becomes
+//! plain updates. Emits no code and touches no kernel state beyond the catalog.
+
+mod expr;
+pub mod hir;
+mod stmt;
+
+use std::collections::BTreeMap;
+
+use crate::ast;
+use crate::codegen::module::{Attach, ProgKind, ValueKind};
+use crate::diag::{Diagnostic, Span};
+use crate::provider::{self, Catalog, Spec, TracepointFormat};
+use crate::types::Ty;
+
+/// Compile-time facts that come from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Pid of the `-c` child, the value of `cpid`.
+    pub cpid: Option<u32>,
+}
+
+/// Checks `program`; returns the typed program or every error found.
+pub fn check(
+    program: &ast::Program,
+    catalog: &dyn Catalog,
+    options: &Options,
+) -> Result<hir::Program, Vec<Diagnostic>> {
+    let mut cx = Checker {
+        catalog,
+        options,
+        maps: Vec::new(),
+        map_ids: BTreeMap::new(),
+        printfs: Vec::new(),
+        diags: Vec::new(),
+    };
+    let mut probes = Vec::new();
+    for probe in &program.probes {
+        for spec in &probe.specs {
+            for (attach, kind, display, ctx) in cx.resolve(spec) {
+                if let Some(p) = cx.check_probe(probe, attach, kind, display, ctx) {
+                    probes.push(p);
+                }
+            }
+        }
+    }
+    if probes.is_empty() && cx.diags.is_empty() {
+        cx.diags.push(
+            Diagnostic::global("E0205", "the program has no probes")
+                .with_help("write at least one probe, e.g. `BEGIN { printf(\"hello\\n\"); }`"),
+        );
+    }
+    if !cx.diags.is_empty() {
+        // A wildcard checks one body many times: report each mistake once.
+        let mut seen = Vec::new();
+        cx.diags.retain(|d| {
+            let key = (d.code, d.span, d.message.clone());
+            let new = !seen.contains(&key);
+            seen.push(key);
+            new
+        });
+        return Err(cx.diags);
+    }
+    Ok(hir::Program { probes, maps: cx.maps, printfs: cx.printfs })
+}
+
+/// Typing context of one attach point.
+#[derive(Clone, Debug)]
+pub(crate) enum Context {
+    /// BEGIN, END, interval: no arguments.
+    None,
+    /// A tracepoint with its fields.
+    Tracepoint(TracepointFormat),
+}
+
+struct Checker<'a> {
+    catalog: &'a dyn Catalog,
+    options: &'a Options,
+    maps: Vec<hir::Map>,
+    map_ids: BTreeMap<String, hir::MapId>,
+    printfs: Vec<(String, Vec<Ty>)>,
+    diags: Vec<Diagnostic>,
+}
+
+/// Per attach point state while checking a body.
+pub(crate) struct ProbeScope {
+    pub(crate) ctx: Context,
+    pub(crate) display: String,
+    pub(crate) vars: Vec<(String, Ty)>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// Expands one spec into attach points.
+    fn resolve(&mut self, spec: &ast::ProbeSpec) -> Vec<(Attach, ProgKind, String, Context)> {
+        let parsed = match provider::parse_spec(&spec.text) {
+            Ok(s) => s,
+            Err(e) => {
+                self.error(
+                    Diagnostic::error(e.code, spec.span, e.message)
+                        .with_label("in this probe")
+                        .with_help(e.help),
+                );
+                return Vec::new();
+            }
+        };
+        match parsed {
+            Spec::Begin => vec![(Attach::Begin, ProgKind::RawTracepoint, "BEGIN".into(), Context::None)],
+            Spec::End => vec![(Attach::End, ProgKind::RawTracepoint, "END".into(), Context::None)],
+            Spec::Interval { period_ns } => vec![(
+                Attach::Interval { period_ns },
+                ProgKind::PerfEvent,
+                spec.text.clone(),
+                Context::None,
+            )],
+            Spec::Tracepoint { category, name } => self.resolve_tracepoints(spec, &category, &name),
+        }
+    }
+
+    fn resolve_tracepoints(
+        &mut self,
+        spec: &ast::ProbeSpec,
+        category: &str,
+        name: &str,
+    ) -> Vec<(Attach, ProgKind, String, Context)> {
+        let names: Vec<(String, String)> = if provider::has_wildcard(category) || provider::has_wildcard(name) {
+            self.catalog
+                .tracepoints()
+                .into_iter()
+                .filter(|(c, n)| provider::wildcard_match(category, c) && provider::wildcard_match(name, n))
+                .collect()
+        } else {
+            vec![(category.to_string(), name.to_string())]
+        };
+        if names.is_empty() {
+            self.error(
+                Diagnostic::error("E0201", spec.span, format!("no tracepoint matches `{category}:{name}`"))
+                    .with_label("matches nothing")
+                    .with_help("tracepoints are listed under /sys/kernel/tracing/events/"),
+            );
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (c, n) in names {
+            match self.catalog.tracepoint_format(&c, &n) {
+                Some(format) => out.push((
+                    Attach::Tracepoint { category: c.clone(), name: n.clone() },
+                    ProgKind::Tracepoint,
+                    format!("tracepoint:{c}:{n}"),
+                    Context::Tracepoint(format),
+                )),
+                None => self.error(
+                    Diagnostic::error("E0201", spec.span, format!("unknown tracepoint `{c}:{n}`"))
+                        .with_label("no such tracepoint")
+                        .with_help(format!(
+                            "tracepoints are listed under /sys/kernel/tracing/events/; does `{c}` have `{n}`?"
+                        )),
+                ),
+            }
+        }
+        out
+    }
+
+    fn check_probe(
+        &mut self,
+        probe: &ast::Probe,
+        attach: Attach,
+        kind: ProgKind,
+        display: String,
+        ctx: Context,
+    ) -> Option<hir::Probe> {
+        let mut scope = ProbeScope { ctx, display: display.clone(), vars: Vec::new() };
+        let errors_before = self.diags.len();
+        let predicate = probe.predicate.as_ref().and_then(|p| {
+            let e = self.expr(p, &mut scope)?;
+            self.expect_int(&e, "a predicate")?;
+            Some(e)
+        });
+        let body = self.block(&probe.body, &mut scope);
+        if self.diags.len() > errors_before {
+            return None;
+        }
+        Some(hir::Probe {
+            attach,
+            kind,
+            display,
+            predicate,
+            body,
+            vars: scope.vars.into_iter().map(|(_, t)| t).collect(),
+            span: probe.span,
+        })
+    }
+
+    fn expect_int(&mut self, e: &hir::Expr, what: &str) -> Option<()> {
+        if e.ty.is_int() {
+            return Some(());
+        }
+        self.error(
+            Diagnostic::error("E0304", e.span, format!("{what} must be an integer, found {}", e.ty))
+                .with_label(format!("this is {}", e.ty))
+                .with_help("compare strings with `==` / `!=` to get an integer"),
+        );
+        None
+    }
+
+    /// Finds or creates map `name`, unifying its key and value types with this use.
+    pub(crate) fn use_map(&mut self, name: &str, keys: &[Ty], value: ValueKind, span: Span) -> Option<hir::MapId> {
+        let display = format!("@{name}");
+        let Some(&id) = self.map_ids.get(&display) else {
+            let id = self.maps.len();
+            self.maps.push(hir::Map { name: display.clone(), keys: keys.to_vec(), value, span });
+            self.map_ids.insert(display, id);
+            return Some(id);
+        };
+        let first = self.maps[id].span;
+        let old_keys = self.maps[id].keys.clone();
+        let Some(keys) = unify_keys(&old_keys, keys) else {
+            let shown = |k: &[Ty]| k.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+            self.error(
+                Diagnostic::error(
+                    "E0304",
+                    span,
+                    format!("map `{display}` is used with keys [{}] here but [{}] before", shown(keys), shown(&old_keys)),
+                )
+                .with_label("different key types")
+                .with_note(first, "first used here")
+                .with_help("use the same number and kinds of keys everywhere a map appears"),
+            );
+            return None;
+        };
+        let Some(value) = unify_values(&self.maps[id].value, &value) else {
+            let old = describe_value(&self.maps[id].value);
+            self.error(
+                Diagnostic::error(
+                    "E0304",
+                    span,
+                    format!("map `{display}` holds {old} but is used here as {}", describe_value(&value)),
+                )
+                .with_label("conflicting use")
+                .with_note(first, "first used here")
+                .with_help("a map holds one kind of value; use another map name"),
+            );
+            return None;
+        };
+        self.maps[id].keys = keys;
+        self.maps[id].value = value;
+        Some(id)
+    }
+
+    /// Looks up a map that must already exist (for reads).
+    pub(crate) fn known_map(&self, name: &str) -> Option<hir::MapId> {
+        self.map_ids.get(&format!("@{name}")).copied()
+    }
+}
+
+fn unify_ty(a: &Ty, b: &Ty) -> Option<Ty> {
+    match (a, b) {
+        (Ty::Int { signed: sa, .. }, Ty::Int { signed: sb, .. }) => Some(Ty::Int { bits: 64, signed: *sa && *sb }),
+        (Ty::Str { len: la }, Ty::Str { len: lb }) => Some(Ty::Str { len: (*la).max(*lb) }),
+        _ => None,
+    }
+}
+
+fn unify_keys(a: &[Ty], b: &[Ty]) -> Option<Vec<Ty>> {
+    if a.len() != b.len() {
+        return None;
+    }
+    a.iter().zip(b).map(|(x, y)| unify_ty(x, y)).collect()
+}
+
+fn unify_values(a: &ValueKind, b: &ValueKind) -> Option<ValueKind> {
+    match (a, b) {
+        (ValueKind::Count, ValueKind::Count) => Some(ValueKind::Count),
+        (ValueKind::Sum { signed: x }, ValueKind::Sum { signed: y }) => Some(ValueKind::Sum { signed: *x || *y }),
+        (ValueKind::Scalar(x), ValueKind::Scalar(y)) => unify_ty(x, y).map(ValueKind::Scalar),
+        _ => None,
+    }
+}
+
+fn describe_value(v: &ValueKind) -> String {
+    match v {
+        ValueKind::Count => "count()".into(),
+        ValueKind::Sum { .. } => "sum()".into(),
+        ValueKind::Scalar(t) => format!("{t} values"),
+    }
+}

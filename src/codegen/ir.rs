@@ -1,0 +1,199 @@
+//! The lowering target: BPF-shaped operations over virtual registers, with symbolic
+//! labels, map references and source markers. `regalloc` turns it into real instructions.
+//!
+//! Conventions that keep register allocation simple: virtual registers live only in the
+//! callee-saved R6–R9 or in stack slots, so R0–R5 are free scratch inside the expansion
+//! of any one operation, and a helper call (one [`Op::Call`]) moves its arguments into
+//! R1–R5 itself.
+
+use crate::bpf::{Alu, Cond, Size};
+use crate::diag::Span;
+
+/// A virtual register holding a 64-bit value (integer or pointer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VReg(pub u32);
+
+/// A jump target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Label(pub u32);
+
+/// A source operand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Src {
+    /// A virtual register.
+    V(VReg),
+    /// A 32-bit immediate (sign-extended to 64 bits).
+    Imm(i32),
+}
+
+/// Base address of a memory access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Base {
+    /// The frame pointer R10 (offsets are negative).
+    Stack,
+    /// A pointer held in a virtual register.
+    V(VReg),
+}
+
+/// A helper-call argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// A virtual register's value.
+    V(VReg),
+    /// A constant.
+    Imm(i64),
+    /// The address `R10 + off`.
+    Stack(i16),
+    /// The fd of module map `n` (relocated `ld_imm64`).
+    Map(usize),
+}
+
+/// One operation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// `dst = src`.
+    Mov {
+        /// Destination.
+        dst: VReg,
+        /// Source.
+        src: Src,
+    },
+    /// `dst = imm` for any 64-bit constant.
+    LdImm64 {
+        /// Destination.
+        dst: VReg,
+        /// Constant.
+        imm: u64,
+    },
+    /// `dst op= src`; `signed` selects `s/`, `s%` (and is ignored otherwise).
+    Alu {
+        /// Operation.
+        op: Alu,
+        /// Destination and left operand.
+        dst: VReg,
+        /// Right operand.
+        src: Src,
+        /// Signed division / modulo.
+        signed: bool,
+    },
+    /// `dst = -dst`.
+    Neg {
+        /// Operand.
+        dst: VReg,
+    },
+    /// `dst = (u32)dst`.
+    Zext32 {
+        /// Operand.
+        dst: VReg,
+    },
+    /// `dst = *(size *)(base + off)`.
+    Load {
+        /// Width.
+        size: Size,
+        /// Destination.
+        dst: VReg,
+        /// Address base.
+        base: Base,
+        /// Offset.
+        off: i16,
+    },
+    /// `*(size *)(base + off) = src`.
+    Store {
+        /// Width.
+        size: Size,
+        /// Address base.
+        base: Base,
+        /// Offset.
+        off: i16,
+        /// Value.
+        src: Src,
+    },
+    /// `dst = R10 + off`.
+    StackAddr {
+        /// Destination.
+        dst: VReg,
+        /// Offset (negative).
+        off: i16,
+    },
+    /// `dst = R1` at program entry (the context pointer).
+    Ctx {
+        /// Destination.
+        dst: VReg,
+    },
+    /// `if a cond b goto target`.
+    Jmp {
+        /// Condition.
+        cond: Cond,
+        /// Left operand.
+        a: VReg,
+        /// Right operand.
+        b: Src,
+        /// Target.
+        target: Label,
+    },
+    /// `goto target`.
+    Goto(Label),
+    /// Defines a label here.
+    Label(Label),
+    /// `ret = helper(args...)`.
+    Call {
+        /// Helper id.
+        helper: u32,
+        /// Up to five arguments.
+        args: Vec<Arg>,
+        /// Where the result goes, if used.
+        ret: Option<VReg>,
+    },
+    /// `return 0`.
+    Exit,
+    /// The following operations come from this source construct.
+    Mark(Span),
+}
+
+impl Op {
+    /// Virtual registers this operation mentions (read or written).
+    pub fn vregs(&self, out: &mut Vec<VReg>) {
+        let src = |s: &Src, out: &mut Vec<VReg>| {
+            if let Src::V(v) = s {
+                out.push(*v)
+            }
+        };
+        let base = |b: &Base, out: &mut Vec<VReg>| {
+            if let Base::V(v) = b {
+                out.push(*v)
+            }
+        };
+        match self {
+            Op::Mov { dst, src: s } | Op::Alu { dst, src: s, .. } => {
+                out.push(*dst);
+                src(s, out);
+            }
+            Op::LdImm64 { dst, .. }
+            | Op::Neg { dst }
+            | Op::Zext32 { dst }
+            | Op::StackAddr { dst, .. }
+            | Op::Ctx { dst } => out.push(*dst),
+            Op::Load { dst, base: b, .. } => {
+                out.push(*dst);
+                base(b, out);
+            }
+            Op::Store { base: b, src: s, .. } => {
+                base(b, out);
+                src(s, out);
+            }
+            Op::Jmp { a, b, .. } => {
+                out.push(*a);
+                src(b, out);
+            }
+            Op::Call { args, ret, .. } => {
+                for a in args {
+                    if let Arg::V(v) = a {
+                        out.push(*v);
+                    }
+                }
+                out.extend(ret.iter().copied());
+            }
+            Op::Goto(_) | Op::Label(_) | Op::Exit | Op::Mark(_) => {}
+        }
+    }
+}

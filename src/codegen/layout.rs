@@ -1,0 +1,119 @@
+//! Decides how user maps, the ring buffer and event records are laid out: BPF map types,
+//! key offsets, value sizes, event ids and argument offsets.
+
+use crate::codegen::module::{EventKind, MapDef, MapKind, MapMeta, ValueKind};
+use crate::sema::hir;
+use crate::types::{Ty, round_up, tuple_layout};
+
+/// Ring-buffer size in bytes (a power-of-two multiple of the page size).
+pub const RINGBUF_BYTES: u32 = 1 << 20;
+/// Entries of a keyed map (bpftrace's default).
+pub const MAX_KEYS: u32 = 4096;
+
+/// Layout of one user map.
+#[derive(Clone, Debug)]
+pub struct MapLayout {
+    /// Index into `Module::maps`.
+    pub bpf_map: usize,
+    /// BPF map type.
+    pub kind: MapKind,
+    /// Key element types.
+    pub key_types: Vec<Ty>,
+    /// Offset of each key element.
+    pub key_offsets: Vec<u32>,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// True when key elements leave padding bytes that must be zeroed.
+    pub key_padded: bool,
+    /// Value size in bytes.
+    pub value_size: u32,
+}
+
+/// Layout of everything a program shares.
+#[derive(Debug, Default)]
+pub struct Layout {
+    /// By hir map id.
+    pub maps: Vec<MapLayout>,
+    /// The ring buffer's index in `Module::maps`.
+    pub ringbuf: Option<usize>,
+    /// Per printf event: argument offsets in the record.
+    pub events: Vec<Vec<u32>>,
+    /// Per printf event: record size.
+    pub event_sizes: Vec<u32>,
+    /// Event id of `exit()`.
+    pub exit_event: usize,
+}
+
+fn bpf_name(prefix: &str, i: usize, name: &str) -> String {
+    let clean: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    let mut s = format!("{prefix}{i}_{clean}");
+    s.truncate(15);
+    s
+}
+
+/// Lays out `program`'s maps and events.
+pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec<EventKind>) {
+    let mut defs = Vec::new();
+    let mut metas = Vec::new();
+    let mut lay = Layout::default();
+    for (i, m) in program.maps.iter().enumerate() {
+        let keyed = !m.keys.is_empty();
+        let (offsets, (size, align)) = tuple_layout(&m.keys);
+        let unpadded: u32 = m.keys.iter().map(Ty::size).sum();
+        let (kind, key_size, value_size) = match (&m.value, keyed) {
+            (ValueKind::Count | ValueKind::Sum { .. }, false) => (MapKind::PercpuArray, 4, 8),
+            (ValueKind::Count | ValueKind::Sum { .. }, true) => (MapKind::PercpuHash, round_up(size, align), 8),
+            (ValueKind::Scalar(t), false) => (MapKind::Hash, 8, round_up(t.size(), 8)),
+            (ValueKind::Scalar(t), true) => (MapKind::Hash, round_up(size, align), round_up(t.size(), 8)),
+        };
+        let max_entries = if keyed { MAX_KEYS } else { 1 };
+        defs.push(MapDef { name: bpf_name("m", i, m.name.trim_start_matches('@')), kind, key_size, value_size, max_entries, flags: 0 });
+        metas.push(MapMeta { name: m.name.clone(), bpf_map: i, keys: m.keys.clone(), value: m.value.clone() });
+        lay.maps.push(MapLayout {
+            bpf_map: i,
+            kind,
+            key_types: m.keys.clone(),
+            key_offsets: offsets,
+            key_size,
+            key_padded: keyed && unpadded < key_size,
+            value_size,
+        });
+    }
+    let mut events = Vec::new();
+    for (format, args) in &program.printfs {
+        let mut off = 8;
+        let mut offsets = Vec::new();
+        let mut typed = Vec::new();
+        for t in args {
+            offsets.push(off);
+            typed.push((t.clone(), off));
+            off += round_up(t.size(), 8);
+        }
+        lay.events.push(offsets);
+        lay.event_sizes.push(off);
+        events.push(EventKind::Printf { format: format.clone(), args: typed });
+    }
+    lay.exit_event = events.len();
+    events.push(EventKind::Exit);
+    let uses_events = !program.printfs.is_empty() || program.probes.iter().any(|p| has_exit(&p.body));
+    if uses_events {
+        lay.ringbuf = Some(defs.len());
+        defs.push(MapDef {
+            name: "events".into(),
+            kind: MapKind::Ringbuf,
+            key_size: 0,
+            value_size: 0,
+            max_entries: RINGBUF_BYTES,
+            flags: 0,
+        });
+    }
+    (lay, defs, metas, events)
+}
+
+fn has_exit(stmts: &[hir::Stmt]) -> bool {
+    stmts.iter().any(|s| match &s.kind {
+        hir::StmtKind::Exit => true,
+        hir::StmtKind::If { then, else_, .. } => has_exit(then) || has_exit(else_),
+        _ => false,
+    })
+}

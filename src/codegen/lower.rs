@@ -1,0 +1,689 @@
+//! Lowering of one checked probe body to [`Op`]s: expressions, conditions, statements,
+//! map updates, ring-buffer events. Stack buffers (keys, strings, variables) are carved
+//! from the 512-byte frame here; `regalloc` adds spill slots below them.
+
+use super::ir::{Arg, Base, Label, Op, Src, VReg};
+use super::layout::{Layout, MapLayout};
+use crate::ast::{BinOp, UnOp};
+use crate::bpf::insn::helper;
+use crate::bpf::{Alu, Cond, Size};
+use crate::codegen::module::MapKind;
+use crate::sema::hir::{self, Builtin, ExprKind, MapOp, StmtKind};
+use crate::types::{Ty, round_up};
+
+/// A computed value.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Val {
+    /// An integer (or pointer) in a register or as a constant.
+    Int(Src),
+    /// A string in a stack buffer at `R10 + off` of `len` bytes (allocated rounded to 8,
+    /// every byte initialised).
+    Buf { off: i16, len: u32 },
+}
+
+/// Lowering state of one program.
+pub(super) struct Lowerer<'a> {
+    pub(super) ops: Vec<Op>,
+    layout: &'a Layout,
+    next_vreg: u32,
+    next_label: u32,
+    /// Bytes of the frame in use (buffers grow downwards from R10).
+    stack: u32,
+    /// Highest `stack` seen.
+    pub(super) stack_max: u32,
+    ctx: Option<VReg>,
+    /// Frame offset of each scratch variable.
+    vars: Vec<i16>,
+    /// Byte size of each scratch variable.
+    var_sizes: Vec<u32>,
+    exit_label: Label,
+}
+
+impl<'a> Lowerer<'a> {
+    pub(super) fn new(layout: &'a Layout) -> Lowerer<'a> {
+        let mut l = Lowerer {
+            ops: Vec::new(),
+            layout,
+            next_vreg: 1,
+            next_label: 0,
+            stack: 0,
+            stack_max: 0,
+            ctx: None,
+            vars: Vec::new(),
+            var_sizes: Vec::new(),
+            exit_label: Label(0),
+        };
+        l.exit_label = l.label();
+        l
+    }
+
+    /// Lowers a whole probe; returns the ops with the context save prepended if needed.
+    pub(super) fn probe(mut self, probe: &hir::Probe) -> (Vec<Op>, u32) {
+        // Scratch variables get zeroed slots so reads on paths that skipped the
+        // assignment see 0 (the verifier rejects reads of uninitialised stack).
+        for ty in &probe.vars {
+            let size = round_up(ty.size().max(8), 8);
+            let off = self.alloc(size);
+            self.zero(Base::Stack, off, size);
+            self.vars.push(off);
+            self.var_sizes.push(size);
+        }
+        if let Some(pred) = &probe.predicate {
+            self.ops.push(Op::Mark(pred.span));
+            let exit = self.exit_label;
+            self.branch(pred, false, exit);
+        }
+        self.stmts(&probe.body);
+        self.ops.push(Op::Label(self.exit_label));
+        self.ops.push(Op::Exit);
+        if let Some(ctx) = self.ctx {
+            self.ops.insert(0, Op::Ctx { dst: ctx });
+        }
+        (self.ops, self.stack_max)
+    }
+
+    fn vreg(&mut self) -> VReg {
+        self.next_vreg += 1;
+        VReg(self.next_vreg)
+    }
+
+    fn label(&mut self) -> Label {
+        self.next_label += 1;
+        Label(self.next_label)
+    }
+
+    /// Reserves `size` bytes (rounded to 8) of frame; returns the offset from R10.
+    fn alloc(&mut self, size: u32) -> i16 {
+        self.stack += round_up(size.max(1), 8);
+        self.stack_max = self.stack_max.max(self.stack);
+        // Offsets beyond the 512-byte frame are reported by `codegen::lower` from
+        // stack_max; clamp here so the arithmetic stays in range until then.
+        -(self.stack.min(i16::MAX as u32) as i16)
+    }
+
+    fn zero(&mut self, base: Base, off: i16, size: u32) {
+        let mut done = 0;
+        while done + 8 <= size {
+            self.ops.push(Op::Store { size: Size::DW, base, off: off + done as i16, src: Src::Imm(0) });
+            done += 8;
+        }
+        for (w, s) in [(4, Size::W), (2, Size::H), (1, Size::B)] {
+            if done + w <= size {
+                self.ops.push(Op::Store { size: s, base, off: off + done as i16, src: Src::Imm(0) });
+                done += w;
+            }
+        }
+    }
+
+    /// Copies `len` bytes from `src + soff` to `dst + doff`, in the widest accesses that
+    /// `align` (the alignment both sides are known to have) allows.
+    fn copy(&mut self, dst: Base, doff: i16, src: Base, soff: i16, len: u32, align: u32) {
+        let mut done = 0u32;
+        for (w, s) in [(8, Size::DW), (4, Size::W), (2, Size::H), (1, Size::B)] {
+            if w > align {
+                continue;
+            }
+            while done + w <= len {
+                let t = self.vreg();
+                self.ops.push(Op::Load { size: s, dst: t, base: src, off: soff + done as i16 });
+                self.ops.push(Op::Store { size: s, base: dst, off: doff + done as i16, src: Src::V(t) });
+                done += w;
+            }
+        }
+    }
+
+    fn constant(&mut self, c: u64) -> Src {
+        match i32::try_from(c as i64) {
+            Ok(i) => Src::Imm(i),
+            Err(_) => {
+                let v = self.vreg();
+                self.ops.push(Op::LdImm64 { dst: v, imm: c });
+                Src::V(v)
+            }
+        }
+    }
+
+    fn call(&mut self, helper: u32, args: Vec<Arg>) -> VReg {
+        let v = self.vreg();
+        self.ops.push(Op::Call { helper, args, ret: Some(v) });
+        v
+    }
+
+    fn stmts(&mut self, stmts: &[hir::Stmt]) {
+        for s in stmts {
+            let mark = self.stack;
+            self.ops.push(Op::Mark(s.span));
+            self.stmt(s);
+            // Temporaries die with their statement; variables were allocated up front.
+            self.stack = mark;
+        }
+    }
+
+    fn stmt(&mut self, s: &hir::Stmt) {
+        match &s.kind {
+            StmtKind::Expr(e) => {
+                self.value(e);
+            }
+            StmtKind::VarAssign { var, value } => {
+                let off = self.vars[*var];
+                match self.value(value) {
+                    Val::Int(src) => self.ops.push(Op::Store { size: Size::DW, base: Base::Stack, off, src }),
+                    Val::Buf { off: soff, len } => {
+                        // The variable's buffer may be longer (its widest assignment).
+                        let var_size = round_up(self.var_sizes[*var], 8);
+                        let n = round_up(len, 8).min(var_size);
+                        self.copy(Base::Stack, off, Base::Stack, soff, n, 8);
+                        self.zero(Base::Stack, off + n as i16, var_size - n);
+                    }
+                }
+            }
+            StmtKind::MapUpdate { map, keys, op } => self.map_update(*map, keys, op),
+            StmtKind::Printf { event, args } => self.printf(*event, args),
+            StmtKind::Exit => {
+                let rb = self.layout.ringbuf.expect("exit() implies a ring buffer");
+                let p = self.call(helper::RINGBUF_RESERVE, vec![Arg::Map(rb), Arg::Imm(8), Arg::Imm(0)]);
+                let skip = self.label();
+                self.ops.push(Op::Jmp { cond: Cond::Eq, a: p, b: Src::Imm(0), target: skip });
+                let id = self.layout.exit_event as i32;
+                self.ops.push(Op::Store { size: Size::DW, base: Base::V(p), off: 0, src: Src::Imm(id) });
+                self.ops.push(Op::Call { helper: helper::RINGBUF_SUBMIT, args: vec![Arg::V(p), Arg::Imm(0)], ret: None });
+                self.ops.push(Op::Label(skip));
+                self.ops.push(Op::Goto(self.exit_label));
+            }
+            StmtKind::If { cond, then, else_ } => {
+                let else_label = self.label();
+                self.branch(cond, false, else_label);
+                self.stmts(then);
+                if else_.is_empty() {
+                    self.ops.push(Op::Label(else_label));
+                } else {
+                    let end = self.label();
+                    self.ops.push(Op::Goto(end));
+                    self.ops.push(Op::Label(else_label));
+                    self.stmts(else_);
+                    self.ops.push(Op::Label(end));
+                }
+            }
+        }
+    }
+
+    /// Builds the BPF key of `map` for `keys` on the stack; returns its offset.
+    fn key(&mut self, layout: &MapLayout, keys: &[hir::Expr]) -> i16 {
+        let off = self.alloc(layout.key_size);
+        if keys.is_empty() {
+            self.zero(Base::Stack, off, layout.key_size);
+            return off;
+        }
+        if layout.key_padded {
+            self.zero(Base::Stack, off, layout.key_size);
+        }
+        // Evaluate every key before writing any, so nested map reads can't clobber.
+        let vals: Vec<Val> = keys.iter().map(|k| self.value(k)).collect();
+        for (i, v) in vals.into_iter().enumerate() {
+            let at = off + layout.key_offsets[i] as i16;
+            match (v, &layout.key_types[i]) {
+                (Val::Int(src), _) => self.ops.push(Op::Store { size: Size::DW, base: Base::Stack, off: at, src }),
+                (Val::Buf { off: soff, len }, Ty::Str { len: klen }) => {
+                    let n = len.min(*klen);
+                    let whole = n / 8 * 8;
+                    self.copy(Base::Stack, at, Base::Stack, soff, whole, 8);
+                    self.copy(Base::Stack, at + whole as i16, Base::Stack, soff + whole as i16, n - whole, 1);
+                    if *klen > n {
+                        self.zero(Base::Stack, at + n as i16, klen - n);
+                    }
+                }
+                (Val::Buf { .. }, _) => unreachable!("sema unified key types"),
+            }
+        }
+        off
+    }
+
+    fn map_update(&mut self, map: usize, keys: &[hir::Expr], op: &MapOp) {
+        let ml = self.layout.maps[map].clone();
+        // The new value (or delta) first: it may read maps itself.
+        let val = match op {
+            MapOp::Count => None,
+            MapOp::Sum(e) | MapOp::Assign(e) => Some(self.value(e)),
+        };
+        let key = self.key(&ml, keys);
+        match op {
+            MapOp::Assign(_) => {
+                let voff = match val.expect("assign has a value") {
+                    Val::Int(src) => {
+                        let off = self.alloc(8);
+                        self.ops.push(Op::Store { size: Size::DW, base: Base::Stack, off, src });
+                        off
+                    }
+                    Val::Buf { off, len } => {
+                        if len >= ml.value_size {
+                            off
+                        } else {
+                            let to = self.alloc(ml.value_size);
+                            self.copy(Base::Stack, to, Base::Stack, off, round_up(len, 8), 8);
+                            self.zero(Base::Stack, to + round_up(len, 8) as i16, ml.value_size - round_up(len, 8));
+                            to
+                        }
+                    }
+                };
+                self.ops.push(Op::Call {
+                    helper: helper::MAP_UPDATE_ELEM,
+                    args: vec![Arg::Map(ml.bpf_map), Arg::Stack(key), Arg::Stack(voff), Arg::Imm(0)],
+                    ret: None,
+                });
+            }
+            MapOp::Count | MapOp::Sum(_) => {
+                let delta = match val {
+                    None => Src::Imm(1),
+                    Some(Val::Int(src)) => src,
+                    Some(Val::Buf { .. }) => unreachable!("sema: sum of an integer"),
+                };
+                let done = self.label();
+                let have = self.label();
+                let p = self.call(helper::MAP_LOOKUP_ELEM, vec![Arg::Map(ml.bpf_map), Arg::Stack(key)]);
+                if ml.kind == MapKind::PercpuHash {
+                    self.ops.push(Op::Jmp { cond: Cond::Ne, a: p, b: Src::Imm(0), target: have });
+                    // First update of this key on this CPU: insert a zero and look again.
+                    let zero = self.alloc(8);
+                    self.ops.push(Op::Store { size: Size::DW, base: Base::Stack, off: zero, src: Src::Imm(0) });
+                    self.ops.push(Op::Call {
+                        helper: helper::MAP_UPDATE_ELEM,
+                        args: vec![Arg::Map(ml.bpf_map), Arg::Stack(key), Arg::Stack(zero), Arg::Imm(1)],
+                        ret: None,
+                    });
+                    self.ops.push(Op::Call {
+                        helper: helper::MAP_LOOKUP_ELEM,
+                        args: vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
+                        ret: Some(p),
+                    });
+                }
+                self.ops.push(Op::Jmp { cond: Cond::Eq, a: p, b: Src::Imm(0), target: done });
+                self.ops.push(Op::Label(have));
+                let t = self.vreg();
+                self.ops.push(Op::Load { size: Size::DW, dst: t, base: Base::V(p), off: 0 });
+                self.ops.push(Op::Alu { op: Alu::Add, dst: t, src: delta, signed: false });
+                self.ops.push(Op::Store { size: Size::DW, base: Base::V(p), off: 0, src: Src::V(t) });
+                self.ops.push(Op::Label(done));
+            }
+        }
+    }
+
+    fn printf(&mut self, event: usize, args: &[hir::Expr]) {
+        let rb = self.layout.ringbuf.expect("printf implies a ring buffer");
+        let vals: Vec<Val> = args.iter().map(|a| self.value(a)).collect();
+        let offsets = &self.layout.events[event];
+        let size = self.layout.event_sizes[event];
+        let p = self.call(helper::RINGBUF_RESERVE, vec![Arg::Map(rb), Arg::Imm(size as i64), Arg::Imm(0)]);
+        let skip = self.label();
+        self.ops.push(Op::Jmp { cond: Cond::Eq, a: p, b: Src::Imm(0), target: skip });
+        self.ops.push(Op::Store { size: Size::DW, base: Base::V(p), off: 0, src: Src::Imm(event as i32) });
+        for (v, &at) in vals.into_iter().zip(offsets.iter()) {
+            match v {
+                Val::Int(src) => self.ops.push(Op::Store { size: Size::DW, base: Base::V(p), off: at as i16, src }),
+                Val::Buf { off, len } => self.copy(Base::V(p), at as i16, Base::Stack, off, round_up(len, 8), 8),
+            }
+        }
+        self.ops.push(Op::Call { helper: helper::RINGBUF_SUBMIT, args: vec![Arg::V(p), Arg::Imm(0)], ret: None });
+        self.ops.push(Op::Label(skip));
+    }
+
+    /// Computes an expression's value.
+    pub(super) fn value(&mut self, e: &hir::Expr) -> Val {
+        match &e.kind {
+            ExprKind::Int(v) => Val::Int(self.constant(*v)),
+            ExprKind::Str(s) => {
+                let len = s.len() as u32 + 1;
+                let off = self.alloc(len);
+                let mut bytes = s.as_bytes().to_vec();
+                bytes.resize(round_up(len, 8) as usize, 0);
+                for (i, chunk) in bytes.chunks(4).enumerate() {
+                    let word = i32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+                    self.ops.push(Op::Store { size: Size::W, base: Base::Stack, off: off + 4 * i as i16, src: Src::Imm(word) });
+                }
+                Val::Buf { off, len }
+            }
+            ExprKind::Builtin(b) => self.builtin(*b),
+            ExprKind::CtxField { offset } => {
+                let ctx = *self.ctx.get_or_insert_with(|| {
+                    self.next_vreg += 1;
+                    VReg(self.next_vreg)
+                });
+                match &e.ty {
+                    Ty::Str { len } => {
+                        let off = self.alloc(*len);
+                        let align = 1 << offset.trailing_zeros().min(3);
+                        self.copy(Base::Stack, off, Base::V(ctx), *offset as i16, *len, align);
+                        let rounded = round_up(*len, 8);
+                        self.zero(Base::Stack, off + *len as i16, rounded - len);
+                        Val::Buf { off, len: *len }
+                    }
+                    Ty::Int { bits, signed } => {
+                        let size = Size::from_bytes(*bits as u32 / 8).expect("sema checked the width");
+                        let v = self.vreg();
+                        self.ops.push(Op::Load { size, dst: v, base: Base::V(ctx), off: *offset as i16 });
+                        if *signed && *bits < 64 {
+                            let shift = 64 - *bits as i32;
+                            self.ops.push(Op::Alu { op: Alu::Lsh, dst: v, src: Src::Imm(shift), signed: false });
+                            self.ops.push(Op::Alu { op: Alu::Arsh, dst: v, src: Src::Imm(shift), signed: false });
+                        }
+                        Val::Int(Src::V(v))
+                    }
+                    other => unreachable!("ctx field of type {other}"),
+                }
+            }
+            ExprKind::Var(id) => {
+                let off = self.vars[*id];
+                match &e.ty {
+                    Ty::Str { len } => {
+                        let to = self.alloc(*len);
+                        self.copy(Base::Stack, to, Base::Stack, off, round_up(*len, 8), 8);
+                        Val::Buf { off: to, len: *len }
+                    }
+                    _ => {
+                        let v = self.vreg();
+                        self.ops.push(Op::Load { size: Size::DW, dst: v, base: Base::Stack, off });
+                        Val::Int(Src::V(v))
+                    }
+                }
+            }
+            ExprKind::MapRead { map, keys } => {
+                let ml = self.layout.maps[*map].clone();
+                let key = self.key(&ml, keys);
+                let p = self.call(helper::MAP_LOOKUP_ELEM, vec![Arg::Map(ml.bpf_map), Arg::Stack(key)]);
+                let missing = self.label();
+                match &e.ty {
+                    Ty::Str { len } => {
+                        let to = self.alloc(*len);
+                        let rounded = round_up(*len, 8);
+                        self.zero(Base::Stack, to, rounded);
+                        self.ops.push(Op::Jmp { cond: Cond::Eq, a: p, b: Src::Imm(0), target: missing });
+                        self.copy(Base::Stack, to, Base::V(p), 0, rounded.min(ml.value_size), 8);
+                        self.ops.push(Op::Label(missing));
+                        Val::Buf { off: to, len: *len }
+                    }
+                    _ => {
+                        let v = self.vreg();
+                        self.ops.push(Op::Mov { dst: v, src: Src::Imm(0) });
+                        self.ops.push(Op::Jmp { cond: Cond::Eq, a: p, b: Src::Imm(0), target: missing });
+                        self.ops.push(Op::Load { size: Size::DW, dst: v, base: Base::V(p), off: 0 });
+                        self.ops.push(Op::Label(missing));
+                        Val::Int(Src::V(v))
+                    }
+                }
+            }
+            ExprKind::Unary(op, inner) => {
+                let src = self.int(inner);
+                if let Src::Imm(c) = src {
+                    let folded = match op {
+                        UnOp::Neg => (c as i64).wrapping_neg() as u64,
+                        UnOp::Not => (c == 0) as u64,
+                        UnOp::BitNot => !(c as i64) as u64,
+                    };
+                    return Val::Int(self.constant(folded));
+                }
+                let v = self.fresh_copy(src);
+                match op {
+                    UnOp::Neg => self.ops.push(Op::Neg { dst: v }),
+                    UnOp::BitNot => self.ops.push(Op::Alu { op: Alu::Xor, dst: v, src: Src::Imm(-1), signed: false }),
+                    UnOp::Not => return self.bool_value(e),
+                }
+                Val::Int(Src::V(v))
+            }
+            ExprKind::Binary(op, l, r) => {
+                if op.is_comparison() || matches!(op, BinOp::And | BinOp::Or) {
+                    return self.bool_value(e);
+                }
+                let signed = e.ty.is_signed();
+                let a = self.int(l);
+                let b = self.int(r);
+                if let (Src::Imm(x), Src::Imm(y)) = (a, b) {
+                    if let Some(c) = fold(*op, x as i64, y as i64, signed) {
+                        return Val::Int(self.constant(c));
+                    }
+                }
+                let alu = match op {
+                    BinOp::Add => Alu::Add,
+                    BinOp::Sub => Alu::Sub,
+                    BinOp::Mul => Alu::Mul,
+                    BinOp::Div => Alu::Div,
+                    BinOp::Mod => Alu::Mod,
+                    BinOp::BitAnd => Alu::And,
+                    BinOp::BitOr => Alu::Or,
+                    BinOp::BitXor => Alu::Xor,
+                    BinOp::Shl => Alu::Lsh,
+                    BinOp::Shr if signed => Alu::Arsh,
+                    BinOp::Shr => Alu::Rsh,
+                    _ => unreachable!("comparisons handled above"),
+                };
+                let v = self.fresh_copy(a);
+                self.ops.push(Op::Alu { op: alu, dst: v, src: b, signed });
+                Val::Int(Src::V(v))
+            }
+            ExprKind::Ternary(c, a, b) => {
+                let else_l = self.label();
+                let end = self.label();
+                match &e.ty {
+                    Ty::Str { len } => {
+                        let to = self.alloc(*len);
+                        let rounded = round_up(*len, 8);
+                        self.branch(c, false, else_l);
+                        self.string_into(a, to, rounded);
+                        self.ops.push(Op::Goto(end));
+                        self.ops.push(Op::Label(else_l));
+                        self.string_into(b, to, rounded);
+                        self.ops.push(Op::Label(end));
+                        Val::Buf { off: to, len: *len }
+                    }
+                    _ => {
+                        let v = self.vreg();
+                        self.branch(c, false, else_l);
+                        let x = self.int(a);
+                        self.ops.push(Op::Mov { dst: v, src: x });
+                        self.ops.push(Op::Goto(end));
+                        self.ops.push(Op::Label(else_l));
+                        let y = self.int(b);
+                        self.ops.push(Op::Mov { dst: v, src: y });
+                        self.ops.push(Op::Label(end));
+                        Val::Int(Src::V(v))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Evaluates a string into the `size`-byte buffer at `to`, zero-padding it.
+    fn string_into(&mut self, e: &hir::Expr, to: i16, size: u32) {
+        let Val::Buf { off, len } = self.value(e) else { unreachable!("sema: string branch") };
+        let n = round_up(len, 8).min(size);
+        self.copy(Base::Stack, to, Base::Stack, off, n, 8);
+        self.zero(Base::Stack, to + n as i16, size - n);
+    }
+
+    fn fresh_copy(&mut self, src: Src) -> VReg {
+        let v = self.vreg();
+        self.ops.push(Op::Mov { dst: v, src });
+        v
+    }
+
+    /// An integer-typed expression's value.
+    pub(super) fn int(&mut self, e: &hir::Expr) -> Src {
+        match self.value(e) {
+            Val::Int(s) => s,
+            Val::Buf { .. } => unreachable!("sema: integer expected"),
+        }
+    }
+
+    fn builtin(&mut self, b: Builtin) -> Val {
+        let (helper, shift, zext) = match b {
+            Builtin::Pid => (helper::GET_CURRENT_PID_TGID, 32, false),
+            Builtin::Tid => (helper::GET_CURRENT_PID_TGID, 0, true),
+            Builtin::Uid => (helper::GET_CURRENT_UID_GID, 0, true),
+            Builtin::Gid => (helper::GET_CURRENT_UID_GID, 32, false),
+            Builtin::Nsecs => (helper::KTIME_GET_NS, 0, false),
+            Builtin::Cpu => (helper::GET_SMP_PROCESSOR_ID, 0, false),
+            Builtin::Comm => {
+                let off = self.alloc(16);
+                self.ops.push(Op::Call {
+                    helper: helper::GET_CURRENT_COMM,
+                    args: vec![Arg::Stack(off), Arg::Imm(16)],
+                    ret: None,
+                });
+                return Val::Buf { off, len: 16 };
+            }
+        };
+        let v = self.call(helper, vec![]);
+        if shift > 0 {
+            self.ops.push(Op::Alu { op: Alu::Rsh, dst: v, src: Src::Imm(shift), signed: false });
+        }
+        if zext {
+            self.ops.push(Op::Zext32 { dst: v });
+        }
+        Val::Int(Src::V(v))
+    }
+
+    /// 0/1 value of a condition.
+    fn bool_value(&mut self, e: &hir::Expr) -> Val {
+        let v = self.vreg();
+        let f = self.label();
+        self.ops.push(Op::Mov { dst: v, src: Src::Imm(0) });
+        self.branch(e, false, f);
+        self.ops.push(Op::Mov { dst: v, src: Src::Imm(1) });
+        self.ops.push(Op::Label(f));
+        Val::Int(Src::V(v))
+    }
+
+    /// Jumps to `target` when `e` is non-zero (`when` = true) or zero (`when` = false).
+    pub(super) fn branch(&mut self, e: &hir::Expr, when: bool, target: Label) {
+        match &e.kind {
+            ExprKind::Unary(UnOp::Not, inner) => self.branch(inner, !when, target),
+            ExprKind::Binary(BinOp::And, l, r) => {
+                if when {
+                    let skip = self.label();
+                    self.branch(l, false, skip);
+                    self.branch(r, true, target);
+                    self.ops.push(Op::Label(skip));
+                } else {
+                    self.branch(l, false, target);
+                    self.branch(r, false, target);
+                }
+            }
+            ExprKind::Binary(BinOp::Or, l, r) => {
+                if when {
+                    self.branch(l, true, target);
+                    self.branch(r, true, target);
+                } else {
+                    let skip = self.label();
+                    self.branch(l, true, skip);
+                    self.branch(r, false, target);
+                    self.ops.push(Op::Label(skip));
+                }
+            }
+            ExprKind::Binary(op, l, r) if op.is_comparison() && matches!(l.ty, Ty::Str { .. }) => {
+                super::strcmp::branch_str_eq(self, l, r, (*op == BinOp::Eq) == when, target);
+            }
+            ExprKind::Binary(op, l, r) if op.is_comparison() => {
+                let signed = l.ty.is_signed() && r.ty.is_signed();
+                let a = self.int(l);
+                let b = self.int(r);
+                let (cond, a, b) = match (a, b) {
+                    (Src::Imm(x), Src::Imm(y)) => {
+                        let holds = fold(*op, x as i64, y as i64, signed).expect("comparisons fold") != 0;
+                        if holds == when {
+                            self.ops.push(Op::Goto(target));
+                        }
+                        return;
+                    }
+                    (Src::V(a), b) => (cmp_cond(*op, signed), a, b),
+                    // Constant on the left: swap the operands and mirror the comparison.
+                    (Src::Imm(_), Src::V(b)) => (mirror(cmp_cond(*op, signed)), b, a),
+                };
+                let cond = if when { cond } else { cond.negate() };
+                self.ops.push(Op::Jmp { cond, a, b, target });
+            }
+            _ => {
+                let s = self.int(e);
+                match s {
+                    Src::Imm(c) => {
+                        if (c != 0) == when {
+                            self.ops.push(Op::Goto(target));
+                        }
+                    }
+                    Src::V(v) => {
+                        let cond = if when { Cond::Ne } else { Cond::Eq };
+                        self.ops.push(Op::Jmp { cond, a: v, b: Src::Imm(0), target });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Exposes fresh registers and labels to sibling lowering modules.
+    pub(super) fn new_vreg(&mut self) -> VReg {
+        self.vreg()
+    }
+
+    /// A fresh label for sibling lowering modules.
+    pub(super) fn new_label(&mut self) -> Label {
+        self.label()
+    }
+}
+
+fn cmp_cond(op: BinOp, signed: bool) -> Cond {
+    match (op, signed) {
+        (BinOp::Eq, _) => Cond::Eq,
+        (BinOp::Ne, _) => Cond::Ne,
+        (BinOp::Lt, false) => Cond::Lt,
+        (BinOp::Le, false) => Cond::Le,
+        (BinOp::Gt, false) => Cond::Gt,
+        (BinOp::Ge, false) => Cond::Ge,
+        (BinOp::Lt, true) => Cond::Slt,
+        (BinOp::Le, true) => Cond::Sle,
+        (BinOp::Gt, true) => Cond::Sgt,
+        (BinOp::Ge, true) => Cond::Sge,
+        _ => unreachable!("not a comparison"),
+    }
+}
+
+/// `a cond b` ⇔ `b mirror(cond) a`.
+fn mirror(c: Cond) -> Cond {
+    match c {
+        Cond::Lt => Cond::Gt,
+        Cond::Gt => Cond::Lt,
+        Cond::Le => Cond::Ge,
+        Cond::Ge => Cond::Le,
+        Cond::Slt => Cond::Sgt,
+        Cond::Sgt => Cond::Slt,
+        Cond::Sle => Cond::Sge,
+        Cond::Sge => Cond::Sle,
+        other => other,
+    }
+}
+
+/// Constant folding with the runtime's semantics (BPF: x/0 = 0, x%0 = x).
+pub(super) fn fold(op: BinOp, a: i64, b: i64, signed: bool) -> Option<u64> {
+    let (ua, ub) = (a as u64, b as u64);
+    Some(match op {
+        BinOp::Add => ua.wrapping_add(ub),
+        BinOp::Sub => ua.wrapping_sub(ub),
+        BinOp::Mul => ua.wrapping_mul(ub),
+        BinOp::Div if b == 0 => 0,
+        BinOp::Div if signed => a.wrapping_div(b) as u64,
+        BinOp::Div => ua / ub,
+        BinOp::Mod if b == 0 => ua,
+        BinOp::Mod if signed => a.wrapping_rem(b) as u64,
+        BinOp::Mod => ua % ub,
+        BinOp::BitAnd => ua & ub,
+        BinOp::BitOr => ua | ub,
+        BinOp::BitXor => ua ^ ub,
+        BinOp::Shl => ua.wrapping_shl(ub as u32 & 63),
+        BinOp::Shr if signed => (a >> (ub & 63)) as u64,
+        BinOp::Shr => ua >> (ub & 63),
+        BinOp::Eq => (ua == ub) as u64,
+        BinOp::Ne => (ua != ub) as u64,
+        BinOp::Lt => (if signed { a < b } else { ua < ub }) as u64,
+        BinOp::Le => (if signed { a <= b } else { ua <= ub }) as u64,
+        BinOp::Gt => (if signed { a > b } else { ua > ub }) as u64,
+        BinOp::Ge => (if signed { a >= b } else { ua >= ub }) as u64,
+        BinOp::And => (a != 0 && b != 0) as u64,
+        BinOp::Or => (a != 0 || b != 0) as u64,
+    })
+}

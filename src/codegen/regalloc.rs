@@ -1,0 +1,307 @@
+//! Register allocation (linear scan over live intervals) and final emission of
+//! [`Op`]s as BPF instructions with resolved jumps, map relocations and a source map.
+//!
+//! Virtual registers get R6–R9 or, when those are taken, an 8-byte stack slot below the
+//! frame area codegen already used. Programs have only forward jumps, so a value's live
+//! range is the span from its first to its last mention in program order.
+
+use std::collections::HashMap;
+
+use super::ir::{Arg, Base, Label, Op, Src, VReg};
+use super::module::MapReloc;
+use crate::bpf::{Alu, Insn, Reg, Size};
+use crate::diag::Span;
+
+/// Where a virtual register lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Loc {
+    Reg(Reg),
+    Slot(i16),
+}
+
+/// Emitted program text.
+pub struct Emitted {
+    /// Instruction slots.
+    pub insns: Vec<Insn>,
+    /// Map loads to relocate.
+    pub map_relocs: Vec<MapReloc>,
+    /// (slot, span) pairs, ascending.
+    pub source_map: Vec<(usize, Span)>,
+    /// Total stack bytes used including spill slots.
+    pub stack_size: u32,
+}
+
+const ALLOCATABLE: [Reg; 4] = [Reg::R6, Reg::R7, Reg::R8, Reg::R9];
+
+/// Allocates registers and emits `ops`; `stack_used` bytes of the frame are taken already.
+pub fn emit(ops: &[Op], stack_used: u32) -> Emitted {
+    let (locs, stack_size) = allocate(ops, stack_used);
+    Emitter { locs, insns: Vec::new(), relocs: Vec::new(), source_map: Vec::new() }.run(ops, stack_size)
+}
+
+fn allocate(ops: &[Op], stack_used: u32) -> (HashMap<VReg, Loc>, u32) {
+    // Live interval of each vreg: [first mention, last mention].
+    let mut intervals: HashMap<VReg, (usize, usize)> = HashMap::new();
+    let mut buf = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        buf.clear();
+        op.vregs(&mut buf);
+        for &v in &buf {
+            intervals.entry(v).and_modify(|iv| iv.1 = i).or_insert((i, i));
+        }
+    }
+    let mut order: Vec<(VReg, (usize, usize))> = intervals.into_iter().collect();
+    order.sort_by_key(|&(v, (start, _))| (start, v));
+
+    let mut locs = HashMap::new();
+    let mut free: Vec<Reg> = ALLOCATABLE.iter().rev().copied().collect();
+    let mut active: Vec<(usize, VReg, Reg)> = Vec::new(); // (end, vreg, reg)
+    let mut stack = stack_used;
+    let spill = |stack: &mut u32| {
+        *stack += 8;
+        Loc::Slot(-(*stack as i16))
+    };
+    for (v, (start, end)) in order {
+        // Expire intervals that ended before this one starts.
+        active.retain(|&(e, _, r)| {
+            if e < start {
+                free.push(r);
+                false
+            } else {
+                true
+            }
+        });
+        if let Some(r) = free.pop() {
+            active.push((end, v, r));
+            locs.insert(v, Loc::Reg(r));
+            continue;
+        }
+        // Spill whichever interval ends last.
+        let (idx, &(last_end, last_v, r)) =
+            active.iter().enumerate().max_by_key(|(_, a)| a.0).expect("active set is full");
+        if last_end > end {
+            locs.insert(last_v, spill(&mut stack));
+            active[idx] = (end, v, r);
+            locs.insert(v, Loc::Reg(r));
+        } else {
+            locs.insert(v, spill(&mut stack));
+        }
+    }
+    (locs, stack)
+}
+
+struct Emitter {
+    locs: HashMap<VReg, Loc>,
+    insns: Vec<Insn>,
+    relocs: Vec<MapReloc>,
+    source_map: Vec<(usize, Span)>,
+}
+
+impl Emitter {
+    fn loc(&self, v: VReg) -> Loc {
+        self.locs[&v]
+    }
+
+    /// The register holding `v`, loading it into `scratch` if it was spilled.
+    fn read(&mut self, v: VReg, scratch: Reg) -> Reg {
+        match self.loc(v) {
+            Loc::Reg(r) => r,
+            Loc::Slot(off) => {
+                self.insns.push(Insn::ldx(Size::DW, scratch, Reg::R10, off));
+                scratch
+            }
+        }
+    }
+
+    /// The register to compute `v` in: its own, or `scratch` (then call `writeback`).
+    fn target(&self, v: VReg, scratch: Reg) -> Reg {
+        match self.loc(v) {
+            Loc::Reg(r) => r,
+            Loc::Slot(_) => scratch,
+        }
+    }
+
+    fn writeback(&mut self, v: VReg, from: Reg) {
+        if let Loc::Slot(off) = self.loc(v) {
+            self.insns.push(Insn::stx(Size::DW, Reg::R10, off, from));
+        }
+    }
+
+    fn base(&mut self, b: Base, scratch: Reg) -> Reg {
+        match b {
+            Base::Stack => Reg::R10,
+            Base::V(v) => self.read(v, scratch),
+        }
+    }
+
+    fn mov_into(&mut self, dst: Reg, src: Src) {
+        match src {
+            Src::Imm(i) => self.insns.push(Insn::mov64_imm(dst, i)),
+            Src::V(v) => match self.loc(v) {
+                Loc::Reg(r) if r == dst => {}
+                Loc::Reg(r) => self.insns.push(Insn::mov64_reg(dst, r)),
+                Loc::Slot(off) => self.insns.push(Insn::ldx(Size::DW, dst, Reg::R10, off)),
+            },
+        }
+    }
+
+    fn run(mut self, ops: &[Op], stack_size: u32) -> Emitted {
+        let mut labels: HashMap<Label, usize> = HashMap::new();
+        let mut fixups: Vec<(usize, Label)> = Vec::new();
+        for op in ops {
+            match *op {
+                Op::Mark(span) => {
+                    let at = self.insns.len();
+                    if let Some(last) = self.source_map.last_mut().filter(|l| l.0 == at) {
+                        last.1 = span;
+                    } else {
+                        self.source_map.push((at, span));
+                    }
+                }
+                Op::Label(l) => {
+                    labels.insert(l, self.insns.len());
+                }
+                Op::Mov { dst, src } => match self.loc(dst) {
+                    Loc::Reg(r) => self.mov_into(r, src),
+                    Loc::Slot(off) => match src {
+                        Src::Imm(i) => self.insns.push(Insn::st(Size::DW, Reg::R10, off, i)),
+                        Src::V(s) => {
+                            let r = self.read(s, Reg::R0);
+                            self.insns.push(Insn::stx(Size::DW, Reg::R10, off, r));
+                        }
+                    },
+                },
+                Op::LdImm64 { dst, imm } => {
+                    let t = self.target(dst, Reg::R0);
+                    if let Ok(small) = i32::try_from(imm as i64) {
+                        self.insns.push(Insn::mov64_imm(t, small));
+                    } else {
+                        self.insns.extend(Insn::ld_imm64(t, imm));
+                    }
+                    self.writeback(dst, t);
+                }
+                Op::Alu { op, dst, src, signed } => {
+                    let d = self.target(dst, Reg::R0);
+                    if d == Reg::R0 {
+                        self.read(dst, Reg::R0);
+                    }
+                    match src {
+                        Src::Imm(i) => {
+                            let mut insn = Insn::alu64_imm(op, d, i);
+                            if signed && matches!(op, Alu::Div | Alu::Mod) {
+                                insn.off = 1;
+                            }
+                            self.insns.push(insn);
+                        }
+                        Src::V(s) => {
+                            let s = self.read(s, Reg::R1);
+                            let insn = if signed && matches!(op, Alu::Div | Alu::Mod) {
+                                Insn::alu64_reg_signed(op, d, s)
+                            } else {
+                                Insn::alu64_reg(op, d, s)
+                            };
+                            self.insns.push(insn);
+                        }
+                    }
+                    self.writeback(dst, d);
+                }
+                Op::Neg { dst } | Op::Zext32 { dst } => {
+                    let d = self.read(dst, Reg::R0);
+                    self.insns.push(match op {
+                        Op::Neg { .. } => Insn::neg64(d),
+                        _ => Insn::new(
+                            crate::bpf::insn::class::ALU | crate::bpf::insn::src::X | Alu::Mov as u8,
+                            d.num(),
+                            d.num(),
+                            0,
+                            0,
+                        ),
+                    });
+                    self.writeback(dst, d);
+                }
+                Op::Load { size, dst, base, off } => {
+                    let b = self.base(base, Reg::R1);
+                    let d = self.target(dst, Reg::R0);
+                    self.insns.push(Insn::ldx(size, d, b, off));
+                    self.writeback(dst, d);
+                }
+                Op::Store { size, base, off, src } => {
+                    let b = self.base(base, Reg::R1);
+                    match src {
+                        Src::Imm(i) => self.insns.push(Insn::st(size, b, off, i)),
+                        Src::V(s) => {
+                            let s = self.read(s, Reg::R0);
+                            self.insns.push(Insn::stx(size, b, off, s));
+                        }
+                    }
+                }
+                Op::StackAddr { dst, off } => {
+                    let d = self.target(dst, Reg::R0);
+                    self.insns.push(Insn::mov64_reg(d, Reg::R10));
+                    self.insns.push(Insn::alu64_imm(Alu::Add, d, off as i32));
+                    self.writeback(dst, d);
+                }
+                Op::Ctx { dst } => {
+                    let d = self.target(dst, Reg::R1);
+                    if d != Reg::R1 {
+                        self.insns.push(Insn::mov64_reg(d, Reg::R1));
+                    }
+                    self.writeback(dst, d);
+                }
+                Op::Jmp { cond, a, b, target } => {
+                    let a = self.read(a, Reg::R0);
+                    let insn = match b {
+                        Src::Imm(i) => Insn::jmp_imm(cond, a, i, 0),
+                        Src::V(v) => {
+                            let b = self.read(v, Reg::R1);
+                            Insn::jmp_reg(cond, a, b, 0)
+                        }
+                    };
+                    fixups.push((self.insns.len(), target));
+                    self.insns.push(insn);
+                }
+                Op::Goto(target) => {
+                    fixups.push((self.insns.len(), target));
+                    self.insns.push(Insn::ja(0));
+                }
+                Op::Call { helper, ref args, ret } => {
+                    for (i, arg) in args.iter().enumerate() {
+                        let r = Reg::from_u8(i as u8 + 1).expect("at most five helper arguments");
+                        match *arg {
+                            Arg::V(v) => self.mov_into(r, Src::V(v)),
+                            Arg::Imm(i) => match i32::try_from(i) {
+                                Ok(small) => self.insns.push(Insn::mov64_imm(r, small)),
+                                Err(_) => self.insns.extend(Insn::ld_imm64(r, i as u64)),
+                            },
+                            Arg::Stack(off) => {
+                                self.insns.push(Insn::mov64_reg(r, Reg::R10));
+                                self.insns.push(Insn::alu64_imm(Alu::Add, r, off as i32));
+                            }
+                            Arg::Map(map) => {
+                                self.relocs.push(MapReloc { insn: self.insns.len(), map });
+                                self.insns.extend(Insn::ld_map_fd(r));
+                            }
+                        }
+                    }
+                    self.insns.push(Insn::call(helper));
+                    if let Some(ret) = ret {
+                        match self.loc(ret) {
+                            Loc::Reg(r) => self.insns.push(Insn::mov64_reg(r, Reg::R0)),
+                            Loc::Slot(off) => self.insns.push(Insn::stx(Size::DW, Reg::R10, off, Reg::R0)),
+                        }
+                    }
+                }
+                Op::Exit => {
+                    self.insns.push(Insn::mov64_imm(Reg::R0, 0));
+                    self.insns.push(Insn::exit());
+                }
+            }
+        }
+        for (at, label) in fixups {
+            let target = labels[&label];
+            let off = target as i64 - (at as i64 + 1);
+            self.insns[at].off = i16::try_from(off).expect("internal compiler error: jump out of range");
+        }
+        Emitted { insns: self.insns, map_relocs: self.relocs, source_map: self.source_map, stack_size }
+    }
+}

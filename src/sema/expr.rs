@@ -1,0 +1,303 @@
+//! Expression checking: builtins, context fields, variables, map reads, operators.
+
+use super::hir::{self, Builtin, ExprKind};
+use super::{Checker, Context, ProbeScope};
+use crate::ast::{self, BinOp, UnOp};
+use crate::codegen::module::ValueKind;
+use crate::diag::Diagnostic;
+use crate::types::Ty;
+
+/// Builtin identifiers with their types (shown in help text, in this order).
+const BUILTINS: &[&str] = &["pid", "tid", "uid", "gid", "nsecs", "cpu", "comm", "cpid", "probe", "args"];
+
+impl Checker<'_> {
+    /// Checks an expression; `None` after reporting an error.
+    pub(crate) fn expr(&mut self, e: &ast::Expr, scope: &mut ProbeScope) -> Option<hir::Expr> {
+        let span = e.span;
+        let mk = |kind, ty| Some(hir::Expr { kind, ty, span });
+        match &e.kind {
+            ast::ExprKind::Int(v) => mk(ExprKind::Int(*v), int_literal_ty(*v)),
+            ast::ExprKind::Str(s) => mk(ExprKind::Str(s.clone()), Ty::Str { len: s.len() as u32 + 1 }),
+            ast::ExprKind::Ident(name) => self.ident(name, e, scope),
+            ast::ExprKind::Var(name) => match scope.vars.iter().position(|(n, _)| n == name) {
+                Some(id) => mk(ExprKind::Var(id), scope.vars[id].1.clone()),
+                None => {
+                    self.error(
+                        Diagnostic::error("E0308", span, format!("variable `${name}` is used before it is assigned"))
+                            .with_label("not assigned yet")
+                            .with_help(format!("assign it first in this probe, e.g. `${name} = 0;`")),
+                    );
+                    None
+                }
+            },
+            ast::ExprKind::Map { name, keys } => self.map_read(name, keys, e, scope),
+            ast::ExprKind::Field { base, field, .. } => self.field(base, field, e, scope),
+            ast::ExprKind::Call { name, name_span, .. } | ast::ExprKind::Method { name, name_span, .. } => {
+                let (code, msg, help) = match name.as_str() {
+                    "count" | "sum" | "quantize" | "hist" => (
+                        "E0306",
+                        format!("`{name}()` is an aggregation and has no value here"),
+                        format!("assign it to a map: `@name[key] = {name}(...)`"),
+                    ),
+                    "printf" | "exit" => (
+                        "E0306",
+                        format!("`{name}()` returns no value"),
+                        "call it as a statement of its own".to_string(),
+                    ),
+                    _ => unknown_function(name),
+                };
+                self.error(Diagnostic::error(code, *name_span, msg).with_label("used as a value").with_help(help));
+                None
+            }
+            ast::ExprKind::Unary { op, expr } => {
+                let inner = self.expr(expr, scope)?;
+                self.expect_int(&inner, &format!("the operand of `{}`", op.symbol()))?;
+                let ty = match op {
+                    UnOp::Not => Ty::U64,
+                    UnOp::Neg => Ty::I64,
+                    UnOp::BitNot => inner.ty.clone(),
+                };
+                mk(ExprKind::Unary(*op, Box::new(inner)), ty)
+            }
+            ast::ExprKind::Binary { op, lhs, rhs } => {
+                let l = self.expr(lhs, scope);
+                let r = self.expr(rhs, scope);
+                let (l, r) = (l?, r?);
+                self.binary(*op, l, r, e)
+            }
+            ast::ExprKind::Ternary { cond, then, else_ } => {
+                let c = self.expr(cond, scope);
+                let a = self.expr(then, scope);
+                let b = self.expr(else_, scope);
+                let (c, a, b) = (c?, a?, b?);
+                self.expect_int(&c, "a condition")?;
+                let ty = match (&a.ty, &b.ty) {
+                    (Ty::Int { signed: x, .. }, Ty::Int { signed: y, .. }) => Ty::Int { bits: 64, signed: *x && *y },
+                    (Ty::Str { len: x }, Ty::Str { len: y }) => Ty::Str { len: (*x).max(*y) },
+                    _ => {
+                        self.error(
+                            Diagnostic::error(
+                                "E0304",
+                                e.span,
+                                format!("the branches of `?:` differ: {} and {}", a.ty, b.ty),
+                            )
+                            .with_label("mismatched branches")
+                            .with_help("both branches must be integers or both strings"),
+                        );
+                        return None;
+                    }
+                };
+                mk(ExprKind::Ternary(Box::new(c), Box::new(a), Box::new(b)), ty)
+            }
+            ast::ExprKind::IncDec { .. } => {
+                self.error(
+                    Diagnostic::error("E0305", span, "`++`/`--` can only be used as a statement")
+                        .with_label("used as a value")
+                        .with_help("put it on its own: `@x++;`"),
+                );
+                None
+            }
+            ast::ExprKind::Tuple(_) => {
+                self.error(
+                    Diagnostic::error("E0305", span, "tuples are not supported yet")
+                        .with_label("tuple")
+                        .with_help("use several map keys instead: `@m[a, b]`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn ident(&mut self, name: &str, e: &ast::Expr, scope: &mut ProbeScope) -> Option<hir::Expr> {
+        let span = e.span;
+        let builtin = |b, ty| Some(hir::Expr { kind: ExprKind::Builtin(b), ty, span });
+        let u32_ty = Ty::Int { bits: 32, signed: false };
+        match name {
+            "pid" => builtin(Builtin::Pid, u32_ty),
+            "tid" => builtin(Builtin::Tid, u32_ty),
+            "uid" => builtin(Builtin::Uid, u32_ty),
+            "gid" => builtin(Builtin::Gid, u32_ty),
+            "nsecs" => builtin(Builtin::Nsecs, Ty::U64),
+            "cpu" => builtin(Builtin::Cpu, u32_ty),
+            "comm" => builtin(Builtin::Comm, Ty::Str { len: 16 }),
+            "probe" => {
+                let s = scope.display.clone();
+                let len = s.len() as u32 + 1;
+                Some(hir::Expr { kind: ExprKind::Str(s), ty: Ty::Str { len }, span })
+            }
+            "cpid" => match self.options.cpid {
+                Some(pid) => Some(hir::Expr { kind: ExprKind::Int(pid as u64), ty: u32_ty, span }),
+                None => {
+                    self.error(
+                        Diagnostic::error("E0309", span, "`cpid` needs a command to trace")
+                            .with_label("no -c command")
+                            .with_help("run the command with `-c CMD`; `cpid` is its pid"),
+                    );
+                    None
+                }
+            },
+            "args" => {
+                self.error(
+                    Diagnostic::error("E0301", span, "`args` must be followed by a field")
+                        .with_label("needs a field")
+                        .with_help("write `args.FIELD`, e.g. `args.fd`"),
+                );
+                None
+            }
+            _ => {
+                self.error(
+                    Diagnostic::error("E0300", span, format!("unknown identifier `{name}`"))
+                        .with_label("not a builtin")
+                        .with_help(format!(
+                            "builtins are {}; variables start with `$`, maps with `@`",
+                            BUILTINS.join(", ")
+                        )),
+                );
+                None
+            }
+        }
+    }
+
+    fn field(&mut self, base: &ast::Expr, field: &str, e: &ast::Expr, scope: &mut ProbeScope) -> Option<hir::Expr> {
+        if !matches!(&base.kind, ast::ExprKind::Ident(n) if n == "args") {
+            self.error(
+                Diagnostic::error("E0301", e.span, format!("cannot take field `{field}` of this expression"))
+                    .with_label("no fields")
+                    .with_help("fields exist on `args` in tracepoint probes"),
+            );
+            return None;
+        }
+        let Context::Tracepoint(format) = &scope.ctx else {
+            self.error(
+                Diagnostic::error("E0301", base.span, format!("`args` is not available in `{}`", scope.display))
+                    .with_label("no arguments here")
+                    .with_help("`args` exists in tracepoint probes"),
+            );
+            return None;
+        };
+        let Some(f) = format.fields.iter().find(|f| f.name == field) else {
+            let names: Vec<&str> = format.fields.iter().map(|f| f.name.as_str()).collect();
+            self.error(
+                Diagnostic::error("E0301", e.span, format!("`{}` has no field `{field}`", scope.display))
+                    .with_label("unknown field")
+                    .with_help(if names.is_empty() {
+                        "this tracepoint has no fields".to_string()
+                    } else {
+                        format!("its fields are: {}", names.join(", "))
+                    }),
+            );
+            return None;
+        };
+        let ty = if f.c_type.contains("__data_loc") || (f.c_type.contains('[') && !f.c_type.contains("char")) {
+            self.error(
+                Diagnostic::error("E0305", e.span, format!("field `{field}` (`{}`) is not supported yet", f.c_type))
+                    .with_label("unsupported field type")
+                    .with_help("integer, pointer and char-array fields can be read"),
+            );
+            return None;
+        } else if f.c_type.contains('[') {
+            Ty::Str { len: f.size }
+        } else if matches!(f.size, 1 | 2 | 4 | 8) {
+            Ty::Int { bits: (f.size * 8) as u8, signed: f.signed && !f.c_type.contains('*') }
+        } else {
+            self.error(
+                Diagnostic::error("E0305", e.span, format!("field `{field}` has unsupported size {}", f.size))
+                    .with_label("unsupported field")
+                    .with_help("integer fields of 1, 2, 4 or 8 bytes can be read"),
+            );
+            return None;
+        };
+        Some(hir::Expr { kind: ExprKind::CtxField { offset: f.offset }, ty, span: e.span })
+    }
+
+    fn map_read(&mut self, name: &str, keys: &[ast::Expr], e: &ast::Expr, scope: &mut ProbeScope) -> Option<hir::Expr> {
+        let keys = self.keys(keys, scope)?;
+        let Some(id) = self.known_map(name) else {
+            self.error(
+                Diagnostic::error("E0308", e.span, format!("map `@{name}` is read but never assigned"))
+                    .with_label("never assigned")
+                    .with_help(format!("assign it somewhere, e.g. `@{name} = 0;`")),
+            );
+            return None;
+        };
+        let ty = match self.maps[id].value.clone() {
+            ValueKind::Scalar(t) => t,
+            other => {
+                let what = if other == ValueKind::Count { "count()" } else { "sum()" };
+                self.error(
+                    Diagnostic::error("E0306", e.span, format!("map `@{name}` holds a {what} aggregation and cannot be read here"))
+                        .with_label("aggregation read")
+                        .with_help("aggregations are per-CPU and only printed; keep a plain map alongside if you need the value"),
+                );
+                return None;
+            }
+        };
+        let key_tys: Vec<Ty> = keys.iter().map(|k| key_ty(&k.ty)).collect();
+        let id = self.use_map(name, &key_tys, ValueKind::Scalar(ty.clone()), e.span)?;
+        Some(hir::Expr { kind: ExprKind::MapRead { map: id, keys }, ty, span: e.span })
+    }
+
+    /// Checks map keys: each an integer or a string.
+    pub(crate) fn keys(&mut self, keys: &[ast::Expr], scope: &mut ProbeScope) -> Option<Vec<hir::Expr>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for k in keys {
+            match self.expr(k, scope) {
+                Some(k) => out.push(k),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn binary(&mut self, op: BinOp, l: hir::Expr, r: hir::Expr, e: &ast::Expr) -> Option<hir::Expr> {
+        let span = e.span;
+        let ty = match (&l.ty, &r.ty) {
+            (Ty::Int { signed: a, .. }, Ty::Int { signed: b, .. }) => {
+                if op.is_comparison() || matches!(op, BinOp::And | BinOp::Or) {
+                    Ty::U64
+                } else {
+                    Ty::Int { bits: 64, signed: *a && *b }
+                }
+            }
+            (Ty::Str { .. }, Ty::Str { .. }) if matches!(op, BinOp::Eq | BinOp::Ne) => Ty::U64,
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        "E0304",
+                        span,
+                        format!("`{}` cannot be applied to {} and {}", op.symbol(), l.ty, r.ty),
+                    )
+                    .with_label("type mismatch")
+                    .with_note(l.span, format!("this is {}", l.ty))
+                    .with_note(r.span, format!("this is {}", r.ty))
+                    .with_help("strings can only be compared with `==` and `!=`"),
+                );
+                return None;
+            }
+        };
+        Some(hir::Expr { kind: ExprKind::Binary(op, Box::new(l), Box::new(r)), ty, span })
+    }
+}
+
+/// The type of an integer literal: signed 64-bit when it fits.
+fn int_literal_ty(v: u64) -> Ty {
+    if v <= i64::MAX as u64 { Ty::I64 } else { Ty::U64 }
+}
+
+/// The type a key or stored value takes in a map: integers widen to 64 bits.
+pub(crate) fn key_ty(t: &Ty) -> Ty {
+    match t {
+        Ty::Int { signed, .. } => Ty::Int { bits: 64, signed: *signed },
+        other => other.clone(),
+    }
+}
+
+/// Diagnostic parts for a call to an unknown function.
+pub(crate) fn unknown_function(name: &str) -> (&'static str, String, String) {
+    (
+        "E0302",
+        format!("unknown function `{name}`"),
+        "functions are printf, exit, count, sum".to_string(),
+    )
+}

@@ -1,0 +1,178 @@
+//! The checked program: every name resolved, every expression typed, sugar removed.
+//! Produced by `sema::check`, consumed by `codegen::lower`.
+
+use crate::ast::{BinOp, UnOp};
+use crate::codegen::module::{Attach, ProgKind, ValueKind};
+use crate::diag::Span;
+use crate::types::Ty;
+
+/// A whole checked program.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    /// One entry per attach point (wildcards already expanded), in source order.
+    pub probes: Vec<Probe>,
+    /// User maps, indexed by [`MapId`].
+    pub maps: Vec<Map>,
+    /// printf formats by event id, with argument types.
+    pub printfs: Vec<(String, Vec<Ty>)>,
+}
+
+/// Index into [`Program::maps`].
+pub type MapId = usize;
+
+/// A user map with its final key and value types.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Map {
+    /// Name including `@`.
+    pub name: String,
+    /// Key element types (empty: no brackets).
+    pub keys: Vec<Ty>,
+    /// What the value holds.
+    pub value: ValueKind,
+    /// Where the map is first used.
+    pub span: Span,
+}
+
+/// One attach point with its body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Probe {
+    /// How the runtime attaches it.
+    pub attach: Attach,
+    /// Program type.
+    pub kind: ProgKind,
+    /// Full name, e.g. `tracepoint:syscalls:sys_enter_getpid`.
+    pub display: String,
+    /// Filter; the body runs when it is non-zero.
+    pub predicate: Option<Expr>,
+    /// Body.
+    pub body: Vec<Stmt>,
+    /// Scratch variables of this probe: their types, indexed by [`VarId`].
+    pub vars: Vec<Ty>,
+    /// Span of the probe in the source.
+    pub span: Span,
+}
+
+/// Index into [`Probe::vars`].
+pub type VarId = usize;
+
+/// A statement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stmt {
+    /// What kind.
+    pub kind: StmtKind,
+    /// Source span.
+    pub span: Span,
+}
+
+/// How an aggregation or assignment updates a map entry.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MapOp {
+    /// `count()`: add 1.
+    Count,
+    /// `sum(e)`: add `e`.
+    Sum(Expr),
+    /// `@m[k] = e`.
+    Assign(Expr),
+}
+
+/// Statement kinds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StmtKind {
+    /// Update map `map` at `keys`.
+    MapUpdate {
+        /// Which map.
+        map: MapId,
+        /// Key values, one per key type.
+        keys: Vec<Expr>,
+        /// The update.
+        op: MapOp,
+    },
+    /// `$v = e`.
+    VarAssign {
+        /// Which variable.
+        var: VarId,
+        /// Value.
+        value: Expr,
+    },
+    /// `printf(...)` as event `event`.
+    Printf {
+        /// Index into [`Program::printfs`].
+        event: usize,
+        /// Arguments.
+        args: Vec<Expr>,
+    },
+    /// `exit()`.
+    Exit,
+    /// Conditional.
+    If {
+        /// Condition.
+        cond: Expr,
+        /// When non-zero.
+        then: Vec<Stmt>,
+        /// Otherwise.
+        else_: Vec<Stmt>,
+    },
+    /// An expression evaluated and dropped.
+    Expr(Expr),
+}
+
+/// A typed expression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    /// What kind.
+    pub kind: ExprKind,
+    /// Its type.
+    pub ty: Ty,
+    /// Source span.
+    pub span: Span,
+}
+
+/// Builtin values read from the kernel at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    /// Process id (tgid).
+    Pid,
+    /// Thread id.
+    Tid,
+    /// User id.
+    Uid,
+    /// Group id.
+    Gid,
+    /// `bpf_ktime_get_ns()`.
+    Nsecs,
+    /// CPU number.
+    Cpu,
+    /// Current task name (string[16]).
+    Comm,
+}
+
+/// Expression kinds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// Integer constant.
+    Int(u64),
+    /// String constant.
+    Str(String),
+    /// A builtin.
+    Builtin(Builtin),
+    /// A field of the probe context at `offset` (tracepoint `args.x`).
+    CtxField {
+        /// Byte offset in the context.
+        offset: u32,
+    },
+    /// Read of a scratch variable.
+    Var(VarId),
+    /// Read of a map entry (0 / empty when absent).
+    MapRead {
+        /// Which map.
+        map: MapId,
+        /// Key values.
+        keys: Vec<Expr>,
+    },
+    /// `op e`.
+    Unary(UnOp, Box<Expr>),
+    /// `a op b` (`&&`, `||` short-circuit).
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `c ? a : b`.
+    Ternary(Box<Expr>, Box<Expr>, Box<Expr>),
+}

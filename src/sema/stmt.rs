@@ -1,0 +1,371 @@
+//! Statement checking and desugaring: assignments, aggregations (bpftrace and ply forms),
+//! `++`/`--`, compound assignment, `printf`, `exit`, `if`.
+
+use super::expr::{key_ty, unknown_function};
+use super::hir::{self, ExprKind, MapOp, StmtKind};
+use super::{Checker, ProbeScope};
+use crate::ast::{self, BinOp};
+use crate::codegen::module::ValueKind;
+use crate::diag::{Diagnostic, Span};
+use crate::types::Ty;
+
+impl Checker<'_> {
+    /// Checks a block; statements with errors are dropped after reporting.
+    pub(crate) fn block(&mut self, block: &ast::Block, scope: &mut ProbeScope) -> Vec<hir::Stmt> {
+        block.stmts.iter().filter_map(|s| self.stmt(s, scope)).collect()
+    }
+
+    fn stmt(&mut self, s: &ast::Stmt, scope: &mut ProbeScope) -> Option<hir::Stmt> {
+        let span = s.span;
+        let kind = match &s.kind {
+            ast::StmtKind::Expr(e) => self.expr_stmt(e, scope)?,
+            ast::StmtKind::Assign { target, op, value } => self.assign(target, *op, value, span, scope)?,
+            ast::StmtKind::If { cond, then, else_ } => {
+                let c = self.expr(cond, scope);
+                let then = self.block(then, scope);
+                let else_ = else_.as_ref().map(|b| self.block(b, scope)).unwrap_or_default();
+                let c = c?;
+                self.expect_int(&c, "a condition")?;
+                StmtKind::If { cond: c, then, else_ }
+            }
+        };
+        Some(hir::Stmt { kind, span })
+    }
+
+    fn expr_stmt(&mut self, e: &ast::Expr, scope: &mut ProbeScope) -> Option<StmtKind> {
+        match &e.kind {
+            ast::ExprKind::Call { name, args, name_span } => self.call_stmt(name, args, *name_span, e.span, scope),
+            ast::ExprKind::Method { recv, name, args, name_span } => {
+                // ply: `@m[k].count()`, `$m[k].sum(x)`.
+                let (map, keys) = match &recv.kind {
+                    ast::ExprKind::Map { name, keys } => (name.clone(), keys.clone()),
+                    _ => {
+                        self.error(
+                            Diagnostic::error("E0305", recv.span, format!("`.{name}()` must be called on a map"))
+                                .with_label("not a map")
+                                .with_help(format!("write `@map[key].{name}()`")),
+                        );
+                        return None;
+                    }
+                };
+                self.aggregate(&map, &keys, name, args, *name_span, e.span, scope)
+            }
+            ast::ExprKind::IncDec { target, incr, .. } => {
+                let one = ast::Expr { kind: ast::ExprKind::Int(1), span: e.span };
+                let op = if *incr { BinOp::Add } else { BinOp::Sub };
+                self.assign(target, Some(op), &one, e.span, scope)
+            }
+            _ => {
+                let value = self.expr(e, scope)?;
+                Some(StmtKind::Expr(value))
+            }
+        }
+    }
+
+    fn call_stmt(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+        name_span: Span,
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<StmtKind> {
+        match name {
+            "exit" => {
+                self.arity(name, args, 0, 0, span)?;
+                Some(StmtKind::Exit)
+            }
+            "printf" => self.printf(args, span, scope),
+            "count" | "sum" | "quantize" | "hist" => {
+                self.error(
+                    Diagnostic::error("E0306", name_span, format!("the result of `{name}()` must be stored in a map"))
+                        .with_label("aggregation without a map")
+                        .with_help(format!("write `@name = {name}(...)`")),
+                );
+                None
+            }
+            _ => {
+                let (code, msg, help) = unknown_function(name);
+                self.error(Diagnostic::error(code, name_span, msg).with_label("unknown").with_help(help));
+                None
+            }
+        }
+    }
+
+    fn arity(&mut self, name: &str, args: &[ast::Expr], min: usize, max: usize, span: Span) -> Option<()> {
+        if (min..=max).contains(&args.len()) {
+            return Some(());
+        }
+        let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+        let plural = if max == 1 { "" } else { "s" };
+        self.error(
+            Diagnostic::error(
+                "E0303",
+                span,
+                format!("`{name}()` takes {want} argument{plural}, {} given", args.len()),
+            )
+            .with_label("wrong number of arguments")
+            .with_help(match name {
+                "count" => "write `count()`".to_string(),
+                "sum" => "write `sum(value)`".to_string(),
+                "exit" => "write `exit()`".to_string(),
+                _ => format!("check the arguments of `{name}`"),
+            }),
+        );
+        None
+    }
+
+    fn printf(&mut self, args: &[ast::Expr], span: Span, scope: &mut ProbeScope) -> Option<StmtKind> {
+        let Some(first) = args.first() else {
+            self.error(
+                Diagnostic::error("E0303", span, "`printf()` needs a format string")
+                    .with_label("no arguments")
+                    .with_help("write `printf(\"%d\\n\", value)`"),
+            );
+            return None;
+        };
+        let ast::ExprKind::Str(fmt) = &first.kind else {
+            self.error(
+                Diagnostic::error("E0304", first.span, "the first argument of `printf()` must be a string literal")
+                    .with_label("not a string literal")
+                    .with_help("write the format inline: `printf(\"%d\\n\", x)`"),
+            );
+            return None;
+        };
+        let specs = match printf_arg_kinds(fmt) {
+            Ok(kinds) => kinds,
+            Err(e) => {
+                self.error(
+                    Diagnostic::error("E0307", first.span, format!("invalid printf format: {e}"))
+                        .with_label("in this format")
+                        .with_help("supported: %d %i %u %x %X %o %s %c %p %% with flags, width and precision"),
+                );
+                return None;
+            }
+        };
+        let mut values = Vec::new();
+        for a in &args[1..] {
+            values.push(self.expr(a, scope));
+        }
+        let values: Vec<hir::Expr> = values.into_iter().collect::<Option<_>>()?;
+        if specs.len() != values.len() {
+            self.error(
+                Diagnostic::error(
+                    "E0303",
+                    span,
+                    format!("the format has {} conversion(s) but {} argument(s) follow", specs.len(), values.len()),
+                )
+                .with_label("argument count mismatch")
+                .with_note(first.span, "format here")
+                .with_help("give one argument per `%` conversion (write `%%` for a literal percent sign)"),
+            );
+            return None;
+        }
+        let mut ok = true;
+        for (kind, v) in specs.iter().zip(&values) {
+            let fits = match kind {
+                ArgKind::Str => matches!(v.ty, Ty::Str { .. }),
+                ArgKind::Int | ArgKind::Char => v.ty.is_int(),
+            };
+            if !fits {
+                ok = false;
+                let want = if *kind == ArgKind::Str { "a string" } else { "an integer" };
+                self.error(
+                    Diagnostic::error("E0304", v.span, format!("this conversion expects {want}, found {}", v.ty))
+                        .with_label("wrong type for the format")
+                        .with_note(first.span, "format here")
+                        .with_help("use %s for strings and %d/%u/%x for integers"),
+                );
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let event = self.printfs.len();
+        self.printfs.push((fmt.clone(), values.iter().map(|v| key_ty(&v.ty)).collect()));
+        Some(StmtKind::Printf { event, args: values })
+    }
+
+    fn assign(
+        &mut self,
+        target: &ast::Expr,
+        op: Option<BinOp>,
+        value: &ast::Expr,
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<StmtKind> {
+        match &target.kind {
+            ast::ExprKind::Map { name, keys } => {
+                if op.is_none() {
+                    match &value.kind {
+                        ast::ExprKind::Call { name: f, args, name_span } if is_aggregation(f) => {
+                            return self.aggregate(name, keys, f, args, *name_span, span, scope);
+                        }
+                        ast::ExprKind::Method { name: f, name_span, .. } if is_aggregation(f) => {
+                            self.error(
+                                Diagnostic::error("E0305", *name_span, "a method aggregation cannot be assigned")
+                                    .with_label("here")
+                                    .with_help(format!("write `@{name}[...] = {f}(...)`")),
+                            );
+                            return None;
+                        }
+                        _ => {}
+                    }
+                }
+                let value = match op {
+                    // `@x += v` is `@x = @x + v`; a missing entry reads as 0.
+                    Some(op) => ast::Expr {
+                        kind: ast::ExprKind::Binary { op, lhs: Box::new(target.clone()), rhs: Box::new(value.clone()) },
+                        span,
+                    },
+                    None => value.clone(),
+                };
+                let keys_h = self.keys(keys, scope);
+                if op.is_some() && self.known_map(name).is_none() {
+                    // First use is an update: the map starts as integers.
+                    let kt: Vec<Ty> = keys_h.iter().flatten().map(|k| key_ty(&k.ty)).collect();
+                    self.use_map(name, &kt, ValueKind::Scalar(Ty::I64), target.span)?;
+                }
+                let v = self.expr(&value, scope)?;
+                let keys_h = keys_h?;
+                let kt: Vec<Ty> = keys_h.iter().map(|k| key_ty(&k.ty)).collect();
+                let map = self.use_map(name, &kt, ValueKind::Scalar(key_ty(&v.ty)), target.span)?;
+                Some(StmtKind::MapUpdate { map, keys: keys_h, op: MapOp::Assign(v) })
+            }
+            ast::ExprKind::Var(name) => {
+                let value = match op {
+                    Some(op) => ast::Expr {
+                        kind: ast::ExprKind::Binary { op, lhs: Box::new(target.clone()), rhs: Box::new(value.clone()) },
+                        span,
+                    },
+                    None => value.clone(),
+                };
+                let v = self.expr(&value, scope)?;
+                let ty = key_ty(&v.ty);
+                let var = match scope.vars.iter().position(|(n, _)| n == name) {
+                    Some(id) => {
+                        let old = scope.vars[id].1.clone();
+                        let merged = match (&old, &ty) {
+                            (Ty::Int { signed: a, .. }, Ty::Int { signed: b, .. }) => {
+                                Some(Ty::Int { bits: 64, signed: *a && *b })
+                            }
+                            (Ty::Str { len: a }, Ty::Str { len: b }) => Some(Ty::Str { len: (*a).max(*b) }),
+                            _ => None,
+                        };
+                        let Some(merged) = merged else {
+                            self.error(
+                                Diagnostic::error(
+                                    "E0304",
+                                    value.span,
+                                    format!("`${name}` holds {old} but is assigned {ty} here"),
+                                )
+                                .with_label("type mismatch")
+                                .with_help("a variable keeps one type; use another variable"),
+                            );
+                            return None;
+                        };
+                        scope.vars[id].1 = merged;
+                        id
+                    }
+                    None => {
+                        scope.vars.push((name.clone(), ty));
+                        scope.vars.len() - 1
+                    }
+                };
+                Some(StmtKind::VarAssign { var, value: v })
+            }
+            _ => {
+                self.error(
+                    Diagnostic::error("E0304", target.span, "only maps and variables can be assigned to")
+                        .with_label("not assignable")
+                        .with_help("assign to a map `@name` or a variable `$name`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `@name[keys] = func(args)` and ply's `@name[keys].func(args)`.
+    #[allow(clippy::too_many_arguments)]
+    fn aggregate(
+        &mut self,
+        name: &str,
+        keys: &[ast::Expr],
+        func: &str,
+        args: &[ast::Expr],
+        func_span: Span,
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<StmtKind> {
+        let keys_h = self.keys(keys, scope);
+        let (op, value) = match func {
+            "count" => {
+                self.arity(func, args, 0, 0, span)?;
+                (MapOp::Count, ValueKind::Count)
+            }
+            "sum" => {
+                self.arity(func, args, 1, 1, span)?;
+                let v = self.expr(&args[0], scope)?;
+                self.expect_int(&v, "the argument of `sum()`")?;
+                let signed = v.ty.is_signed() && !matches!(v.kind, ExprKind::Int(_));
+                (MapOp::Sum(v), ValueKind::Sum { signed })
+            }
+            _ => {
+                let (code, msg, help) = if is_aggregation(func) {
+                    (
+                        "E0305",
+                        format!("`{func}()` is not supported yet"),
+                        "count() and sum() are available".to_string(),
+                    )
+                } else {
+                    unknown_function(func)
+                };
+                self.error(Diagnostic::error(code, func_span, msg).with_label("here").with_help(help));
+                return None;
+            }
+        };
+        let keys_h = keys_h?;
+        let kt: Vec<Ty> = keys_h.iter().map(|k| key_ty(&k.ty)).collect();
+        let map = self.use_map(name, &kt, value, span)?;
+        Some(StmtKind::MapUpdate { map, keys: keys_h, op })
+    }
+}
+
+fn is_aggregation(name: &str) -> bool {
+    matches!(name, "count" | "sum" | "quantize" | "hist" | "lhist" | "avg" | "min" | "max" | "stats")
+}
+
+/// What a printf conversion consumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ArgKind {
+    Int,
+    Str,
+    Char,
+}
+
+/// Conversions of a printf format, in order (interim until `crate::format` lands).
+fn printf_arg_kinds(fmt: &str) -> Result<Vec<ArgKind>, String> {
+    let b = fmt.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'%' {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        while i < b.len() && (b"-+ #0.lhz".contains(&b[i]) || b[i].is_ascii_digit()) {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'%') => {}
+            Some(b'd' | b'i' | b'u' | b'x' | b'X' | b'o' | b'p') => out.push(ArgKind::Int),
+            Some(b's') => out.push(ArgKind::Str),
+            Some(b'c') => out.push(ArgKind::Char),
+            Some(&c) => return Err(format!("unknown conversion `%{}`", c as char)),
+            None => return Err("the format ends in the middle of a conversion".into()),
+        }
+        i += 1;
+    }
+    Ok(out)
+}

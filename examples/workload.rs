@@ -1,0 +1,70 @@
+//! Deterministic workload for scry's tests and benchmarks.
+//!
+//! `workload MODE N [ARG]` performs exactly N operations, then prints its elapsed time in
+//! nanoseconds to stderr as `elapsed_ns=T` (stdout stays silent so it never mixes with
+//! the tracer's output):
+//! - `getpid N`: N `getpid` system calls (issued directly, never cached by libc);
+//! - `read N [BYTES]`: N `read`s of BYTES (default 1) from /dev/zero;
+//! - `write N [BYTES]`: N `write`s of BYTES (default 1) to /dev/null;
+//! - `func N`: N calls of the non-inlined function `scry_workload_func`;
+//! - `sleep N`: sleep N milliseconds.
+
+use std::time::Instant;
+
+/// A function for uprobe tests: never inlined, exported under a stable name.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn scry_workload_func(x: u64) -> u64 {
+    std::hint::black_box(x.wrapping_mul(3).wrapping_add(1))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let usage = || -> ! {
+        eprintln!("usage: workload getpid|read|write|func|sleep N [BYTES]");
+        std::process::exit(2)
+    };
+    let mode = args.get(1).map(String::as_str).unwrap_or_else(|| usage());
+    let n: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or_else(|| usage());
+    let bytes: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let start = Instant::now();
+    match mode {
+        "getpid" => {
+            for _ in 0..n {
+                // SAFETY: getpid takes no arguments and cannot fail.
+                unsafe { libc::syscall(libc::SYS_getpid) };
+            }
+        }
+        "read" | "write" => {
+            let path = if mode == "read" { c"/dev/zero" } else { c"/dev/null" };
+            let flags = if mode == "read" { libc::O_RDONLY } else { libc::O_WRONLY };
+            // SAFETY: a valid NUL-terminated path.
+            let fd = unsafe { libc::open(path.as_ptr(), flags) };
+            assert!(fd >= 0, "cannot open {path:?}");
+            let mut buf = vec![0u8; bytes];
+            for _ in 0..n {
+                // SAFETY: buf is valid for `bytes` bytes.
+                let r = unsafe {
+                    if mode == "read" {
+                        libc::read(fd, buf.as_mut_ptr().cast(), bytes)
+                    } else {
+                        libc::write(fd, buf.as_ptr().cast(), bytes)
+                    }
+                };
+                assert!(r >= 0, "{mode} failed");
+            }
+            // SAFETY: fd is ours.
+            unsafe { libc::close(fd) };
+        }
+        "func" => {
+            let mut acc = 0u64;
+            for i in 0..n {
+                acc = acc.wrapping_add(scry_workload_func(std::hint::black_box(i)));
+            }
+            std::hint::black_box(acc);
+        }
+        "sleep" => std::thread::sleep(std::time::Duration::from_millis(n)),
+        _ => usage(),
+    }
+    eprintln!("elapsed_ns={}", start.elapsed().as_nanos());
+}

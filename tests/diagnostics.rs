@@ -1,0 +1,93 @@
+//! One snapshot per diagnostic the binary can print for bad input: the exact stderr text,
+//! exit code 1, and nothing attached (the program never reaches the kernel).
+
+mod common;
+
+use common::run;
+
+fn diag(program: &str) -> String {
+    let r = run(&["-e", program]);
+    assert_eq!(r.code, Some(1), "expected failure for {program:?}; stdout: {}", r.stdout);
+    assert!(r.stdout.is_empty(), "nothing may run: {}", r.stdout);
+    r.stderr
+}
+
+#[test]
+fn unknown_probe_type() {
+    insta::assert_snapshot!(diag("bogus:x { }"));
+}
+
+#[test]
+fn unsupported_probe_type_names_alternative() {
+    insta::assert_snapshot!(diag("kprobe:do_sys_open { @ = count(); }"));
+}
+
+#[test]
+fn unknown_tracepoint() {
+    insta::assert_snapshot!(diag("tracepoint:syscalls:sys_enter_nonexistent { @ = count(); }"));
+}
+
+#[test]
+fn wildcard_matching_nothing() {
+    insta::assert_snapshot!(diag("tracepoint:nosuchcat:* { @ = count(); }"));
+}
+
+#[test]
+fn unknown_builtin() {
+    insta::assert_snapshot!(diag("BEGIN { @[pidd] = count(); }"));
+}
+
+#[test]
+fn unknown_field() {
+    insta::assert_snapshot!(diag("tracepoint:syscalls:sys_enter_getpid { @[args.fd] = count(); }"));
+}
+
+#[test]
+fn args_outside_tracepoint() {
+    insta::assert_snapshot!(diag("BEGIN { @[args.fd] = count(); }"));
+}
+
+#[test]
+fn wrong_argument_count() {
+    insta::assert_snapshot!(diag("BEGIN { @ = count(1); }"));
+}
+
+#[test]
+fn printf_argument_count() {
+    insta::assert_snapshot!(diag(r#"BEGIN { printf("%d %d\n", 1); }"#));
+}
+
+#[test]
+fn type_mismatch() {
+    insta::assert_snapshot!(diag(r#"BEGIN { @x = comm + 1; }"#));
+}
+
+#[test]
+fn map_used_inconsistently() {
+    insta::assert_snapshot!(diag(r#"BEGIN { @m[1] = 1; @m["a"] = 2; }"#));
+}
+
+#[test]
+fn unknown_function() {
+    insta::assert_snapshot!(diag("BEGIN { frobnicate(); }"));
+}
+
+#[test]
+fn unterminated_string() {
+    insta::assert_snapshot!(diag(r#"BEGIN { printf("oops); }"#));
+}
+
+#[test]
+fn stray_character() {
+    insta::assert_snapshot!(diag("BEGIN { @x = 1 ` 2; }"));
+}
+
+#[test]
+fn cpid_without_command() {
+    insta::assert_snapshot!(diag("BEGIN { @ = cpid; }"));
+}
+
+#[test]
+fn undefined_variable() {
+    insta::assert_snapshot!(diag("BEGIN { @ = $nope; }"));
+}

@@ -1,0 +1,132 @@
+//! End-to-end runs of the `scry` binary on the real kernel against the deterministic
+//! workload (examples/workload.rs). Needs root and BPF; asserts exact values.
+
+mod common;
+
+use common::{body, run, workload};
+
+/// Non-empty lines of the output after the `Attaching` line.
+fn lines(stdout: &str) -> Vec<String> {
+    body(stdout).lines().filter(|l| !l.is_empty()).map(String::from).collect()
+}
+
+#[test]
+fn counts_exactly_the_getpid_calls_of_the_command() {
+    let cmd = format!("{} getpid 1000", workload());
+    let r = run(&["-e", "tracepoint:syscalls:sys_enter_getpid /pid == cpid/ { @[comm] = count(); }", "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["@[workload]: 1000"]);
+    assert!(r.stdout.starts_with("Attaching 1 probe...\n"), "{}", r.stdout);
+}
+
+#[test]
+fn sums_a_tracepoint_argument() {
+    let cmd = format!("{} write 100 7", workload());
+    let prog = "t:syscalls:sys_enter_write /pid == cpid && args.count == 7/ { @bytes = sum(args.count); @calls[args->count] = count(); }";
+    let r = run(&["-e", prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["@bytes: 700", "@calls[7]: 100"]);
+}
+
+#[test]
+fn printf_formats_integers_and_strings() {
+    let prog = r#"BEGIN { printf("hello %d %s|%5d|%-4s|%x|%c|%u\n", 42, "str", 7, "ab", 255, 65, -1); exit(); }"#;
+    let r = run(&["-e", prog]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["hello 42 str|    7|ab  |ff|A|18446744073709551615"]);
+}
+
+#[test]
+fn interval_fires_and_end_reads_maps() {
+    let prog = "interval:ms:20 { @i++; if (@i == 3) { exit(); } } END { printf(\"end %d\\n\", @i); }";
+    let r = run(&["-e", prog]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["end 3", "@i: 3"]);
+}
+
+#[test]
+fn maps_sorted_by_name_entries_by_value() {
+    let prog = r#"BEGIN { @b["x"] = 3; @b["y"] = 1; @b["z"] = 2; @a = 7; @c[1, "one"] = count(); @c[2, "two"] = count(); @c[2, "two"] = count(); exit(); }"#;
+    let r = run(&["-e", prog]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(
+        lines(&r.stdout),
+        ["@a: 7", "@b[y]: 1", "@b[z]: 2", "@b[x]: 3", "@c[1, one]: 1", "@c[2, two]: 2"]
+    );
+}
+
+#[test]
+fn variables_ternaries_and_arithmetic() {
+    let prog = r#"BEGIN { $x = 10; $y = $x * 3 - 4; $s = $y > 20 ? "big" : "small"; printf("%d %s %d %d\n", $y, $s, -7 / 2, $y % 7); if ($s == "big" && !($y == 0)) { @ok = 1; } exit(); }"#;
+    let r = run(&["-e", prog]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["26 big -3 5", "@ok: 1"]);
+}
+
+#[test]
+fn string_comparison_in_predicate() {
+    let cmd = format!("{} getpid 50", workload());
+    let prog = r#"tracepoint:syscalls:sys_enter_getpid /comm == "workload"/ { @n = count(); } tracepoint:syscalls:sys_enter_getpid /comm != "workload" && pid == cpid/ { @wrong = count(); }"#;
+    let r = run(&["-e", prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["@n: 50"]);
+}
+
+#[test]
+fn exit_stops_the_program() {
+    let r = run(&["-e", "BEGIN { printf(\"a\\n\"); exit(); printf(\"b\\n\"); }"]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["a"]);
+}
+
+#[test]
+fn script_file_with_shebang() {
+    let dir = std::env::temp_dir().join(format!("scry-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hello.bt");
+    std::fs::write(&path, "#!/usr/bin/env scry\n// a comment\nBEGIN { printf(\"from file\\n\"); exit(); }\n").unwrap();
+    let r = run(&[path.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["from file"]);
+}
+
+#[test]
+fn pid_flag_exits_when_the_process_exits() {
+    let mut sleeper = std::process::Command::new(workload()).args(["sleep", "300"]).spawn().unwrap();
+    let pid = sleeper.id().to_string();
+    let r = run(&["-e", "interval:ms:10 { @ticks = count(); }", "-p", &pid]);
+    sleeper.wait().unwrap();
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let out = lines(&r.stdout);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let ticks: u64 = out[0].strip_prefix("@ticks: ").expect("a @ticks line").parse().unwrap();
+    assert!((5..=40).contains(&ticks), "ticks = {ticks}");
+}
+
+#[test]
+fn sigint_prints_maps_and_exits() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(common::scry())
+        .args(["-e", "BEGIN { @started = 1; printf(\"ready\\n\"); }"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("ready") {
+        use std::io::Read;
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "scry ended early: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    use std::io::Read;
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(rest.contains("@started: 1"), "{rest}");
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite: system packages, formatting, lints, then every test (unit,
+# snapshot, real-kernel load and end-to-end runs; needs root for BPF).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/deps.sh
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+cargo test --all-targets

@@ -1,8 +1,106 @@
-//! Writes a [`Module`](super::Module) as a relocatable BPF ELF object that libbpf loads.
+//! Writes a [`Module`](super::Module) as a relocatable BPF ELF object in the layout libbpf
+//! expects: one executable section per program (a global function symbol each), a
+//! `.maps` section of BTF-defined maps, `license`, `.BTF`, and `R_BPF_64_64` relocations
+//! (addend 0) for map loads.
+
+use object::write::{Object, Relocation, Symbol, SymbolSection};
+use object::{Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind, SymbolScope};
 
 use super::Module;
+use super::btf::Btf;
+use super::module::MapKind;
 
 /// The object file bytes.
-pub fn write(_module: &Module) -> Vec<u8> {
-    todo!("elf writer")
+pub fn write(module: &Module) -> Vec<u8> {
+    let mut obj = Object::new(BinaryFormat::Elf, Architecture::Bpf, Endianness::Little);
+    let mut btf = Btf::new();
+    let int = btf.int("int", 4, true);
+
+    // .maps: each map is a struct of `__uint(field, value)` members: pointers to arrays
+    // whose element count is the value.
+    let maps_section = obj.add_section(Vec::new(), b".maps".to_vec(), SectionKind::Data);
+    let mut map_symbols = Vec::new();
+    let mut datasec_vars = Vec::new();
+    let mut offset = 0u32;
+    for map in &module.maps {
+        let mut fields = vec![("type", map.kind.bpf_type()), ("max_entries", map.max_entries)];
+        if map.kind != MapKind::Ringbuf {
+            fields.push(("key_size", map.key_size));
+            fields.push(("value_size", map.value_size));
+        }
+        if map.flags != 0 {
+            fields.push(("map_flags", map.flags));
+        }
+        let mut members = Vec::new();
+        for (i, (name, value)) in fields.iter().enumerate() {
+            let arr = btf.array(int, int, *value);
+            let ptr = btf.ptr(arr);
+            members.push((*name, ptr, i as u32 * 64));
+        }
+        let size = members.len() as u32 * 8;
+        let st = btf.structure("", size, &members);
+        let var = btf.var(&map.name, st);
+        datasec_vars.push((var, offset, size));
+        let at = obj.append_section_data(maps_section, &vec![0u8; size as usize], 8);
+        map_symbols.push(obj.add_symbol(Symbol {
+            name: map.name.as_bytes().to_vec(),
+            value: at,
+            size: size as u64,
+            kind: SymbolKind::Data,
+            scope: SymbolScope::Dynamic,
+            weak: false,
+            section: SymbolSection::Section(maps_section),
+            flags: SymbolFlags::None,
+        }));
+        offset += size;
+    }
+    btf.datasec(".maps", offset, &datasec_vars);
+
+    let void_ptr = btf.ptr(0);
+    let proto = btf.func_proto(int, &[("ctx", void_ptr)]);
+    for prog in &module.progs {
+        let section = obj.add_section(Vec::new(), prog.section.as_bytes().to_vec(), SectionKind::Text);
+        let code: Vec<u8> = prog.insns.iter().flat_map(|i| i.encode()).collect();
+        // Several programs may share a section name; each gets its own section here.
+        let at = obj.append_section_data(section, &code, 8);
+        obj.add_symbol(Symbol {
+            name: prog.name.as_bytes().to_vec(),
+            value: at,
+            size: code.len() as u64,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Dynamic,
+            weak: false,
+            section: SymbolSection::Section(section),
+            flags: SymbolFlags::None,
+        });
+        btf.func(&prog.name, proto);
+        for r in &prog.map_relocs {
+            obj.add_relocation(
+                section,
+                Relocation {
+                    offset: at + r.insn as u64 * 8,
+                    symbol: map_symbols[r.map],
+                    addend: 0,
+                    flags: RelocationFlags::Elf { r_type: object::elf::R_BPF_64_64 },
+                },
+            )
+            .expect("internal compiler error: invalid map relocation");
+        }
+    }
+
+    let lic = obj.add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);
+    let at = obj.append_section_data(lic, b"GPL\0", 1);
+    obj.add_symbol(Symbol {
+        name: b"_license".to_vec(),
+        value: at,
+        size: 4,
+        kind: SymbolKind::Data,
+        scope: SymbolScope::Dynamic,
+        weak: false,
+        section: SymbolSection::Section(lic),
+        flags: SymbolFlags::None,
+    });
+    let btf_section = obj.add_section(Vec::new(), b".BTF".to_vec(), SectionKind::Other);
+    obj.append_section_data(btf_section, &btf.finish(), 4);
+    obj.write().expect("internal compiler error: ELF writer failed")
 }

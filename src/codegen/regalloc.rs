@@ -305,3 +305,73 @@ impl Emitter {
         Emitted { insns: self.insns, map_relocs: self.relocs, source_map: self.source_map, stack_size }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bpf::Cond;
+
+    fn v(n: u32) -> VReg {
+        VReg(n)
+    }
+
+    #[test]
+    fn four_live_values_fit_in_callee_saved_registers() {
+        let ops: Vec<Op> = (1..=4)
+            .map(|i| Op::Mov { dst: v(i), src: Src::Imm(i as i32) })
+            .chain((2..=4).map(|i| Op::Alu { op: Alu::Add, dst: v(1), src: Src::V(v(i)), signed: false }))
+            .chain([Op::Exit])
+            .collect();
+        let e = emit(&ops, 0);
+        assert_eq!(e.stack_size, 0);
+        assert!(e.insns.iter().all(|i| i.dst != 10 || i.class() == crate::bpf::insn::class::LDX));
+        assert_eq!(e.insns.len(), 4 + 3 + 2);
+    }
+
+    #[test]
+    fn a_fifth_live_value_spills_to_the_stack() {
+        let ops: Vec<Op> = (1..=5)
+            .map(|i| Op::Mov { dst: v(i), src: Src::Imm(i as i32) })
+            .chain((2..=5).map(|i| Op::Alu { op: Alu::Add, dst: v(1), src: Src::V(v(i)), signed: false }))
+            .chain([Op::Exit])
+            .collect();
+        let e = emit(&ops, 16);
+        assert_eq!(e.stack_size, 24, "one spill slot below the 16 bytes in use");
+        // v5 ends no earlier than any active value, so it is the one spilled: stored with
+        // an immediate store, read back into R1 for its use.
+        assert_eq!(e.insns[4], Insn::st(Size::DW, Reg::R10, -24, 5));
+        assert_eq!(e.insns[8], Insn::ldx(Size::DW, Reg::R1, Reg::R10, -24));
+    }
+
+    #[test]
+    fn jumps_resolve_forward_over_ld_imm64() {
+        let ops = vec![
+            Op::Mov { dst: v(1), src: Src::Imm(0) },
+            Op::Jmp { cond: Cond::Eq, a: v(1), b: Src::Imm(0), target: Label(7) },
+            Op::LdImm64 { dst: v(2), imm: 1 << 40 },
+            Op::Mov { dst: v(1), src: Src::V(v(2)) },
+            Op::Label(Label(7)),
+            Op::Exit,
+        ];
+        let e = emit(&ops, 0);
+        // mov, jeq, ld_imm64 (2 slots), mov, mov r0, exit: the jump skips 3 slots.
+        assert_eq!(e.insns[1].off, 3);
+        assert!(e.insns[1].is_branch());
+    }
+
+    #[test]
+    fn calls_load_arguments_and_relocate_maps() {
+        let ops = vec![
+            Op::Call { helper: 1, args: vec![Arg::Map(3), Arg::Stack(-8)], ret: Some(v(1)) },
+            Op::Jmp { cond: Cond::Eq, a: v(1), b: Src::Imm(0), target: Label(1) },
+            Op::Label(Label(1)),
+            Op::Exit,
+        ];
+        let e = emit(&ops, 8);
+        assert_eq!(e.map_relocs, vec![MapReloc { insn: 0, map: 3 }]);
+        assert_eq!(e.insns[2], Insn::mov64_reg(Reg::R2, Reg::R10));
+        assert_eq!(e.insns[3], Insn::alu64_imm(Alu::Add, Reg::R2, -8));
+        assert_eq!(e.insns[4], Insn::call(1));
+        assert_eq!(e.insns[5], Insn::mov64_reg(Reg::R6, Reg::R0));
+    }
+}

@@ -1,0 +1,86 @@
+//! The object scry writes loads through libbpf on the real kernel: BTF-defined maps with
+//! the right types and sizes, relocated map loads, every program type scry emits.
+
+use libbpf_rs::MapCore;
+use scry::codegen::module::{Attach, ProgKind, ValueKind};
+use scry::codegen::{self, elf};
+use scry::diag::Span;
+use scry::sema::hir::{self, Builtin, ExprKind, MapOp, StmtKind};
+use scry::types::Ty;
+
+fn e(kind: ExprKind, ty: Ty) -> hir::Expr {
+    hir::Expr { kind, ty, span: Span::default() }
+}
+
+fn stmt(kind: StmtKind) -> hir::Stmt {
+    hir::Stmt { kind, span: Span::default() }
+}
+
+fn program() -> hir::Program {
+    let comm = e(ExprKind::Builtin(Builtin::Comm), Ty::Str { len: 16 });
+    let pid = e(ExprKind::Builtin(Builtin::Pid), Ty::Int { bits: 32, signed: false });
+    let body = vec![
+        stmt(StmtKind::MapUpdate { map: 0, keys: vec![comm.clone()], op: MapOp::Count }),
+        stmt(StmtKind::MapUpdate { map: 1, keys: vec![], op: MapOp::Sum(pid.clone()) }),
+        stmt(StmtKind::MapUpdate { map: 2, keys: vec![pid.clone(), comm.clone()], op: MapOp::Assign(pid.clone()) }),
+        stmt(StmtKind::Printf { event: 0, args: vec![pid.clone(), comm.clone()] }),
+        stmt(StmtKind::Exit),
+    ];
+    let probe = |attach: Attach, kind: ProgKind| hir::Probe {
+        attach,
+        kind,
+        display: "test".into(),
+        predicate: None,
+        body: body.clone(),
+        vars: vec![],
+        span: Span::default(),
+    };
+    hir::Program {
+        probes: vec![
+            probe(Attach::Begin, ProgKind::RawTracepoint),
+            probe(
+                Attach::Tracepoint { category: "syscalls".into(), name: "sys_enter_getpid".into() },
+                ProgKind::Tracepoint,
+            ),
+            probe(Attach::Interval { period_ns: 1_000_000 }, ProgKind::PerfEvent),
+        ],
+        maps: vec![
+            hir::Map { name: "@".into(), keys: vec![Ty::Str { len: 16 }], value: ValueKind::Count, span: Span::default() },
+            hir::Map { name: "@s".into(), keys: vec![], value: ValueKind::Sum { signed: false }, span: Span::default() },
+            hir::Map {
+                name: "@last".into(),
+                keys: vec![Ty::U64, Ty::Str { len: 16 }],
+                value: ValueKind::Scalar(Ty::U64),
+                span: Span::default(),
+            },
+        ],
+        printfs: vec![("%d %s\n".into(), vec![Ty::U64, Ty::Str { len: 16 }])],
+    }
+}
+
+#[test]
+fn object_loads_with_maps_of_the_right_shape() {
+    let (module, _meta) = codegen::lower(&program()).expect("lowers");
+    let bytes = elf::write(&module);
+    let mut builder = libbpf_rs::ObjectBuilder::default();
+    let open = builder.open_memory(&bytes).expect("libbpf opens the object");
+    let obj = match open.load() {
+        Ok(o) => o,
+        Err(e) => panic!("load failed: {e}"),
+    };
+    let shapes: Vec<(String, u32, u32)> =
+        obj.maps().map(|m| (m.name().to_string_lossy().into_owned(), m.key_size(), m.value_size())).collect();
+    assert_eq!(
+        shapes,
+        [
+            ("m0_".to_string(), 16, 8),
+            ("m1_s".to_string(), 4, 8),
+            ("m2_last".to_string(), 24, 8),
+            ("events".to_string(), 0, 0),
+        ]
+    );
+    let types: Vec<_> = obj.maps().map(|m| m.map_type()).collect();
+    use libbpf_rs::MapType;
+    assert_eq!(types, [MapType::PercpuHash, MapType::PercpuArray, MapType::Hash, MapType::RingBuf]);
+    assert_eq!(obj.progs().count(), 3);
+}

@@ -1,1 +1,278 @@
-//! printf-style format strings: parsing (for sema's checks) and rendering (for the runtime).
+//! printf-style format strings: parsing (sema checks argument counts and kinds) and
+//! rendering with C semantics for flags, width and precision (the runtime prints events).
+//! Values are 64-bit; length modifiers (`l`, `ll`, `h`, `hh`, `z`) are accepted and ignored.
+
+use std::fmt;
+
+/// What a conversion consumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgKind {
+    /// `%d %i %u %x %X %o %p`
+    Int,
+    /// `%s`
+    Str,
+    /// `%c`
+    Char,
+}
+
+/// One conversion specification.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Spec {
+    /// `-`
+    pub left: bool,
+    /// `0`
+    pub zero: bool,
+    /// `+`
+    pub plus: bool,
+    /// ` `
+    pub space: bool,
+    /// `#`
+    pub alt: bool,
+    /// Minimum field width.
+    pub width: Option<usize>,
+    /// Precision.
+    pub precision: Option<usize>,
+    /// Conversion character.
+    pub conv: char,
+}
+
+impl Spec {
+    /// What this conversion consumes.
+    pub fn kind(&self) -> ArgKind {
+        match self.conv {
+            's' => ArgKind::Str,
+            'c' => ArgKind::Char,
+            _ => ArgKind::Int,
+        }
+    }
+}
+
+/// A literal run or a conversion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Piece {
+    /// Text printed as is (`%%` already reduced to `%`).
+    Lit(String),
+    /// A conversion.
+    Conv(Spec),
+}
+
+/// A malformed format, with the byte offset of the bad conversion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormatError {
+    /// Byte offset of the `%`.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for FormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (at byte {})", self.message, self.offset)
+    }
+}
+
+/// Parses a format string.
+pub fn parse(fmt: &str) -> Result<Vec<Piece>, FormatError> {
+    let mut pieces = Vec::new();
+    let mut lit = String::new();
+    let mut chars = fmt.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if c != '%' {
+            lit.push(c);
+            continue;
+        }
+        let mut spec = Spec::default();
+        while let Some(&(_, f)) = chars.peek() {
+            match f {
+                '-' => spec.left = true,
+                '0' => spec.zero = true,
+                '+' => spec.plus = true,
+                ' ' => spec.space = true,
+                '#' => spec.alt = true,
+                _ => break,
+            }
+            chars.next();
+        }
+        let number = |chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>| {
+            let mut n: Option<usize> = None;
+            while let Some(&(_, d)) = chars.peek().filter(|(_, d)| d.is_ascii_digit()) {
+                n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(d as usize - '0' as usize));
+                chars.next();
+            }
+            n
+        };
+        spec.width = number(&mut chars);
+        if chars.peek().map(|&(_, c)| c) == Some('.') {
+            chars.next();
+            spec.precision = Some(number(&mut chars).unwrap_or(0));
+        }
+        while let Some(&(_, m)) = chars.peek().filter(|(_, m)| matches!(m, 'l' | 'h' | 'z' | 'j' | 't')) {
+            let _ = m;
+            chars.next();
+        }
+        let err = |message: String| FormatError { offset: at, message };
+        match chars.next() {
+            Some((_, '%')) => lit.push('%'),
+            Some((_, conv @ ('d' | 'i' | 'u' | 'x' | 'X' | 'o' | 'p' | 's' | 'c'))) => {
+                if !lit.is_empty() {
+                    pieces.push(Piece::Lit(std::mem::take(&mut lit)));
+                }
+                spec.conv = conv;
+                pieces.push(Piece::Conv(spec));
+            }
+            Some((_, other)) => return Err(err(format!("unknown conversion `%{other}`"))),
+            None => return Err(err("the format ends inside a conversion".into())),
+        }
+    }
+    if !lit.is_empty() {
+        pieces.push(Piece::Lit(lit));
+    }
+    Ok(pieces)
+}
+
+/// The argument kinds the conversions of `pieces` consume, in order.
+pub fn arg_kinds(pieces: &[Piece]) -> Vec<ArgKind> {
+    pieces
+        .iter()
+        .filter_map(|p| match p {
+            Piece::Conv(s) => Some(s.kind()),
+            Piece::Lit(_) => None,
+        })
+        .collect()
+}
+
+/// An argument value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// A 64-bit integer, printed as signed for `%d`/`%i` when `signed`.
+    Int {
+        /// Raw bits.
+        bits: u64,
+        /// Declared signedness (affects `%d` only through the bits: `%d` is always signed).
+        signed: bool,
+    },
+    /// String bytes (up to the first NUL).
+    Str(Vec<u8>),
+}
+
+/// Renders `pieces` with `args` (one per conversion; missing ones print as empty).
+pub fn render(pieces: &[Piece], args: &[Value]) -> String {
+    let mut out = String::new();
+    let mut args = args.iter();
+    for p in pieces {
+        match p {
+            Piece::Lit(s) => out.push_str(s),
+            Piece::Conv(spec) => {
+                let Some(arg) = args.next() else { continue };
+                out.push_str(&convert(spec, arg));
+            }
+        }
+    }
+    out
+}
+
+fn convert(spec: &Spec, arg: &Value) -> String {
+    let bits = match arg {
+        Value::Int { bits, .. } => *bits,
+        Value::Str(_) => 0,
+    };
+    let (sign, mut digits) = match spec.conv {
+        'd' | 'i' => {
+            let v = bits as i64;
+            let sign = if v < 0 {
+                "-"
+            } else if spec.plus {
+                "+"
+            } else if spec.space {
+                " "
+            } else {
+                ""
+            };
+            (sign, v.unsigned_abs().to_string())
+        }
+        'u' => ("", bits.to_string()),
+        'x' => ("", format!("{bits:x}")),
+        'X' => ("", format!("{bits:X}")),
+        'o' => ("", format!("{bits:o}")),
+        'p' => ("", format!("0x{bits:x}")),
+        'c' => return pad(spec, &char::from(bits as u8).to_string(), false),
+        's' => {
+            let text = match arg {
+                Value::Str(b) => {
+                    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+                    String::from_utf8_lossy(&b[..end]).into_owned()
+                }
+                Value::Int { bits, .. } => bits.to_string(),
+            };
+            let text: String = match spec.precision {
+                Some(p) => text.chars().take(p).collect(),
+                None => text,
+            };
+            return pad(spec, &text, false);
+        }
+        _ => unreachable!("parse() admits only known conversions"),
+    };
+    if let Some(p) = spec.precision {
+        if digits.len() < p {
+            digits = "0".repeat(p - digits.len()) + &digits;
+        }
+        if p == 0 && bits == 0 {
+            digits.clear();
+        }
+    }
+    let prefix = match (spec.alt, spec.conv) {
+        (true, 'x') if bits != 0 => "0x",
+        (true, 'X') if bits != 0 => "0X",
+        (true, 'o') if !digits.starts_with('0') => "0",
+        _ => "",
+    };
+    let body = format!("{sign}{prefix}{digits}");
+    let zero = spec.zero && !spec.left && spec.precision.is_none();
+    if zero && spec.width.is_some_and(|w| w > body.len()) {
+        let fill = "0".repeat(spec.width.unwrap_or(0) - body.len());
+        return format!("{sign}{prefix}{fill}{digits}");
+    }
+    pad(spec, &body, false)
+}
+
+fn pad(spec: &Spec, body: &str, _numeric: bool) -> String {
+    let len = body.chars().count();
+    match spec.width {
+        Some(w) if w > len => {
+            let fill = " ".repeat(w - len);
+            if spec.left { format!("{body}{fill}") } else { format!("{fill}{body}") }
+        }
+        _ => body.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(v: i64) -> Value {
+        Value::Int { bits: v as u64, signed: true }
+    }
+
+    fn show(fmt: &str, args: &[Value]) -> String {
+        render(&parse(fmt).expect("valid format"), args)
+    }
+
+    #[test]
+    fn c_semantics() {
+        assert_eq!(show("%d|%5d|%-5d|%05d|%+d", &[int(-3), int(42), int(42), int(42), int(7)]), "-3|   42|42   |00042|+7");
+        assert_eq!(show("%x %X %#x %o %u", &[int(255), int(255), int(255), int(8), int(-1)]), "ff FF 0xff 10 18446744073709551615");
+        assert_eq!(show("%s|%6s|%-6s|%.2s", &[Value::Str(b"abc\0zz".to_vec()), Value::Str(b"ab".to_vec()), Value::Str(b"ab".to_vec()), Value::Str(b"abc".to_vec())]), "abc|    ab|ab    |ab");
+        assert_eq!(show("%c%c 100%%", &[int(72), int(105)]), "Hi 100%");
+        assert_eq!(show("%ld %llu %lx", &[int(1), int(2), int(16)]), "1 2 10");
+        assert_eq!(show("%.3d|%p", &[int(5), int(4096)]), "005|0x1000");
+    }
+
+    #[test]
+    fn kinds_and_errors() {
+        let p = parse("%d %s %c %%").unwrap();
+        assert_eq!(arg_kinds(&p), [ArgKind::Int, ArgKind::Str, ArgKind::Char]);
+        assert_eq!(parse("abc %q").unwrap_err().offset, 4);
+        assert!(parse("abc %").is_err());
+    }
+}

@@ -1,1 +1,120 @@
-fn main() {}
+//! The `scry` command: parses the command line and runs the pipeline once,
+//! parse → check → lower → write ELF → load, attach and run.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+
+use scry::codegen::{self, elf, listing};
+use scry::diag::{self, Diagnostic};
+use scry::runtime::{self, child::Child, tracefs::Tracefs};
+use scry::{ast, parser, sema};
+
+/// What `--dump` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Dump {
+    /// The syntax tree.
+    Ast,
+    /// The generated instructions with source lines.
+    Insns,
+}
+
+/// A tracing language for Linux, compiled straight to eBPF.
+#[derive(Parser, Debug)]
+#[command(name = "scry", version, about, long_about = None)]
+struct Cli {
+    /// Program text to run.
+    #[arg(short = 'e', value_name = "PROGRAM")]
+    program: Option<String>,
+    /// Script file to run (`#!/usr/bin/env scry` scripts pass themselves here).
+    #[arg(value_name = "FILE", conflicts_with = "program")]
+    file: Option<PathBuf>,
+    /// Run CMD, traced from its first instruction; exit when it exits (`cpid` is its pid).
+    #[arg(short = 'c', value_name = "CMD")]
+    command: Option<String>,
+    /// Exit when process PID exits.
+    #[arg(short = 'p', value_name = "PID")]
+    pid: Option<u32>,
+    /// Print a compilation stage instead of running.
+    #[arg(long, value_enum, value_name = "STAGE")]
+    dump: Option<Dump>,
+    /// Write the BPF object that is loaded to FILE.
+    #[arg(long, value_name = "FILE")]
+    emit_elf: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (name, source) = match (&cli.program, &cli.file) {
+        (Some(p), _) => ("<program>".to_string(), p.clone()),
+        (None, Some(f)) => match std::fs::read_to_string(f) {
+            Ok(s) => (f.display().to_string(), s),
+            Err(e) => {
+                eprintln!("scry: cannot read {}: {e}", f.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        (None, None) => {
+            eprintln!("scry: no program given; use -e 'PROGRAM' or a FILE (see --help)");
+            return ExitCode::from(2);
+        }
+    };
+    match drive(&cli, &source) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(diags) => {
+            eprint!("{}", diag::render(&name, &source, &diags));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the pipeline; user-facing failures come back as diagnostics.
+fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
+    let program = parser::parse(source)?;
+    if cli.dump == Some(Dump::Ast) {
+        print!("{}", ast::print::dump(&program));
+        return Ok(0);
+    }
+    // The child exists (held before exec) before checking, so `cpid` is a constant.
+    let child = match &cli.command {
+        Some(cmd) if cli.dump.is_none() => Some(Child::spawn(cmd).map_err(|e| {
+            vec![Diagnostic::global("E0501", format!("cannot run `{cmd}`: {e}"))
+                .with_help("check the command name and that it is executable")]
+        })?),
+        _ => None,
+    };
+    let options = sema::Options { cpid: child.as_ref().map(|c| c.pid()).or(cli.command.as_ref().map(|_| 0)) };
+    let hir = sema::check(&program, &Tracefs::new(), &options)?;
+    let (module, meta) = codegen::lower(&hir)?;
+    let object = elf::write(&module);
+    if let Some(path) = &cli.emit_elf {
+        std::fs::write(path, &object).map_err(|e| {
+            vec![Diagnostic::global("E0502", format!("cannot write {}: {e}", path.display()))]
+        })?;
+    }
+    if cli.dump == Some(Dump::Insns) {
+        print!("{}", listing::listing(&module, source));
+        return Ok(0);
+    }
+    let options = runtime::RunOptions { child, pid: cli.pid };
+    runtime::run(&object, &module, &meta, options).map_err(|e| vec![runtime_diagnostic(e, &module)])
+}
+
+/// A runtime failure as a diagnostic; a verifier rejection points at the source construct
+/// of the failing instruction.
+fn runtime_diagnostic(e: runtime::Error, module: &codegen::Module) -> Diagnostic {
+    match &e {
+        runtime::Error::Load { prog, insn, log } => {
+            let span = module.progs.iter().find(|p| &p.name == prog).and_then(|p| insn.and_then(|i| p.span_of(i)));
+            let d = Diagnostic::global("E0600", format!("the kernel verifier rejected program `{prog}`"))
+                .with_help("this is a scry bug unless the program reads memory it may not; please report it")
+                .with_detail(format!("verifier log:\n{}", log.trim_end()));
+            match span {
+                Some(s) => Diagnostic { span: Some(s), label: format!("instruction {} comes from here", insn.unwrap_or(0)), ..d },
+                None => d,
+            }
+        }
+        _ => Diagnostic::global("E0601", e.to_string()),
+    }
+}

@@ -7,6 +7,7 @@ use super::{Checker, ProbeScope};
 use crate::ast::{self, BinOp};
 use crate::codegen::module::ValueKind;
 use crate::diag::{Diagnostic, Span};
+use crate::format;
 use crate::types::Ty;
 
 impl Checker<'_> {
@@ -132,8 +133,8 @@ impl Checker<'_> {
             );
             return None;
         };
-        let specs = match printf_arg_kinds(fmt) {
-            Ok(kinds) => kinds,
+        let specs = match format::parse(fmt) {
+            Ok(pieces) => format::arg_kinds(&pieces),
             Err(e) => {
                 self.error(
                     Diagnostic::error("E0307", first.span, format!("invalid printf format: {e}"))
@@ -164,12 +165,12 @@ impl Checker<'_> {
         let mut ok = true;
         for (kind, v) in specs.iter().zip(&values) {
             let fits = match kind {
-                ArgKind::Str => matches!(v.ty, Ty::Str { .. }),
-                ArgKind::Int | ArgKind::Char => v.ty.is_int(),
+                format::ArgKind::Str => matches!(v.ty, Ty::Str { .. }),
+                format::ArgKind::Int | format::ArgKind::Char => v.ty.is_int(),
             };
             if !fits {
                 ok = false;
-                let want = if *kind == ArgKind::Str { "a string" } else { "an integer" };
+                let want = if *kind == format::ArgKind::Str { "a string" } else { "an integer" };
                 self.error(
                     Diagnostic::error("E0304", v.span, format!("this conversion expects {want}, found {}", v.ty))
                         .with_label("wrong type for the format")
@@ -335,37 +336,3 @@ fn is_aggregation(name: &str) -> bool {
     matches!(name, "count" | "sum" | "quantize" | "hist" | "lhist" | "avg" | "min" | "max" | "stats")
 }
 
-/// What a printf conversion consumes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ArgKind {
-    Int,
-    Str,
-    Char,
-}
-
-/// Conversions of a printf format, in order (interim until `crate::format` lands).
-fn printf_arg_kinds(fmt: &str) -> Result<Vec<ArgKind>, String> {
-    let b = fmt.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'%' {
-            i += 1;
-            continue;
-        }
-        i += 1;
-        while i < b.len() && (b"-+ #0.lhz".contains(&b[i]) || b[i].is_ascii_digit()) {
-            i += 1;
-        }
-        match b.get(i) {
-            Some(b'%') => {}
-            Some(b'd' | b'i' | b'u' | b'x' | b'X' | b'o' | b'p') => out.push(ArgKind::Int),
-            Some(b's') => out.push(ArgKind::Str),
-            Some(b'c') => out.push(ArgKind::Char),
-            Some(&c) => return Err(format!("unknown conversion `%{}`", c as char)),
-            None => return Err("the format ends in the middle of a conversion".into()),
-        }
-        i += 1;
-    }
-    Ok(out)
-}

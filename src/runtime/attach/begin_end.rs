@@ -1,0 +1,11 @@
+//! BEGIN and END: raw-tracepoint programs run exactly once with `BPF_PROG_TEST_RUN`.
+
+use libbpf_rs::{ProgramInput, ProgramMut};
+
+/// Runs `prog` once.
+pub fn run_once(prog: &ProgramMut<'_>) -> Result<(), String> {
+    let mut ctx = [0u8; 8];
+    let mut input = ProgramInput::default();
+    input.context_in = Some(&mut ctx);
+    prog.test_run(input).map(|_| ()).map_err(|e| e.to_string())
+}

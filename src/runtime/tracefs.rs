@@ -1,0 +1,74 @@
+//! The real machine's tracepoint catalog, read from tracefs (located via /proc/mounts;
+//! debugfs is not required). Nothing is read until sema asks.
+
+use std::path::PathBuf;
+
+use crate::provider::tracepoint::parse_format;
+use crate::provider::{Catalog, TracepointFormat};
+
+/// tracefs at its mount point.
+pub struct Tracefs {
+    root: PathBuf,
+}
+
+impl Default for Tracefs {
+    fn default() -> Tracefs {
+        Tracefs::new()
+    }
+}
+
+impl Tracefs {
+    /// Finds the tracefs mount (falls back to /sys/kernel/tracing).
+    pub fn new() -> Tracefs {
+        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+        let root = mounts
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split_whitespace();
+                let (_dev, dir, fs) = (f.next()?, f.next()?, f.next()?);
+                match fs {
+                    "tracefs" => Some(PathBuf::from(dir)),
+                    "debugfs" => Some(PathBuf::from(dir).join("tracing")),
+                    _ => None,
+                }
+            })
+            .find(|p| p.join("events").is_dir())
+            .unwrap_or_else(mount_default);
+        Tracefs { root }
+    }
+}
+
+/// Mounts tracefs at /sys/kernel/tracing when nothing provides it (fresh VMs often
+/// boot without it); failure is left for the first tracepoint lookup to report.
+fn mount_default() -> PathBuf {
+    let dir = PathBuf::from("/sys/kernel/tracing");
+    if !dir.join("events").is_dir() {
+        // SAFETY: mount(2) with valid NUL-terminated strings and no data.
+        unsafe {
+            libc::mount(c"nodev".as_ptr(), c"/sys/kernel/tracing".as_ptr(), c"tracefs".as_ptr(), 0, std::ptr::null());
+        }
+    }
+    dir
+}
+
+impl Catalog for Tracefs {
+    fn tracepoint_format(&self, category: &str, name: &str) -> Option<TracepointFormat> {
+        if category.contains(['/', '.']) || name.contains(['/', '.']) {
+            return None;
+        }
+        let text = std::fs::read_to_string(self.root.join("events").join(category).join(name).join("format")).ok()?;
+        parse_format(&text)
+    }
+
+    fn tracepoints(&self) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(self.root.join("available_events")).unwrap_or_default();
+        let mut all: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .map(|(c, n)| (c.to_string(), n.to_string()))
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}

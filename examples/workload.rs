@@ -25,7 +25,10 @@ fn main() {
         std::process::exit(2)
     };
     let mode = args.get(1).map(String::as_str).unwrap_or_else(|| usage());
-    let n: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or_else(|| usage());
+    let n: u64 = args
+        .get(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| usage());
     let bytes: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
     let start = Instant::now();
     match mode {
@@ -36,8 +39,16 @@ fn main() {
             }
         }
         "read" | "write" => {
-            let path = if mode == "read" { c"/dev/zero" } else { c"/dev/null" };
-            let flags = if mode == "read" { libc::O_RDONLY } else { libc::O_WRONLY };
+            let path = if mode == "read" {
+                c"/dev/zero"
+            } else {
+                c"/dev/null"
+            };
+            let flags = if mode == "read" {
+                libc::O_RDONLY
+            } else {
+                libc::O_WRONLY
+            };
             // SAFETY: a valid NUL-terminated path.
             let fd = unsafe { libc::open(path.as_ptr(), flags) };
             assert!(fd >= 0, "cannot open {path:?}");

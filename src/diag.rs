@@ -21,12 +21,18 @@ pub struct Span {
 impl Span {
     /// A span from byte offsets.
     pub fn new(start: usize, end: usize) -> Span {
-        Span { start: start as u32, end: end as u32 }
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
     }
 
     /// The smallest span covering both.
     pub fn to(self, other: Span) -> Span {
-        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 
     /// As a `Range<usize>` for slicing and codespan.
@@ -73,7 +79,10 @@ impl Diagnostic {
 
     /// An error with no source location.
     pub fn global(code: &'static str, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { span: None, ..Diagnostic::error(code, Span::default(), message) }
+        Diagnostic {
+            span: None,
+            ..Diagnostic::error(code, Span::default(), message)
+        }
     }
 
     /// Sets the label under the primary caret.
@@ -107,9 +116,13 @@ pub fn render(name: &str, source: &str, diags: &[Diagnostic]) -> String {
     let config = Config::default();
     let mut out = String::new();
     for d in diags {
-        let mut cs = if d.is_warning { CsDiagnostic::warning() } else { CsDiagnostic::error() }
-            .with_code(d.code)
-            .with_message(&d.message);
+        let mut cs = if d.is_warning {
+            CsDiagnostic::warning()
+        } else {
+            CsDiagnostic::error()
+        }
+        .with_code(d.code)
+        .with_message(&d.message);
         let mut labels = Vec::new();
         if let Some(span) = d.span {
             let range = clamp(span.range(), source.len());

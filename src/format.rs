@@ -96,7 +96,11 @@ pub fn parse(fmt: &str) -> Result<Vec<Piece>, FormatError> {
         let number = |chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>| {
             let mut n: Option<usize> = None;
             while let Some(&(_, d)) = chars.peek().filter(|(_, d)| d.is_ascii_digit()) {
-                n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(d as usize - '0' as usize));
+                n = Some(
+                    n.unwrap_or(0)
+                        .saturating_mul(10)
+                        .saturating_add(d as usize - '0' as usize),
+                );
                 chars.next();
             }
             n
@@ -106,11 +110,17 @@ pub fn parse(fmt: &str) -> Result<Vec<Piece>, FormatError> {
             chars.next();
             spec.precision = Some(number(&mut chars).unwrap_or(0));
         }
-        while let Some(&(_, m)) = chars.peek().filter(|(_, m)| matches!(m, 'l' | 'h' | 'z' | 'j' | 't')) {
+        while let Some(&(_, m)) = chars
+            .peek()
+            .filter(|(_, m)| matches!(m, 'l' | 'h' | 'z' | 'j' | 't'))
+        {
             let _ = m;
             chars.next();
         }
-        let err = |message: String| FormatError { offset: at, message };
+        let err = |message: String| FormatError {
+            offset: at,
+            message,
+        };
         match chars.next() {
             Some((_, '%')) => lit.push('%'),
             Some((_, conv @ ('d' | 'i' | 'u' | 'x' | 'X' | 'o' | 'p' | 's' | 'c'))) => {
@@ -240,7 +250,11 @@ fn pad(spec: &Spec, body: &str, _numeric: bool) -> String {
     match spec.width {
         Some(w) if w > len => {
             let fill = " ".repeat(w - len);
-            if spec.left { format!("{body}{fill}") } else { format!("{fill}{body}") }
+            if spec.left {
+                format!("{body}{fill}")
+            } else {
+                format!("{fill}{body}")
+            }
         }
         _ => body.to_string(),
     }
@@ -251,7 +265,10 @@ mod tests {
     use super::*;
 
     fn int(v: i64) -> Value {
-        Value::Int { bits: v as u64, signed: true }
+        Value::Int {
+            bits: v as u64,
+            signed: true,
+        }
     }
 
     fn show(fmt: &str, args: &[Value]) -> String {
@@ -260,9 +277,32 @@ mod tests {
 
     #[test]
     fn c_semantics() {
-        assert_eq!(show("%d|%5d|%-5d|%05d|%+d", &[int(-3), int(42), int(42), int(42), int(7)]), "-3|   42|42   |00042|+7");
-        assert_eq!(show("%x %X %#x %o %u", &[int(255), int(255), int(255), int(8), int(-1)]), "ff FF 0xff 10 18446744073709551615");
-        assert_eq!(show("%s|%6s|%-6s|%.2s", &[Value::Str(b"abc\0zz".to_vec()), Value::Str(b"ab".to_vec()), Value::Str(b"ab".to_vec()), Value::Str(b"abc".to_vec())]), "abc|    ab|ab    |ab");
+        assert_eq!(
+            show(
+                "%d|%5d|%-5d|%05d|%+d",
+                &[int(-3), int(42), int(42), int(42), int(7)]
+            ),
+            "-3|   42|42   |00042|+7"
+        );
+        assert_eq!(
+            show(
+                "%x %X %#x %o %u",
+                &[int(255), int(255), int(255), int(8), int(-1)]
+            ),
+            "ff FF 0xff 10 18446744073709551615"
+        );
+        assert_eq!(
+            show(
+                "%s|%6s|%-6s|%.2s",
+                &[
+                    Value::Str(b"abc\0zz".to_vec()),
+                    Value::Str(b"ab".to_vec()),
+                    Value::Str(b"ab".to_vec()),
+                    Value::Str(b"abc".to_vec())
+                ]
+            ),
+            "abc|    ab|ab    |ab"
+        );
         assert_eq!(show("%c%c 100%%", &[int(72), int(105)]), "Hi 100%");
         assert_eq!(show("%ld %llu %lx", &[int(1), int(2), int(16)]), "1 2 10");
         assert_eq!(show("%.3d|%p", &[int(5), int(4096)]), "005|0x1000");

@@ -46,6 +46,8 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // libbpf's own messages duplicate what the diagnostics say, better.
+    libbpf_rs::set_print(None);
     let (name, source) = match (&cli.program, &cli.file) {
         (Some(p), _) => ("<program>".to_string(), p.clone()),
         (None, Some(f)) => match std::fs::read_to_string(f) {
@@ -79,25 +81,38 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
     // The child exists (held before exec) before checking, so `cpid` is a constant.
     let child = match &cli.command {
         Some(cmd) if cli.dump.is_none() => Some(Child::spawn(cmd).map_err(|e| {
-            vec![Diagnostic::global("E0501", format!("cannot run `{cmd}`: {e}"))
-                .with_help("check the command name and that it is executable")]
+            vec![
+                Diagnostic::global("E0501", format!("cannot run `{cmd}`: {e}"))
+                    .with_help("check the command name and that it is executable"),
+            ]
         })?),
         _ => None,
     };
-    let options = sema::Options { cpid: child.as_ref().map(|c| c.pid()).or(cli.command.as_ref().map(|_| 0)) };
+    let options = sema::Options {
+        cpid: child
+            .as_ref()
+            .map(|c| c.pid())
+            .or(cli.command.as_ref().map(|_| 0)),
+    };
     let hir = sema::check(&program, &Tracefs::new(), &options)?;
     let (module, meta) = codegen::lower(&hir)?;
     let object = elf::write(&module);
     if let Some(path) = &cli.emit_elf {
         std::fs::write(path, &object).map_err(|e| {
-            vec![Diagnostic::global("E0502", format!("cannot write {}: {e}", path.display()))]
+            vec![Diagnostic::global(
+                "E0502",
+                format!("cannot write {}: {e}", path.display()),
+            )]
         })?;
     }
     if cli.dump == Some(Dump::Insns) {
         print!("{}", listing::listing(&module, source));
         return Ok(0);
     }
-    let options = runtime::RunOptions { child, pid: cli.pid };
+    let options = runtime::RunOptions {
+        child,
+        pid: cli.pid,
+    };
     runtime::run(&object, &module, &meta, options).map_err(|e| vec![runtime_diagnostic(e, &module)])
 }
 
@@ -106,12 +121,25 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
 fn runtime_diagnostic(e: runtime::Error, module: &codegen::Module) -> Diagnostic {
     match &e {
         runtime::Error::Load { prog, insn, log } => {
-            let span = module.progs.iter().find(|p| &p.name == prog).and_then(|p| insn.and_then(|i| p.span_of(i)));
-            let d = Diagnostic::global("E0600", format!("the kernel verifier rejected program `{prog}`"))
-                .with_help("this is a scry bug unless the program reads memory it may not; please report it")
-                .with_detail(format!("verifier log:\n{}", log.trim_end()));
+            let span = module
+                .progs
+                .iter()
+                .find(|p| &p.name == prog)
+                .and_then(|p| insn.and_then(|i| p.span_of(i)));
+            let d = Diagnostic::global(
+                "E0600",
+                format!("the kernel verifier rejected program `{prog}`"),
+            )
+            .with_help(
+                "this is a scry bug unless the program reads memory it may not; please report it",
+            )
+            .with_detail(format!("verifier log:\n{}", log.trim_end()));
             match span {
-                Some(s) => Diagnostic { span: Some(s), label: format!("instruction {} comes from here", insn.unwrap_or(0)), ..d },
+                Some(s) => Diagnostic {
+                    span: Some(s),
+                    label: format!("instruction {} comes from here", insn.unwrap_or(0)),
+                    ..d
+                },
                 None => d,
             }
         }

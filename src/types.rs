@@ -27,9 +27,15 @@ pub enum Ty {
 
 impl Ty {
     /// `u64`.
-    pub const U64: Ty = Ty::Int { bits: 64, signed: false };
+    pub const U64: Ty = Ty::Int {
+        bits: 64,
+        signed: false,
+    };
     /// `i64`.
-    pub const I64: Ty = Ty::Int { bits: 64, signed: true };
+    pub const I64: Ty = Ty::Int {
+        bits: 64,
+        signed: true,
+    };
 
     /// Size in bytes when stored in a key, value or event record.
     pub fn size(&self) -> u32 {
@@ -88,7 +94,9 @@ pub fn round_up(n: u32, to: u32) -> u32 {
 impl fmt::Display for Ty {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Ty::Int { bits, signed } => write!(f, "{}{}", if *signed { "int" } else { "uint" }, bits),
+            Ty::Int { bits, signed } => {
+                write!(f, "{}{}", if *signed { "int" } else { "uint" }, bits)
+            }
             Ty::Str { len } => write!(f, "string[{len}]"),
             Ty::Tuple(elems) => {
                 write!(f, "(")?;

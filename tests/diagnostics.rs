@@ -7,7 +7,12 @@ use common::run;
 
 fn diag(program: &str) -> String {
     let r = run(&["-e", program]);
-    assert_eq!(r.code, Some(1), "expected failure for {program:?}; stdout: {}", r.stdout);
+    assert_eq!(
+        r.code,
+        Some(1),
+        "expected failure for {program:?}; stdout: {}",
+        r.stdout
+    );
     assert!(r.stdout.is_empty(), "nothing may run: {}", r.stdout);
     r.stderr
 }
@@ -24,7 +29,9 @@ fn unsupported_probe_type_names_alternative() {
 
 #[test]
 fn unknown_tracepoint() {
-    insta::assert_snapshot!(diag("tracepoint:syscalls:sys_enter_nonexistent { @ = count(); }"));
+    insta::assert_snapshot!(diag(
+        "tracepoint:syscalls:sys_enter_nonexistent { @ = count(); }"
+    ));
 }
 
 #[test]
@@ -39,7 +46,9 @@ fn unknown_builtin() {
 
 #[test]
 fn unknown_field() {
-    insta::assert_snapshot!(diag("tracepoint:syscalls:sys_enter_getpid { @[args.fd] = count(); }"));
+    insta::assert_snapshot!(diag(
+        "tracepoint:syscalls:sys_enter_getpid { @[args.fd] = count(); }"
+    ));
 }
 
 #[test]

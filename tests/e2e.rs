@@ -7,16 +7,29 @@ use common::{body, run, workload};
 
 /// Non-empty lines of the output after the `Attaching` line.
 fn lines(stdout: &str) -> Vec<String> {
-    body(stdout).lines().filter(|l| !l.is_empty()).map(String::from).collect()
+    body(stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 #[test]
 fn counts_exactly_the_getpid_calls_of_the_command() {
     let cmd = format!("{} getpid 1000", workload());
-    let r = run(&["-e", "tracepoint:syscalls:sys_enter_getpid /pid == cpid/ { @[comm] = count(); }", "-c", &cmd]);
+    let r = run(&[
+        "-e",
+        "tracepoint:syscalls:sys_enter_getpid /pid == cpid/ { @[comm] = count(); }",
+        "-c",
+        &cmd,
+    ]);
     assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
     assert_eq!(lines(&r.stdout), ["@[workload]: 1000"]);
-    assert!(r.stdout.starts_with("Attaching 1 probe...\n"), "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with("Attaching 1 probe...\n"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -33,12 +46,16 @@ fn printf_formats_integers_and_strings() {
     let prog = r#"BEGIN { printf("hello %d %s|%5d|%-4s|%x|%c|%u\n", 42, "str", 7, "ab", 255, 65, -1); exit(); }"#;
     let r = run(&["-e", prog]);
     assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
-    assert_eq!(lines(&r.stdout), ["hello 42 str|    7|ab  |ff|A|18446744073709551615"]);
+    assert_eq!(
+        lines(&r.stdout),
+        ["hello 42 str|    7|ab  |ff|A|18446744073709551615"]
+    );
 }
 
 #[test]
 fn interval_fires_and_end_reads_maps() {
-    let prog = "interval:ms:20 { @i++; if (@i == 3) { exit(); } } END { printf(\"end %d\\n\", @i); }";
+    let prog =
+        "interval:ms:20 { @i++; if (@i == 3) { exit(); } } END { printf(\"end %d\\n\", @i); }";
     let r = run(&["-e", prog]);
     assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
     assert_eq!(lines(&r.stdout), ["end 3", "@i: 3"]);
@@ -51,7 +68,14 @@ fn maps_sorted_by_name_entries_by_value() {
     assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
     assert_eq!(
         lines(&r.stdout),
-        ["@a: 7", "@b[y]: 1", "@b[z]: 2", "@b[x]: 3", "@c[1, one]: 1", "@c[2, two]: 2"]
+        [
+            "@a: 7",
+            "@b[y]: 1",
+            "@b[z]: 2",
+            "@b[x]: 3",
+            "@c[1, one]: 1",
+            "@c[2, two]: 2"
+        ]
     );
 }
 
@@ -74,7 +98,10 @@ fn string_comparison_in_predicate() {
 
 #[test]
 fn exit_stops_the_program() {
-    let r = run(&["-e", "BEGIN { printf(\"a\\n\"); exit(); printf(\"b\\n\"); }"]);
+    let r = run(&[
+        "-e",
+        "BEGIN { printf(\"a\\n\"); exit(); printf(\"b\\n\"); }",
+    ]);
     assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
     assert_eq!(lines(&r.stdout), ["a"]);
 }
@@ -84,7 +111,11 @@ fn script_file_with_shebang() {
     let dir = std::env::temp_dir().join(format!("scry-e2e-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("hello.bt");
-    std::fs::write(&path, "#!/usr/bin/env scry\n// a comment\nBEGIN { printf(\"from file\\n\"); exit(); }\n").unwrap();
+    std::fs::write(
+        &path,
+        "#!/usr/bin/env scry\n// a comment\nBEGIN { printf(\"from file\\n\"); exit(); }\n",
+    )
+    .unwrap();
     let r = run(&[path.to_str().unwrap()]);
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
@@ -93,14 +124,21 @@ fn script_file_with_shebang() {
 
 #[test]
 fn pid_flag_exits_when_the_process_exits() {
-    let mut sleeper = std::process::Command::new(workload()).args(["sleep", "300"]).spawn().unwrap();
+    let mut sleeper = std::process::Command::new(workload())
+        .args(["sleep", "300"])
+        .spawn()
+        .unwrap();
     let pid = sleeper.id().to_string();
     let r = run(&["-e", "interval:ms:10 { @ticks = count(); }", "-p", &pid]);
     sleeper.wait().unwrap();
     assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
     let out = lines(&r.stdout);
     assert_eq!(out.len(), 1, "{out:?}");
-    let ticks: u64 = out[0].strip_prefix("@ticks: ").expect("a @ticks line").parse().unwrap();
+    let ticks: u64 = out[0]
+        .strip_prefix("@ticks: ")
+        .expect("a @ticks line")
+        .parse()
+        .unwrap();
     assert!((5..=40).contains(&ticks), "ticks = {ticks}");
 }
 
@@ -118,7 +156,11 @@ fn sigint_prints_maps_and_exits() {
     while !String::from_utf8_lossy(&seen).contains("ready") {
         use std::io::Read;
         let n = stdout.read(&mut buf).unwrap();
-        assert!(n > 0, "scry ended early: {}", String::from_utf8_lossy(&seen));
+        assert!(
+            n > 0,
+            "scry ended early: {}",
+            String::from_utf8_lossy(&seen)
+        );
         seen.extend_from_slice(&buf[..n]);
     }
     // SAFETY: sending a signal to our own child.

@@ -9,21 +9,49 @@ use scry::sema::hir::{self, Builtin, ExprKind, MapOp, StmtKind};
 use scry::types::Ty;
 
 fn e(kind: ExprKind, ty: Ty) -> hir::Expr {
-    hir::Expr { kind, ty, span: Span::default() }
+    hir::Expr {
+        kind,
+        ty,
+        span: Span::default(),
+    }
 }
 
 fn stmt(kind: StmtKind) -> hir::Stmt {
-    hir::Stmt { kind, span: Span::default() }
+    hir::Stmt {
+        kind,
+        span: Span::default(),
+    }
 }
 
 fn program() -> hir::Program {
     let comm = e(ExprKind::Builtin(Builtin::Comm), Ty::Str { len: 16 });
-    let pid = e(ExprKind::Builtin(Builtin::Pid), Ty::Int { bits: 32, signed: false });
+    let pid = e(
+        ExprKind::Builtin(Builtin::Pid),
+        Ty::Int {
+            bits: 32,
+            signed: false,
+        },
+    );
     let body = vec![
-        stmt(StmtKind::MapUpdate { map: 0, keys: vec![comm.clone()], op: MapOp::Count }),
-        stmt(StmtKind::MapUpdate { map: 1, keys: vec![], op: MapOp::Sum(pid.clone()) }),
-        stmt(StmtKind::MapUpdate { map: 2, keys: vec![pid.clone(), comm.clone()], op: MapOp::Assign(pid.clone()) }),
-        stmt(StmtKind::Printf { event: 0, args: vec![pid.clone(), comm.clone()] }),
+        stmt(StmtKind::MapUpdate {
+            map: 0,
+            keys: vec![comm.clone()],
+            op: MapOp::Count,
+        }),
+        stmt(StmtKind::MapUpdate {
+            map: 1,
+            keys: vec![],
+            op: MapOp::Sum(pid.clone()),
+        }),
+        stmt(StmtKind::MapUpdate {
+            map: 2,
+            keys: vec![pid.clone(), comm.clone()],
+            op: MapOp::Assign(pid.clone()),
+        }),
+        stmt(StmtKind::Printf {
+            event: 0,
+            args: vec![pid.clone(), comm.clone()],
+        }),
         stmt(StmtKind::Exit),
     ];
     let probe = |attach: Attach, kind: ProgKind| hir::Probe {
@@ -39,14 +67,32 @@ fn program() -> hir::Program {
         probes: vec![
             probe(Attach::Begin, ProgKind::RawTracepoint),
             probe(
-                Attach::Tracepoint { category: "syscalls".into(), name: "sys_enter_getpid".into() },
+                Attach::Tracepoint {
+                    category: "syscalls".into(),
+                    name: "sys_enter_getpid".into(),
+                },
                 ProgKind::Tracepoint,
             ),
-            probe(Attach::Interval { period_ns: 1_000_000 }, ProgKind::PerfEvent),
+            probe(
+                Attach::Interval {
+                    period_ns: 1_000_000,
+                },
+                ProgKind::PerfEvent,
+            ),
         ],
         maps: vec![
-            hir::Map { name: "@".into(), keys: vec![Ty::Str { len: 16 }], value: ValueKind::Count, span: Span::default() },
-            hir::Map { name: "@s".into(), keys: vec![], value: ValueKind::Sum { signed: false }, span: Span::default() },
+            hir::Map {
+                name: "@".into(),
+                keys: vec![Ty::Str { len: 16 }],
+                value: ValueKind::Count,
+                span: Span::default(),
+            },
+            hir::Map {
+                name: "@s".into(),
+                keys: vec![],
+                value: ValueKind::Sum { signed: false },
+                span: Span::default(),
+            },
             hir::Map {
                 name: "@last".into(),
                 keys: vec![Ty::U64, Ty::Str { len: 16 }],
@@ -63,13 +109,23 @@ fn object_loads_with_maps_of_the_right_shape() {
     let (module, _meta) = codegen::lower(&program()).expect("lowers");
     let bytes = elf::write(&module);
     let mut builder = libbpf_rs::ObjectBuilder::default();
-    let open = builder.open_memory(&bytes).expect("libbpf opens the object");
+    let open = builder
+        .open_memory(&bytes)
+        .expect("libbpf opens the object");
     let obj = match open.load() {
         Ok(o) => o,
         Err(e) => panic!("load failed: {e}"),
     };
-    let shapes: Vec<(String, u32, u32)> =
-        obj.maps().map(|m| (m.name().to_string_lossy().into_owned(), m.key_size(), m.value_size())).collect();
+    let shapes: Vec<(String, u32, u32)> = obj
+        .maps()
+        .map(|m| {
+            (
+                m.name().to_string_lossy().into_owned(),
+                m.key_size(),
+                m.value_size(),
+            )
+        })
+        .collect();
     assert_eq!(
         shapes,
         [
@@ -81,6 +137,14 @@ fn object_loads_with_maps_of_the_right_shape() {
     );
     let types: Vec<_> = obj.maps().map(|m| m.map_type()).collect();
     use libbpf_rs::MapType;
-    assert_eq!(types, [MapType::PercpuHash, MapType::PercpuArray, MapType::Hash, MapType::RingBuf]);
+    assert_eq!(
+        types,
+        [
+            MapType::PercpuHash,
+            MapType::PercpuArray,
+            MapType::Hash,
+            MapType::RingBuf
+        ]
+    );
     assert_eq!(obj.progs().count(), 3);
 }

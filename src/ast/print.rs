@@ -12,7 +12,13 @@ pub fn dump(program: &Program) -> String {
     }
     for p in &program.probes {
         let specs: Vec<&str> = p.specs.iter().map(|s| s.text.as_str()).collect();
-        let _ = writeln!(out, "probe {} @{}..{}", specs.join(", "), p.span.start, p.span.end);
+        let _ = writeln!(
+            out,
+            "probe {} @{}..{}",
+            specs.join(", "),
+            p.span.start,
+            p.span.end
+        );
         if let Some(pred) = &p.predicate {
             let _ = writeln!(out, "  predicate");
             expr(&mut out, pred, 2);
@@ -43,7 +49,9 @@ fn stmt(out: &mut String, s: &Stmt, depth: usize) {
             expr(out, e, depth + 1);
         }
         StmtKind::Assign { target, op, value } => {
-            let op = op.map(|o| format!("{}=", o.symbol())).unwrap_or_else(|| "=".into());
+            let op = op
+                .map(|o| format!("{}=", o.symbol()))
+                .unwrap_or_else(|| "=".into());
             let _ = writeln!(out, "assign {op} {at}");
             expr(out, target, depth + 1);
             expr(out, value, depth + 1);
@@ -93,7 +101,9 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             let _ = writeln!(out, "call {name} {at}");
             args.iter().collect()
         }
-        ExprKind::Method { recv, name, args, .. } => {
+        ExprKind::Method {
+            recv, name, args, ..
+        } => {
             let _ = writeln!(out, "method .{name} {at}");
             std::iter::once(&**recv).chain(args).collect()
         }
@@ -109,9 +119,17 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             let _ = writeln!(out, "ternary {at}");
             vec![cond, then, else_]
         }
-        ExprKind::IncDec { target, incr, prefix } => {
+        ExprKind::IncDec {
+            target,
+            incr,
+            prefix,
+        } => {
             let op = if *incr { "++" } else { "--" };
-            let _ = writeln!(out, "{} {op} {at}", if *prefix { "prefix" } else { "postfix" });
+            let _ = writeln!(
+                out,
+                "{} {op} {at}",
+                if *prefix { "prefix" } else { "postfix" }
+            );
             vec![target]
         }
         ExprKind::Tuple(items) => {

@@ -74,7 +74,9 @@ impl Reg {
     /// Register from its number; `None` above 10.
     pub fn from_u8(n: u8) -> Option<Reg> {
         use Reg::*;
-        [R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10].get(n as usize).copied()
+        [R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10]
+            .get(n as usize)
+            .copied()
     }
 
     /// Register number.
@@ -290,7 +292,13 @@ pub struct Insn {
 impl Insn {
     /// Builds a raw instruction.
     pub const fn new(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
-        Insn { code, dst, src, off, imm }
+        Insn {
+            code,
+            dst,
+            src,
+            off,
+            imm,
+        }
     }
 
     /// Little-endian kernel encoding.
@@ -321,12 +329,24 @@ impl Insn {
 
     /// `dst op= src` (64-bit).
     pub fn alu64_reg(op: Alu, dst: Reg, src_reg: Reg) -> Insn {
-        Insn::new(class::ALU64 | src::X | op as u8, dst.num(), src_reg.num(), 0, 0)
+        Insn::new(
+            class::ALU64 | src::X | op as u8,
+            dst.num(),
+            src_reg.num(),
+            0,
+            0,
+        )
     }
 
     /// Signed `dst s/= src` or `dst s%= src` (kernel ≥ 6.6: `off = 1`).
     pub fn alu64_reg_signed(op: Alu, dst: Reg, src_reg: Reg) -> Insn {
-        Insn::new(class::ALU64 | src::X | op as u8, dst.num(), src_reg.num(), 1, 0)
+        Insn::new(
+            class::ALU64 | src::X | op as u8,
+            dst.num(),
+            src_reg.num(),
+            1,
+            0,
+        )
     }
 
     /// `dst op= imm` (32-bit, zero-extends).
@@ -352,7 +372,13 @@ impl Insn {
     /// `ld_imm64 dst, imm` (two slots).
     pub fn ld_imm64(dst: Reg, imm: u64) -> [Insn; 2] {
         [
-            Insn::new(class::LD | mode::IMM | Size::DW as u8, dst.num(), 0, 0, imm as u32 as i32),
+            Insn::new(
+                class::LD | mode::IMM | Size::DW as u8,
+                dst.num(),
+                0,
+                0,
+                imm as u32 as i32,
+            ),
             Insn::new(0, 0, 0, 0, (imm >> 32) as u32 as i32),
         ]
     }
@@ -361,19 +387,37 @@ impl Insn {
     /// through an `R_BPF_64_64` relocation (two slots).
     pub fn ld_map_fd(dst: Reg) -> [Insn; 2] {
         [
-            Insn::new(class::LD | mode::IMM | Size::DW as u8, dst.num(), PSEUDO_MAP_FD, 0, 0),
+            Insn::new(
+                class::LD | mode::IMM | Size::DW as u8,
+                dst.num(),
+                PSEUDO_MAP_FD,
+                0,
+                0,
+            ),
             Insn::new(0, 0, 0, 0, 0),
         ]
     }
 
     /// `dst = *(size *)(src + off)`.
     pub fn ldx(size: Size, dst: Reg, src_reg: Reg, off: i16) -> Insn {
-        Insn::new(class::LDX | mode::MEM | size as u8, dst.num(), src_reg.num(), off, 0)
+        Insn::new(
+            class::LDX | mode::MEM | size as u8,
+            dst.num(),
+            src_reg.num(),
+            off,
+            0,
+        )
     }
 
     /// `*(size *)(dst + off) = src`.
     pub fn stx(size: Size, dst: Reg, off: i16, src_reg: Reg) -> Insn {
-        Insn::new(class::STX | mode::MEM | size as u8, dst.num(), src_reg.num(), off, 0)
+        Insn::new(
+            class::STX | mode::MEM | size as u8,
+            dst.num(),
+            src_reg.num(),
+            off,
+            0,
+        )
     }
 
     /// `*(size *)(dst + off) = imm`.
@@ -383,7 +427,13 @@ impl Insn {
 
     /// `lock *(u64 *)(dst + off) += src`.
     pub fn atomic_add64(dst: Reg, off: i16, src_reg: Reg) -> Insn {
-        Insn::new(class::STX | mode::ATOMIC | Size::DW as u8, dst.num(), src_reg.num(), off, atomic::ADD)
+        Insn::new(
+            class::STX | mode::ATOMIC | Size::DW as u8,
+            dst.num(),
+            src_reg.num(),
+            off,
+            atomic::ADD,
+        )
     }
 
     /// `if dst cond imm goto +off`.
@@ -393,7 +443,13 @@ impl Insn {
 
     /// `if dst cond src goto +off`.
     pub fn jmp_reg(cond: Cond, dst: Reg, src_reg: Reg, off: i16) -> Insn {
-        Insn::new(class::JMP | src::X | cond as u8, dst.num(), src_reg.num(), off, 0)
+        Insn::new(
+            class::JMP | src::X | cond as u8,
+            dst.num(),
+            src_reg.num(),
+            off,
+            0,
+        )
     }
 
     /// `goto +off`.

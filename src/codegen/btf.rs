@@ -34,7 +34,11 @@ impl Default for Btf {
 impl Btf {
     /// An empty BTF blob (string 0 is the empty string).
     pub fn new() -> Btf {
-        Btf { types: Vec::new(), strings: vec![0], count: 0 }
+        Btf {
+            types: Vec::new(),
+            strings: vec![0],
+            count: 0,
+        }
     }
 
     fn string(&mut self, s: &str) -> u32 {
@@ -47,9 +51,19 @@ impl Btf {
         off
     }
 
-    fn push(&mut self, name: &str, kind: u32, vlen: u32, size_or_type: u32, extra: &[u32]) -> TypeId {
+    fn push(
+        &mut self,
+        name: &str,
+        kind: u32,
+        vlen: u32,
+        size_or_type: u32,
+        extra: &[u32],
+    ) -> TypeId {
         let name_off = self.string(name);
-        for w in [name_off, (kind << 24) | (vlen & 0xffff), size_or_type].iter().chain(extra) {
+        for w in [name_off, (kind << 24) | (vlen & 0xffff), size_or_type]
+            .iter()
+            .chain(extra)
+        {
             self.types.extend_from_slice(&w.to_le_bytes());
         }
         self.count += 1;
@@ -112,7 +126,13 @@ impl Btf {
         out.extend_from_slice(&MAGIC.to_le_bytes());
         out.push(1); // version
         out.push(0); // flags
-        for w in [24u32, 0, self.types.len() as u32, self.types.len() as u32, self.strings.len() as u32] {
+        for w in [
+            24u32,
+            0,
+            self.types.len() as u32,
+            self.types.len() as u32,
+            self.strings.len() as u32,
+        ] {
             out.extend_from_slice(&w.to_le_bytes());
         }
         out.extend_from_slice(&self.types);
@@ -138,7 +158,10 @@ mod tests {
         // info: kind INT (1) << 24; size 4; encoding SIGNED (1) << 24 | 32 bits.
         assert_eq!(u32::from_le_bytes(raw[28..32].try_into().unwrap()), 1 << 24);
         assert_eq!(u32::from_le_bytes(raw[32..36].try_into().unwrap()), 4);
-        assert_eq!(u32::from_le_bytes(raw[36..40].try_into().unwrap()), (1 << 24) | 32);
+        assert_eq!(
+            u32::from_le_bytes(raw[36..40].try_into().unwrap()),
+            (1 << 24) | 32
+        );
         assert_eq!(&raw[40..], b"\0int\0");
     }
 }

@@ -4,7 +4,10 @@
 //! (addend 0) for map loads.
 
 use object::write::{Object, Relocation, Symbol, SymbolSection};
-use object::{Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind, SymbolScope};
+use object::{
+    Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind,
+    SymbolScope,
+};
 
 use super::Module;
 use super::btf::Btf;
@@ -23,7 +26,10 @@ pub fn write(module: &Module) -> Vec<u8> {
     let mut datasec_vars = Vec::new();
     let mut offset = 0u32;
     for map in &module.maps {
-        let mut fields = vec![("type", map.kind.bpf_type()), ("max_entries", map.max_entries)];
+        let mut fields = vec![
+            ("type", map.kind.bpf_type()),
+            ("max_entries", map.max_entries),
+        ];
         if map.kind != MapKind::Ringbuf {
             fields.push(("key_size", map.key_size));
             fields.push(("value_size", map.value_size));
@@ -59,7 +65,11 @@ pub fn write(module: &Module) -> Vec<u8> {
     let void_ptr = btf.ptr(0);
     let proto = btf.func_proto(int, &[("ctx", void_ptr)]);
     for prog in &module.progs {
-        let section = obj.add_section(Vec::new(), prog.section.as_bytes().to_vec(), SectionKind::Text);
+        let section = obj.add_section(
+            Vec::new(),
+            prog.section.as_bytes().to_vec(),
+            SectionKind::Text,
+        );
         let code: Vec<u8> = prog.insns.iter().flat_map(|i| i.encode()).collect();
         // Several programs may share a section name; each gets its own section here.
         let at = obj.append_section_data(section, &code, 8);
@@ -81,7 +91,9 @@ pub fn write(module: &Module) -> Vec<u8> {
                     offset: at + r.insn as u64 * 8,
                     symbol: map_symbols[r.map],
                     addend: 0,
-                    flags: RelocationFlags::Elf { r_type: object::elf::R_BPF_64_64 },
+                    flags: RelocationFlags::Elf {
+                        r_type: object::elf::R_BPF_64_64,
+                    },
                 },
             )
             .expect("internal compiler error: invalid map relocation");
@@ -102,5 +114,6 @@ pub fn write(module: &Module) -> Vec<u8> {
     });
     let btf_section = obj.add_section(Vec::new(), b".BTF".to_vec(), SectionKind::Other);
     obj.append_section_data(btf_section, &btf.finish(), 4);
-    obj.write().expect("internal compiler error: ELF writer failed")
+    obj.write()
+        .expect("internal compiler error: ELF writer failed")
 }

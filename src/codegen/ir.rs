@@ -177,7 +177,9 @@ impl Op {
                 out.push(*dst);
                 base(b, out);
             }
-            Op::Store { base: b, src: s, .. } => {
+            Op::Store {
+                base: b, src: s, ..
+            } => {
                 base(b, out);
                 src(s, out);
             }
@@ -195,5 +197,66 @@ impl Op {
             }
             Op::Goto(_) | Op::Label(_) | Op::Exit | Op::Mark(_) => {}
         }
+    }
+}
+
+/// Drops operations no path reaches (after `exit()` or a constant-folded branch): the
+/// verifier rejects unreachable instructions. Jumps only go forward, so one pass knows
+/// every jump into a label before reaching it.
+pub fn prune_unreachable(ops: Vec<Op>) -> Vec<Op> {
+    let mut targets = std::collections::HashSet::new();
+    let mut live = true;
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        if let Op::Label(l) = op {
+            live |= targets.contains(&l);
+        }
+        if !live {
+            continue;
+        }
+        match op {
+            Op::Jmp { target, .. } => {
+                targets.insert(target);
+            }
+            Op::Goto(target) => {
+                targets.insert(target);
+                live = false;
+            }
+            Op::Exit => live = false,
+            _ => {}
+        }
+        out.push(op);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_after_goto_is_dropped_until_a_jumped_to_label() {
+        let ops = vec![
+            Op::Goto(Label(1)),
+            Op::Mov {
+                dst: VReg(1),
+                src: Src::Imm(1),
+            },
+            Op::Label(Label(2)),
+            Op::Mov {
+                dst: VReg(1),
+                src: Src::Imm(2),
+            },
+            Op::Label(Label(1)),
+            Op::Exit,
+            Op::Mov {
+                dst: VReg(1),
+                src: Src::Imm(3),
+            },
+        ];
+        assert_eq!(
+            prune_unreachable(ops),
+            vec![Op::Goto(Label(1)), Op::Label(Label(1)), Op::Exit]
+        );
     }
 }

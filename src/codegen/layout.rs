@@ -45,7 +45,16 @@ pub struct Layout {
 }
 
 fn bpf_name(prefix: &str, i: usize, name: &str) -> String {
-    let clean: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let mut s = format!("{prefix}{i}_{clean}");
     s.truncate(15);
     s
@@ -62,13 +71,29 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
         let unpadded: u32 = m.keys.iter().map(Ty::size).sum();
         let (kind, key_size, value_size) = match (&m.value, keyed) {
             (ValueKind::Count | ValueKind::Sum { .. }, false) => (MapKind::PercpuArray, 4, 8),
-            (ValueKind::Count | ValueKind::Sum { .. }, true) => (MapKind::PercpuHash, round_up(size, align), 8),
+            (ValueKind::Count | ValueKind::Sum { .. }, true) => {
+                (MapKind::PercpuHash, round_up(size, align), 8)
+            }
             (ValueKind::Scalar(t), false) => (MapKind::Hash, 8, round_up(t.size(), 8)),
-            (ValueKind::Scalar(t), true) => (MapKind::Hash, round_up(size, align), round_up(t.size(), 8)),
+            (ValueKind::Scalar(t), true) => {
+                (MapKind::Hash, round_up(size, align), round_up(t.size(), 8))
+            }
         };
         let max_entries = if keyed { MAX_KEYS } else { 1 };
-        defs.push(MapDef { name: bpf_name("m", i, m.name.trim_start_matches('@')), kind, key_size, value_size, max_entries, flags: 0 });
-        metas.push(MapMeta { name: m.name.clone(), bpf_map: i, keys: m.keys.clone(), value: m.value.clone() });
+        defs.push(MapDef {
+            name: bpf_name("m", i, m.name.trim_start_matches('@')),
+            kind,
+            key_size,
+            value_size,
+            max_entries,
+            flags: 0,
+        });
+        metas.push(MapMeta {
+            name: m.name.clone(),
+            bpf_map: i,
+            keys: m.keys.clone(),
+            value: m.value.clone(),
+        });
         lay.maps.push(MapLayout {
             bpf_map: i,
             kind,
@@ -91,11 +116,15 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
         }
         lay.events.push(offsets);
         lay.event_sizes.push(off);
-        events.push(EventKind::Printf { format: format.clone(), args: typed });
+        events.push(EventKind::Printf {
+            format: format.clone(),
+            args: typed,
+        });
     }
     lay.exit_event = events.len();
     events.push(EventKind::Exit);
-    let uses_events = !program.printfs.is_empty() || program.probes.iter().any(|p| has_exit(&p.body));
+    let uses_events =
+        !program.printfs.is_empty() || program.probes.iter().any(|p| has_exit(&p.body));
     if uses_events {
         lay.ringbuf = Some(defs.len());
         defs.push(MapDef {

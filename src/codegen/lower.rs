@@ -104,12 +104,22 @@ impl<'a> Lowerer<'a> {
     fn zero(&mut self, base: Base, off: i16, size: u32) {
         let mut done = 0;
         while done + 8 <= size {
-            self.ops.push(Op::Store { size: Size::DW, base, off: off + done as i16, src: Src::Imm(0) });
+            self.ops.push(Op::Store {
+                size: Size::DW,
+                base,
+                off: off + done as i16,
+                src: Src::Imm(0),
+            });
             done += 8;
         }
         for (w, s) in [(4, Size::W), (2, Size::H), (1, Size::B)] {
             if done + w <= size {
-                self.ops.push(Op::Store { size: s, base, off: off + done as i16, src: Src::Imm(0) });
+                self.ops.push(Op::Store {
+                    size: s,
+                    base,
+                    off: off + done as i16,
+                    src: Src::Imm(0),
+                });
                 done += w;
             }
         }
@@ -125,8 +135,18 @@ impl<'a> Lowerer<'a> {
             }
             while done + w <= len {
                 let t = self.vreg();
-                self.ops.push(Op::Load { size: s, dst: t, base: src, off: soff + done as i16 });
-                self.ops.push(Op::Store { size: s, base: dst, off: doff + done as i16, src: Src::V(t) });
+                self.ops.push(Op::Load {
+                    size: s,
+                    dst: t,
+                    base: src,
+                    off: soff + done as i16,
+                });
+                self.ops.push(Op::Store {
+                    size: s,
+                    base: dst,
+                    off: doff + done as i16,
+                    src: Src::V(t),
+                });
                 done += w;
             }
         }
@@ -145,29 +165,49 @@ impl<'a> Lowerer<'a> {
 
     fn call(&mut self, helper: u32, args: Vec<Arg>) -> VReg {
         let v = self.vreg();
-        self.ops.push(Op::Call { helper, args, ret: Some(v) });
+        self.ops.push(Op::Call {
+            helper,
+            args,
+            ret: Some(v),
+        });
         v
     }
 
-    fn stmts(&mut self, stmts: &[hir::Stmt]) {
+    /// Lowers statements; returns true if control never falls off the end (an `exit()`
+    /// on every path), in which case later statements are dropped: the verifier rejects
+    /// unreachable instructions.
+    fn stmts(&mut self, stmts: &[hir::Stmt]) -> bool {
         for s in stmts {
             let mark = self.stack;
             self.ops.push(Op::Mark(s.span));
-            self.stmt(s);
+            let exits = self.stmt(s);
             // Temporaries die with their statement; variables were allocated up front.
             self.stack = mark;
+            if exits {
+                return true;
+            }
         }
+        false
     }
 
-    fn stmt(&mut self, s: &hir::Stmt) {
+    fn stmt(&mut self, s: &hir::Stmt) -> bool {
         match &s.kind {
             StmtKind::Expr(e) => {
                 self.value(e);
             }
+            StmtKind::Exit => {
+                self.exit_event();
+                return true;
+            }
             StmtKind::VarAssign { var, value } => {
                 let off = self.vars[*var];
                 match self.value(value) {
-                    Val::Int(src) => self.ops.push(Op::Store { size: Size::DW, base: Base::Stack, off, src }),
+                    Val::Int(src) => self.ops.push(Op::Store {
+                        size: Size::DW,
+                        base: Base::Stack,
+                        off,
+                        src,
+                    }),
                     Val::Buf { off: soff, len } => {
                         // The variable's buffer may be longer (its widest assignment).
                         let var_size = round_up(self.var_sizes[*var], 8);
@@ -179,32 +219,59 @@ impl<'a> Lowerer<'a> {
             }
             StmtKind::MapUpdate { map, keys, op } => self.map_update(*map, keys, op),
             StmtKind::Printf { event, args } => self.printf(*event, args),
-            StmtKind::Exit => {
-                let rb = self.layout.ringbuf.expect("exit() implies a ring buffer");
-                let p = self.call(helper::RINGBUF_RESERVE, vec![Arg::Map(rb), Arg::Imm(8), Arg::Imm(0)]);
-                let skip = self.label();
-                self.ops.push(Op::Jmp { cond: Cond::Eq, a: p, b: Src::Imm(0), target: skip });
-                let id = self.layout.exit_event as i32;
-                self.ops.push(Op::Store { size: Size::DW, base: Base::V(p), off: 0, src: Src::Imm(id) });
-                self.ops.push(Op::Call { helper: helper::RINGBUF_SUBMIT, args: vec![Arg::V(p), Arg::Imm(0)], ret: None });
-                self.ops.push(Op::Label(skip));
-                self.ops.push(Op::Goto(self.exit_label));
-            }
-            StmtKind::If { cond, then, else_ } => {
-                let else_label = self.label();
-                self.branch(cond, false, else_label);
-                self.stmts(then);
-                if else_.is_empty() {
-                    self.ops.push(Op::Label(else_label));
-                } else {
-                    let end = self.label();
-                    self.ops.push(Op::Goto(end));
-                    self.ops.push(Op::Label(else_label));
-                    self.stmts(else_);
-                    self.ops.push(Op::Label(end));
-                }
-            }
+            StmtKind::If { cond, then, else_ } => return self.if_stmt(cond, then, else_),
         }
+        false
+    }
+
+    /// Emits the `exit()` event and leaves the program.
+    fn exit_event(&mut self) {
+        {
+            let rb = self.layout.ringbuf.expect("exit() implies a ring buffer");
+            let p = self.call(
+                helper::RINGBUF_RESERVE,
+                vec![Arg::Map(rb), Arg::Imm(8), Arg::Imm(0)],
+            );
+            let skip = self.label();
+            self.ops.push(Op::Jmp {
+                cond: Cond::Eq,
+                a: p,
+                b: Src::Imm(0),
+                target: skip,
+            });
+            let id = self.layout.exit_event as i32;
+            self.ops.push(Op::Store {
+                size: Size::DW,
+                base: Base::V(p),
+                off: 0,
+                src: Src::Imm(id),
+            });
+            self.ops.push(Op::Call {
+                helper: helper::RINGBUF_SUBMIT,
+                args: vec![Arg::V(p), Arg::Imm(0)],
+                ret: None,
+            });
+            self.ops.push(Op::Label(skip));
+            self.ops.push(Op::Goto(self.exit_label));
+        }
+    }
+
+    fn if_stmt(&mut self, cond: &hir::Expr, then: &[hir::Stmt], else_: &[hir::Stmt]) -> bool {
+        let else_label = self.label();
+        self.branch(cond, false, else_label);
+        let then_exits = self.stmts(then);
+        if else_.is_empty() {
+            self.ops.push(Op::Label(else_label));
+            return false;
+        }
+        let end = self.label();
+        if !then_exits {
+            self.ops.push(Op::Goto(end));
+        }
+        self.ops.push(Op::Label(else_label));
+        let else_exits = self.stmts(else_);
+        self.ops.push(Op::Label(end));
+        then_exits && else_exits
     }
 
     /// Builds the BPF key of `map` for `keys` on the stack; returns its offset.
@@ -222,12 +289,24 @@ impl<'a> Lowerer<'a> {
         for (i, v) in vals.into_iter().enumerate() {
             let at = off + layout.key_offsets[i] as i16;
             match (v, &layout.key_types[i]) {
-                (Val::Int(src), _) => self.ops.push(Op::Store { size: Size::DW, base: Base::Stack, off: at, src }),
+                (Val::Int(src), _) => self.ops.push(Op::Store {
+                    size: Size::DW,
+                    base: Base::Stack,
+                    off: at,
+                    src,
+                }),
                 (Val::Buf { off: soff, len }, Ty::Str { len: klen }) => {
                     let n = len.min(*klen);
                     let whole = n / 8 * 8;
                     self.copy(Base::Stack, at, Base::Stack, soff, whole, 8);
-                    self.copy(Base::Stack, at + whole as i16, Base::Stack, soff + whole as i16, n - whole, 1);
+                    self.copy(
+                        Base::Stack,
+                        at + whole as i16,
+                        Base::Stack,
+                        soff + whole as i16,
+                        n - whole,
+                        1,
+                    );
                     if *klen > n {
                         self.zero(Base::Stack, at + n as i16, klen - n);
                     }
@@ -251,7 +330,12 @@ impl<'a> Lowerer<'a> {
                 let voff = match val.expect("assign has a value") {
                     Val::Int(src) => {
                         let off = self.alloc(8);
-                        self.ops.push(Op::Store { size: Size::DW, base: Base::Stack, off, src });
+                        self.ops.push(Op::Store {
+                            size: Size::DW,
+                            base: Base::Stack,
+                            off,
+                            src,
+                        });
                         off
                     }
                     Val::Buf { off, len } => {
@@ -260,14 +344,23 @@ impl<'a> Lowerer<'a> {
                         } else {
                             let to = self.alloc(ml.value_size);
                             self.copy(Base::Stack, to, Base::Stack, off, round_up(len, 8), 8);
-                            self.zero(Base::Stack, to + round_up(len, 8) as i16, ml.value_size - round_up(len, 8));
+                            self.zero(
+                                Base::Stack,
+                                to + round_up(len, 8) as i16,
+                                ml.value_size - round_up(len, 8),
+                            );
                             to
                         }
                     }
                 };
                 self.ops.push(Op::Call {
                     helper: helper::MAP_UPDATE_ELEM,
-                    args: vec![Arg::Map(ml.bpf_map), Arg::Stack(key), Arg::Stack(voff), Arg::Imm(0)],
+                    args: vec![
+                        Arg::Map(ml.bpf_map),
+                        Arg::Stack(key),
+                        Arg::Stack(voff),
+                        Arg::Imm(0),
+                    ],
                     ret: None,
                 });
             }
@@ -279,15 +372,33 @@ impl<'a> Lowerer<'a> {
                 };
                 let done = self.label();
                 let have = self.label();
-                let p = self.call(helper::MAP_LOOKUP_ELEM, vec![Arg::Map(ml.bpf_map), Arg::Stack(key)]);
+                let p = self.call(
+                    helper::MAP_LOOKUP_ELEM,
+                    vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
+                );
                 if ml.kind == MapKind::PercpuHash {
-                    self.ops.push(Op::Jmp { cond: Cond::Ne, a: p, b: Src::Imm(0), target: have });
+                    self.ops.push(Op::Jmp {
+                        cond: Cond::Ne,
+                        a: p,
+                        b: Src::Imm(0),
+                        target: have,
+                    });
                     // First update of this key on this CPU: insert a zero and look again.
                     let zero = self.alloc(8);
-                    self.ops.push(Op::Store { size: Size::DW, base: Base::Stack, off: zero, src: Src::Imm(0) });
+                    self.ops.push(Op::Store {
+                        size: Size::DW,
+                        base: Base::Stack,
+                        off: zero,
+                        src: Src::Imm(0),
+                    });
                     self.ops.push(Op::Call {
                         helper: helper::MAP_UPDATE_ELEM,
-                        args: vec![Arg::Map(ml.bpf_map), Arg::Stack(key), Arg::Stack(zero), Arg::Imm(1)],
+                        args: vec![
+                            Arg::Map(ml.bpf_map),
+                            Arg::Stack(key),
+                            Arg::Stack(zero),
+                            Arg::Imm(1),
+                        ],
                         ret: None,
                     });
                     self.ops.push(Op::Call {
@@ -296,12 +407,32 @@ impl<'a> Lowerer<'a> {
                         ret: Some(p),
                     });
                 }
-                self.ops.push(Op::Jmp { cond: Cond::Eq, a: p, b: Src::Imm(0), target: done });
+                self.ops.push(Op::Jmp {
+                    cond: Cond::Eq,
+                    a: p,
+                    b: Src::Imm(0),
+                    target: done,
+                });
                 self.ops.push(Op::Label(have));
                 let t = self.vreg();
-                self.ops.push(Op::Load { size: Size::DW, dst: t, base: Base::V(p), off: 0 });
-                self.ops.push(Op::Alu { op: Alu::Add, dst: t, src: delta, signed: false });
-                self.ops.push(Op::Store { size: Size::DW, base: Base::V(p), off: 0, src: Src::V(t) });
+                self.ops.push(Op::Load {
+                    size: Size::DW,
+                    dst: t,
+                    base: Base::V(p),
+                    off: 0,
+                });
+                self.ops.push(Op::Alu {
+                    op: Alu::Add,
+                    dst: t,
+                    src: delta,
+                    signed: false,
+                });
+                self.ops.push(Op::Store {
+                    size: Size::DW,
+                    base: Base::V(p),
+                    off: 0,
+                    src: Src::V(t),
+                });
                 self.ops.push(Op::Label(done));
             }
         }
@@ -312,17 +443,41 @@ impl<'a> Lowerer<'a> {
         let vals: Vec<Val> = args.iter().map(|a| self.value(a)).collect();
         let offsets = &self.layout.events[event];
         let size = self.layout.event_sizes[event];
-        let p = self.call(helper::RINGBUF_RESERVE, vec![Arg::Map(rb), Arg::Imm(size as i64), Arg::Imm(0)]);
+        let p = self.call(
+            helper::RINGBUF_RESERVE,
+            vec![Arg::Map(rb), Arg::Imm(size as i64), Arg::Imm(0)],
+        );
         let skip = self.label();
-        self.ops.push(Op::Jmp { cond: Cond::Eq, a: p, b: Src::Imm(0), target: skip });
-        self.ops.push(Op::Store { size: Size::DW, base: Base::V(p), off: 0, src: Src::Imm(event as i32) });
+        self.ops.push(Op::Jmp {
+            cond: Cond::Eq,
+            a: p,
+            b: Src::Imm(0),
+            target: skip,
+        });
+        self.ops.push(Op::Store {
+            size: Size::DW,
+            base: Base::V(p),
+            off: 0,
+            src: Src::Imm(event as i32),
+        });
         for (v, &at) in vals.into_iter().zip(offsets.iter()) {
             match v {
-                Val::Int(src) => self.ops.push(Op::Store { size: Size::DW, base: Base::V(p), off: at as i16, src }),
-                Val::Buf { off, len } => self.copy(Base::V(p), at as i16, Base::Stack, off, round_up(len, 8), 8),
+                Val::Int(src) => self.ops.push(Op::Store {
+                    size: Size::DW,
+                    base: Base::V(p),
+                    off: at as i16,
+                    src,
+                }),
+                Val::Buf { off, len } => {
+                    self.copy(Base::V(p), at as i16, Base::Stack, off, round_up(len, 8), 8)
+                }
             }
         }
-        self.ops.push(Op::Call { helper: helper::RINGBUF_SUBMIT, args: vec![Arg::V(p), Arg::Imm(0)], ret: None });
+        self.ops.push(Op::Call {
+            helper: helper::RINGBUF_SUBMIT,
+            args: vec![Arg::V(p), Arg::Imm(0)],
+            ret: None,
+        });
         self.ops.push(Op::Label(skip));
     }
 
@@ -337,7 +492,12 @@ impl<'a> Lowerer<'a> {
                 bytes.resize(round_up(len, 8) as usize, 0);
                 for (i, chunk) in bytes.chunks(4).enumerate() {
                     let word = i32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-                    self.ops.push(Op::Store { size: Size::W, base: Base::Stack, off: off + 4 * i as i16, src: Src::Imm(word) });
+                    self.ops.push(Op::Store {
+                        size: Size::W,
+                        base: Base::Stack,
+                        off: off + 4 * i as i16,
+                        src: Src::Imm(word),
+                    });
                 }
                 Val::Buf { off, len }
             }
@@ -357,13 +517,29 @@ impl<'a> Lowerer<'a> {
                         Val::Buf { off, len: *len }
                     }
                     Ty::Int { bits, signed } => {
-                        let size = Size::from_bytes(*bits as u32 / 8).expect("sema checked the width");
+                        let size =
+                            Size::from_bytes(*bits as u32 / 8).expect("sema checked the width");
                         let v = self.vreg();
-                        self.ops.push(Op::Load { size, dst: v, base: Base::V(ctx), off: *offset as i16 });
+                        self.ops.push(Op::Load {
+                            size,
+                            dst: v,
+                            base: Base::V(ctx),
+                            off: *offset as i16,
+                        });
                         if *signed && *bits < 64 {
                             let shift = 64 - *bits as i32;
-                            self.ops.push(Op::Alu { op: Alu::Lsh, dst: v, src: Src::Imm(shift), signed: false });
-                            self.ops.push(Op::Alu { op: Alu::Arsh, dst: v, src: Src::Imm(shift), signed: false });
+                            self.ops.push(Op::Alu {
+                                op: Alu::Lsh,
+                                dst: v,
+                                src: Src::Imm(shift),
+                                signed: false,
+                            });
+                            self.ops.push(Op::Alu {
+                                op: Alu::Arsh,
+                                dst: v,
+                                src: Src::Imm(shift),
+                                signed: false,
+                            });
                         }
                         Val::Int(Src::V(v))
                     }
@@ -380,7 +556,12 @@ impl<'a> Lowerer<'a> {
                     }
                     _ => {
                         let v = self.vreg();
-                        self.ops.push(Op::Load { size: Size::DW, dst: v, base: Base::Stack, off });
+                        self.ops.push(Op::Load {
+                            size: Size::DW,
+                            dst: v,
+                            base: Base::Stack,
+                            off,
+                        });
                         Val::Int(Src::V(v))
                     }
                 }
@@ -388,23 +569,51 @@ impl<'a> Lowerer<'a> {
             ExprKind::MapRead { map, keys } => {
                 let ml = self.layout.maps[*map].clone();
                 let key = self.key(&ml, keys);
-                let p = self.call(helper::MAP_LOOKUP_ELEM, vec![Arg::Map(ml.bpf_map), Arg::Stack(key)]);
+                let p = self.call(
+                    helper::MAP_LOOKUP_ELEM,
+                    vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
+                );
                 let missing = self.label();
                 match &e.ty {
                     Ty::Str { len } => {
                         let to = self.alloc(*len);
                         let rounded = round_up(*len, 8);
                         self.zero(Base::Stack, to, rounded);
-                        self.ops.push(Op::Jmp { cond: Cond::Eq, a: p, b: Src::Imm(0), target: missing });
-                        self.copy(Base::Stack, to, Base::V(p), 0, rounded.min(ml.value_size), 8);
+                        self.ops.push(Op::Jmp {
+                            cond: Cond::Eq,
+                            a: p,
+                            b: Src::Imm(0),
+                            target: missing,
+                        });
+                        self.copy(
+                            Base::Stack,
+                            to,
+                            Base::V(p),
+                            0,
+                            rounded.min(ml.value_size),
+                            8,
+                        );
                         self.ops.push(Op::Label(missing));
                         Val::Buf { off: to, len: *len }
                     }
                     _ => {
                         let v = self.vreg();
-                        self.ops.push(Op::Mov { dst: v, src: Src::Imm(0) });
-                        self.ops.push(Op::Jmp { cond: Cond::Eq, a: p, b: Src::Imm(0), target: missing });
-                        self.ops.push(Op::Load { size: Size::DW, dst: v, base: Base::V(p), off: 0 });
+                        self.ops.push(Op::Mov {
+                            dst: v,
+                            src: Src::Imm(0),
+                        });
+                        self.ops.push(Op::Jmp {
+                            cond: Cond::Eq,
+                            a: p,
+                            b: Src::Imm(0),
+                            target: missing,
+                        });
+                        self.ops.push(Op::Load {
+                            size: Size::DW,
+                            dst: v,
+                            base: Base::V(p),
+                            off: 0,
+                        });
                         self.ops.push(Op::Label(missing));
                         Val::Int(Src::V(v))
                     }
@@ -423,7 +632,12 @@ impl<'a> Lowerer<'a> {
                 let v = self.fresh_copy(src);
                 match op {
                     UnOp::Neg => self.ops.push(Op::Neg { dst: v }),
-                    UnOp::BitNot => self.ops.push(Op::Alu { op: Alu::Xor, dst: v, src: Src::Imm(-1), signed: false }),
+                    UnOp::BitNot => self.ops.push(Op::Alu {
+                        op: Alu::Xor,
+                        dst: v,
+                        src: Src::Imm(-1),
+                        signed: false,
+                    }),
                     UnOp::Not => return self.bool_value(e),
                 }
                 Val::Int(Src::V(v))
@@ -435,10 +649,10 @@ impl<'a> Lowerer<'a> {
                 let signed = e.ty.is_signed();
                 let a = self.int(l);
                 let b = self.int(r);
-                if let (Src::Imm(x), Src::Imm(y)) = (a, b) {
-                    if let Some(c) = fold(*op, x as i64, y as i64, signed) {
-                        return Val::Int(self.constant(c));
-                    }
+                if let (Src::Imm(x), Src::Imm(y)) = (a, b)
+                    && let Some(c) = fold(*op, x as i64, y as i64, signed)
+                {
+                    return Val::Int(self.constant(c));
                 }
                 let alu = match op {
                     BinOp::Add => Alu::Add,
@@ -455,7 +669,12 @@ impl<'a> Lowerer<'a> {
                     _ => unreachable!("comparisons handled above"),
                 };
                 let v = self.fresh_copy(a);
-                self.ops.push(Op::Alu { op: alu, dst: v, src: b, signed });
+                self.ops.push(Op::Alu {
+                    op: alu,
+                    dst: v,
+                    src: b,
+                    signed,
+                });
                 Val::Int(Src::V(v))
             }
             ExprKind::Ternary(c, a, b) => {
@@ -492,7 +711,9 @@ impl<'a> Lowerer<'a> {
 
     /// Evaluates a string into the `size`-byte buffer at `to`, zero-padding it.
     fn string_into(&mut self, e: &hir::Expr, to: i16, size: u32) {
-        let Val::Buf { off, len } = self.value(e) else { unreachable!("sema: string branch") };
+        let Val::Buf { off, len } = self.value(e) else {
+            unreachable!("sema: string branch")
+        };
         let n = round_up(len, 8).min(size);
         self.copy(Base::Stack, to, Base::Stack, off, n, 8);
         self.zero(Base::Stack, to + n as i16, size - n);
@@ -532,7 +753,12 @@ impl<'a> Lowerer<'a> {
         };
         let v = self.call(helper, vec![]);
         if shift > 0 {
-            self.ops.push(Op::Alu { op: Alu::Rsh, dst: v, src: Src::Imm(shift), signed: false });
+            self.ops.push(Op::Alu {
+                op: Alu::Rsh,
+                dst: v,
+                src: Src::Imm(shift),
+                signed: false,
+            });
         }
         if zext {
             self.ops.push(Op::Zext32 { dst: v });
@@ -544,9 +770,15 @@ impl<'a> Lowerer<'a> {
     fn bool_value(&mut self, e: &hir::Expr) -> Val {
         let v = self.vreg();
         let f = self.label();
-        self.ops.push(Op::Mov { dst: v, src: Src::Imm(0) });
+        self.ops.push(Op::Mov {
+            dst: v,
+            src: Src::Imm(0),
+        });
         self.branch(e, false, f);
-        self.ops.push(Op::Mov { dst: v, src: Src::Imm(1) });
+        self.ops.push(Op::Mov {
+            dst: v,
+            src: Src::Imm(1),
+        });
         self.ops.push(Op::Label(f));
         Val::Int(Src::V(v))
     }
@@ -586,7 +818,8 @@ impl<'a> Lowerer<'a> {
                 let b = self.int(r);
                 let (cond, a, b) = match (a, b) {
                     (Src::Imm(x), Src::Imm(y)) => {
-                        let holds = fold(*op, x as i64, y as i64, signed).expect("comparisons fold") != 0;
+                        let holds =
+                            fold(*op, x as i64, y as i64, signed).expect("comparisons fold") != 0;
                         if holds == when {
                             self.ops.push(Op::Goto(target));
                         }
@@ -609,7 +842,12 @@ impl<'a> Lowerer<'a> {
                     }
                     Src::V(v) => {
                         let cond = if when { Cond::Ne } else { Cond::Eq };
-                        self.ops.push(Op::Jmp { cond, a: v, b: Src::Imm(0), target });
+                        self.ops.push(Op::Jmp {
+                            cond,
+                            a: v,
+                            b: Src::Imm(0),
+                            target,
+                        });
                     }
                 }
             }

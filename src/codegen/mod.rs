@@ -28,12 +28,20 @@ pub const STACK_LIMIT: u32 = 512;
 /// Lowers every probe of `program`.
 pub fn lower(program: &hir::Program) -> Result<(Module, Meta), Vec<Diagnostic>> {
     let (lay, maps, map_meta, events) = layout::layout(program);
-    let mut module = Module { maps, progs: Vec::new() };
-    let mut meta = Meta { probes: Vec::new(), maps: map_meta, events, ringbuf: lay.ringbuf };
+    let mut module = Module {
+        maps,
+        progs: Vec::new(),
+    };
+    let mut meta = Meta {
+        probes: Vec::new(),
+        maps: map_meta,
+        events,
+        ringbuf: lay.ringbuf,
+    };
     let mut diags = Vec::new();
     for (i, probe) in program.probes.iter().enumerate() {
         let (ops, used) = lower::Lowerer::new(&lay).probe(probe);
-        let emitted = regalloc::emit(&ops, used);
+        let emitted = regalloc::emit(&ir::prune_unreachable(ops), used);
         if emitted.stack_size > STACK_LIMIT {
             diags.push(
                 Diagnostic::error(
@@ -50,7 +58,9 @@ pub fn lower(program: &hir::Program) -> Result<(Module, Meta), Vec<Diagnostic>> 
             continue;
         }
         let (section, tag) = match (&probe.attach, probe.kind) {
-            (Attach::Tracepoint { category, name }, _) => (format!("tracepoint/{category}/{name}"), "tp"),
+            (Attach::Tracepoint { category, name }, _) => {
+                (format!("tracepoint/{category}/{name}"), "tp")
+            }
             (Attach::Begin, _) => ("raw_tp".to_string(), "begin"),
             (Attach::End, _) => ("raw_tp".to_string(), "end"),
             (Attach::Interval { .. }, _) => ("perf_event".to_string(), "interval"),
@@ -65,11 +75,20 @@ pub fn lower(program: &hir::Program) -> Result<(Module, Meta), Vec<Diagnostic>> 
             map_relocs: emitted.map_relocs,
             source_map: emitted.source_map,
         });
-        meta.probes.push(ProbeAttach { prog: module.progs.len() - 1, attach: probe.attach.clone(), display: probe.display.clone() });
+        meta.probes.push(ProbeAttach {
+            prog: module.progs.len() - 1,
+            attach: probe.attach.clone(),
+            display: probe.display.clone(),
+        });
     }
     if !diags.is_empty() {
         return Err(diags);
     }
-    debug_assert!(module.progs.iter().all(|p| p.kind != ProgKind::Kprobe || !p.insns.is_empty()));
+    debug_assert!(
+        module
+            .progs
+            .iter()
+            .all(|p| p.kind != ProgKind::Kprobe || !p.insns.is_empty())
+    );
     Ok((module, meta))
 }

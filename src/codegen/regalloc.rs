@@ -36,7 +36,13 @@ const ALLOCATABLE: [Reg; 4] = [Reg::R6, Reg::R7, Reg::R8, Reg::R9];
 /// Allocates registers and emits `ops`; `stack_used` bytes of the frame are taken already.
 pub fn emit(ops: &[Op], stack_used: u32) -> Emitted {
     let (locs, stack_size) = allocate(ops, stack_used);
-    Emitter { locs, insns: Vec::new(), relocs: Vec::new(), source_map: Vec::new() }.run(ops, stack_size)
+    Emitter {
+        locs,
+        insns: Vec::new(),
+        relocs: Vec::new(),
+        source_map: Vec::new(),
+    }
+    .run(ops, stack_size)
 }
 
 fn allocate(ops: &[Op], stack_used: u32) -> (HashMap<VReg, Loc>, u32) {
@@ -47,7 +53,10 @@ fn allocate(ops: &[Op], stack_used: u32) -> (HashMap<VReg, Loc>, u32) {
         buf.clear();
         op.vregs(&mut buf);
         for &v in &buf {
-            intervals.entry(v).and_modify(|iv| iv.1 = i).or_insert((i, i));
+            intervals
+                .entry(v)
+                .and_modify(|iv| iv.1 = i)
+                .or_insert((i, i));
         }
     }
     let mut order: Vec<(VReg, (usize, usize))> = intervals.into_iter().collect();
@@ -77,8 +86,11 @@ fn allocate(ops: &[Op], stack_used: u32) -> (HashMap<VReg, Loc>, u32) {
             continue;
         }
         // Spill whichever interval ends last.
-        let (idx, &(last_end, last_v, r)) =
-            active.iter().enumerate().max_by_key(|(_, a)| a.0).expect("active set is full");
+        let (idx, &(last_end, last_v, r)) = active
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, a)| a.0)
+            .expect("active set is full");
         if last_end > end {
             locs.insert(last_v, spill(&mut stack));
             active[idx] = (end, v, r);
@@ -180,7 +192,12 @@ impl Emitter {
                     }
                     self.writeback(dst, t);
                 }
-                Op::Alu { op, dst, src, signed } => {
+                Op::Alu {
+                    op,
+                    dst,
+                    src,
+                    signed,
+                } => {
                     let d = self.target(dst, Reg::R0);
                     if d == Reg::R0 {
                         self.read(dst, Reg::R0);
@@ -210,7 +227,9 @@ impl Emitter {
                     self.insns.push(match op {
                         Op::Neg { .. } => Insn::neg64(d),
                         _ => Insn::new(
-                            crate::bpf::insn::class::ALU | crate::bpf::insn::src::X | Alu::Mov as u8,
+                            crate::bpf::insn::class::ALU
+                                | crate::bpf::insn::src::X
+                                | Alu::Mov as u8,
                             d.num(),
                             d.num(),
                             0,
@@ -219,13 +238,23 @@ impl Emitter {
                     });
                     self.writeback(dst, d);
                 }
-                Op::Load { size, dst, base, off } => {
+                Op::Load {
+                    size,
+                    dst,
+                    base,
+                    off,
+                } => {
                     let b = self.base(base, Reg::R1);
                     let d = self.target(dst, Reg::R0);
                     self.insns.push(Insn::ldx(size, d, b, off));
                     self.writeback(dst, d);
                 }
-                Op::Store { size, base, off, src } => {
+                Op::Store {
+                    size,
+                    base,
+                    off,
+                    src,
+                } => {
                     let b = self.base(base, Reg::R1);
                     match src {
                         Src::Imm(i) => self.insns.push(Insn::st(size, b, off, i)),
@@ -264,7 +293,11 @@ impl Emitter {
                     fixups.push((self.insns.len(), target));
                     self.insns.push(Insn::ja(0));
                 }
-                Op::Call { helper, ref args, ret } => {
+                Op::Call {
+                    helper,
+                    ref args,
+                    ret,
+                } => {
                     for (i, arg) in args.iter().enumerate() {
                         let r = Reg::from_u8(i as u8 + 1).expect("at most five helper arguments");
                         match *arg {
@@ -278,7 +311,10 @@ impl Emitter {
                                 self.insns.push(Insn::alu64_imm(Alu::Add, r, off as i32));
                             }
                             Arg::Map(map) => {
-                                self.relocs.push(MapReloc { insn: self.insns.len(), map });
+                                self.relocs.push(MapReloc {
+                                    insn: self.insns.len(),
+                                    map,
+                                });
                                 self.insns.extend(Insn::ld_map_fd(r));
                             }
                         }
@@ -287,7 +323,9 @@ impl Emitter {
                     if let Some(ret) = ret {
                         match self.loc(ret) {
                             Loc::Reg(r) => self.insns.push(Insn::mov64_reg(r, Reg::R0)),
-                            Loc::Slot(off) => self.insns.push(Insn::stx(Size::DW, Reg::R10, off, Reg::R0)),
+                            Loc::Slot(off) => {
+                                self.insns.push(Insn::stx(Size::DW, Reg::R10, off, Reg::R0))
+                            }
                         }
                     }
                 }
@@ -300,9 +338,15 @@ impl Emitter {
         for (at, label) in fixups {
             let target = labels[&label];
             let off = target as i64 - (at as i64 + 1);
-            self.insns[at].off = i16::try_from(off).expect("internal compiler error: jump out of range");
+            self.insns[at].off =
+                i16::try_from(off).expect("internal compiler error: jump out of range");
         }
-        Emitted { insns: self.insns, map_relocs: self.relocs, source_map: self.source_map, stack_size }
+        Emitted {
+            insns: self.insns,
+            map_relocs: self.relocs,
+            source_map: self.source_map,
+            stack_size,
+        }
     }
 }
 
@@ -318,21 +362,41 @@ mod tests {
     #[test]
     fn four_live_values_fit_in_callee_saved_registers() {
         let ops: Vec<Op> = (1..=4)
-            .map(|i| Op::Mov { dst: v(i), src: Src::Imm(i as i32) })
-            .chain((2..=4).map(|i| Op::Alu { op: Alu::Add, dst: v(1), src: Src::V(v(i)), signed: false }))
+            .map(|i| Op::Mov {
+                dst: v(i),
+                src: Src::Imm(i as i32),
+            })
+            .chain((2..=4).map(|i| Op::Alu {
+                op: Alu::Add,
+                dst: v(1),
+                src: Src::V(v(i)),
+                signed: false,
+            }))
             .chain([Op::Exit])
             .collect();
         let e = emit(&ops, 0);
         assert_eq!(e.stack_size, 0);
-        assert!(e.insns.iter().all(|i| i.dst != 10 || i.class() == crate::bpf::insn::class::LDX));
+        assert!(
+            e.insns
+                .iter()
+                .all(|i| i.dst != 10 || i.class() == crate::bpf::insn::class::LDX)
+        );
         assert_eq!(e.insns.len(), 4 + 3 + 2);
     }
 
     #[test]
     fn a_fifth_live_value_spills_to_the_stack() {
         let ops: Vec<Op> = (1..=5)
-            .map(|i| Op::Mov { dst: v(i), src: Src::Imm(i as i32) })
-            .chain((2..=5).map(|i| Op::Alu { op: Alu::Add, dst: v(1), src: Src::V(v(i)), signed: false }))
+            .map(|i| Op::Mov {
+                dst: v(i),
+                src: Src::Imm(i as i32),
+            })
+            .chain((2..=5).map(|i| Op::Alu {
+                op: Alu::Add,
+                dst: v(1),
+                src: Src::V(v(i)),
+                signed: false,
+            }))
             .chain([Op::Exit])
             .collect();
         let e = emit(&ops, 16);
@@ -346,10 +410,24 @@ mod tests {
     #[test]
     fn jumps_resolve_forward_over_ld_imm64() {
         let ops = vec![
-            Op::Mov { dst: v(1), src: Src::Imm(0) },
-            Op::Jmp { cond: Cond::Eq, a: v(1), b: Src::Imm(0), target: Label(7) },
-            Op::LdImm64 { dst: v(2), imm: 1 << 40 },
-            Op::Mov { dst: v(1), src: Src::V(v(2)) },
+            Op::Mov {
+                dst: v(1),
+                src: Src::Imm(0),
+            },
+            Op::Jmp {
+                cond: Cond::Eq,
+                a: v(1),
+                b: Src::Imm(0),
+                target: Label(7),
+            },
+            Op::LdImm64 {
+                dst: v(2),
+                imm: 1 << 40,
+            },
+            Op::Mov {
+                dst: v(1),
+                src: Src::V(v(2)),
+            },
             Op::Label(Label(7)),
             Op::Exit,
         ];
@@ -362,8 +440,17 @@ mod tests {
     #[test]
     fn calls_load_arguments_and_relocate_maps() {
         let ops = vec![
-            Op::Call { helper: 1, args: vec![Arg::Map(3), Arg::Stack(-8)], ret: Some(v(1)) },
-            Op::Jmp { cond: Cond::Eq, a: v(1), b: Src::Imm(0), target: Label(1) },
+            Op::Call {
+                helper: 1,
+                args: vec![Arg::Map(3), Arg::Stack(-8)],
+                ret: Some(v(1)),
+            },
+            Op::Jmp {
+                cond: Cond::Eq,
+                a: v(1),
+                b: Src::Imm(0),
+                target: Label(1),
+            },
             Op::Label(Label(1)),
             Op::Exit,
         ];

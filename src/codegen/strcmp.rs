@@ -7,14 +7,24 @@ use crate::bpf::{Cond, Size};
 use crate::sema::hir::{self, ExprKind};
 
 /// Jumps to `target` when the strings `l` and `r` are equal (`on_equal`) or differ.
-pub(super) fn branch_str_eq(lw: &mut Lowerer<'_>, l: &hir::Expr, r: &hir::Expr, on_equal: bool, target: super::ir::Label) {
+pub(super) fn branch_str_eq(
+    lw: &mut Lowerer<'_>,
+    l: &hir::Expr,
+    r: &hir::Expr,
+    on_equal: bool,
+    target: super::ir::Label,
+) {
     let lv = lw.value(l);
     let rv = lw.value(r);
     let (Val::Buf { off: a, len: la }, Val::Buf { off: b, len: lb }) = (lv, rv) else {
         unreachable!("sema: string comparison of strings")
     };
     let out = lw.new_label();
-    let (eq, ne) = if on_equal { (target, out) } else { (out, target) };
+    let (eq, ne) = if on_equal {
+        (target, out)
+    } else {
+        (out, target)
+    };
     // A literal on either side lets us compare against immediates.
     let literal = match (&l.kind, &r.kind) {
         (_, ExprKind::Str(s)) => Some((a, la, s.as_bytes())),
@@ -26,22 +36,52 @@ pub(super) fn branch_str_eq(lw: &mut Lowerer<'_>, l: &hir::Expr, r: &hir::Expr, 
         for i in 0..n {
             let byte = lit.get(i as usize).copied().unwrap_or(0);
             let t = lw.new_vreg();
-            lw.ops.push(Op::Load { size: Size::B, dst: t, base: Base::Stack, off: buf + i as i16 });
-            lw.ops.push(Op::Jmp { cond: Cond::Ne, a: t, b: Src::Imm(byte as i32), target: ne });
+            lw.ops.push(Op::Load {
+                size: Size::B,
+                dst: t,
+                base: Base::Stack,
+                off: buf + i as i16,
+            });
+            lw.ops.push(Op::Jmp {
+                cond: Cond::Ne,
+                a: t,
+                b: Src::Imm(byte as i32),
+                target: ne,
+            });
         }
         // Every compared byte matched. If the literal's NUL was compared, they are equal;
         // otherwise the buffer is full without a NUL and equal only at the same length.
-        let equal = lit.len() as u32 + 1 <= len || lit.len() as u32 == len;
+        let equal = (lit.len() as u32) <= len;
         lw.ops.push(Op::Goto(if equal { eq } else { ne }));
     } else {
         let n = la.min(lb);
         for i in 0..n {
             let x = lw.new_vreg();
             let y = lw.new_vreg();
-            lw.ops.push(Op::Load { size: Size::B, dst: x, base: Base::Stack, off: a + i as i16 });
-            lw.ops.push(Op::Load { size: Size::B, dst: y, base: Base::Stack, off: b + i as i16 });
-            lw.ops.push(Op::Jmp { cond: Cond::Ne, a: x, b: Src::V(y), target: ne });
-            lw.ops.push(Op::Jmp { cond: Cond::Eq, a: x, b: Src::Imm(0), target: eq });
+            lw.ops.push(Op::Load {
+                size: Size::B,
+                dst: x,
+                base: Base::Stack,
+                off: a + i as i16,
+            });
+            lw.ops.push(Op::Load {
+                size: Size::B,
+                dst: y,
+                base: Base::Stack,
+                off: b + i as i16,
+            });
+            lw.ops.push(Op::Jmp {
+                cond: Cond::Ne,
+                a: x,
+                b: Src::V(y),
+                target: ne,
+            });
+            lw.ops.push(Op::Jmp {
+                cond: Cond::Eq,
+                a: x,
+                b: Src::Imm(0),
+                target: eq,
+            });
         }
         if la == lb {
             lw.ops.push(Op::Goto(eq));
@@ -49,8 +89,18 @@ pub(super) fn branch_str_eq(lw: &mut Lowerer<'_>, l: &hir::Expr, r: &hir::Expr, 
             // The shorter buffer ended without a NUL: equal iff the longer one ends here.
             let (longer, _) = if la > lb { (a, la) } else { (b, lb) };
             let t = lw.new_vreg();
-            lw.ops.push(Op::Load { size: Size::B, dst: t, base: Base::Stack, off: longer + n as i16 });
-            lw.ops.push(Op::Jmp { cond: Cond::Eq, a: t, b: Src::Imm(0), target: eq });
+            lw.ops.push(Op::Load {
+                size: Size::B,
+                dst: t,
+                base: Base::Stack,
+                off: longer + n as i16,
+            });
+            lw.ops.push(Op::Jmp {
+                cond: Cond::Eq,
+                a: t,
+                b: Src::Imm(0),
+                target: eq,
+            });
             lw.ops.push(Op::Goto(ne));
         }
     }

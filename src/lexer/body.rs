@@ -177,7 +177,10 @@ pub enum Tok {
 /// Parses decimal, `0x` hex, `0o` / leading-zero octal and `0b` binary, with `_`.
 fn parse_int(s: &str) -> Option<u64> {
     let clean: String = s.chars().filter(|&c| c != '_').collect();
-    let (digits, radix) = if let Some(h) = clean.strip_prefix("0x").or_else(|| clean.strip_prefix("0X")) {
+    let (digits, radix) = if let Some(h) = clean
+        .strip_prefix("0x")
+        .or_else(|| clean.strip_prefix("0X"))
+    {
         (h, 16)
     } else if let Some(o) = clean.strip_prefix("0o") {
         (o, 8)
@@ -218,7 +221,10 @@ fn unescape(quoted: &str) -> Result<String, usize> {
             b'"' => out.push(b'"'),
             b'\'' => out.push(b'\''),
             b'x' => {
-                let hex = inner.get(i..i + 2).filter(|h| h.chars().all(|c| c.is_ascii_hexdigit())).ok_or(at)?;
+                let hex = inner
+                    .get(i..i + 2)
+                    .filter(|h| h.chars().all(|c| c.is_ascii_hexdigit()))
+                    .ok_or(at)?;
                 out.push(u8::from_str_radix(hex, 16).map_err(|_| at)?);
                 i += 2;
             }
@@ -283,7 +289,10 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(unescape(r#""a\n\t\\\"\x41\101""#), Ok("a\n\t\\\"AA".to_string()));
+        assert_eq!(
+            unescape(r#""a\n\t\\\"\x41\101""#),
+            Ok("a\n\t\\\"AA".to_string())
+        );
         assert_eq!(unescape(r#""ab\q""#), Err(3));
     }
 }

@@ -30,7 +30,7 @@ pub enum Token {
 
 /// A lexical error, already a diagnostic.
 #[derive(Clone, Debug, PartialEq)]
-pub struct LexError(pub Diagnostic);
+pub struct LexError(pub Box<Diagnostic>);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -51,8 +51,18 @@ pub struct Lexer<'s> {
 impl<'s> Lexer<'s> {
     /// Lexes `src` from the start (a leading `#!` line is skipped).
     pub fn new(src: &'s str) -> Lexer<'s> {
-        let pos = if src.starts_with("#!") { src.find('\n').unwrap_or(src.len()) } else { 0 };
-        Lexer { src, pos, mode: Mode::Header, depth: 0, failed: false }
+        let pos = if src.starts_with("#!") {
+            src.find('\n').unwrap_or(src.len())
+        } else {
+            0
+        };
+        Lexer {
+            src,
+            pos,
+            mode: Mode::Header,
+            depth: 0,
+            failed: false,
+        }
     }
 
     fn rest(&self) -> &'s str {
@@ -68,7 +78,7 @@ impl<'s> Lexer<'s> {
             if trimmed.starts_with("//") {
                 self.pos += trimmed.find('\n').unwrap_or(trimmed.len());
             } else if trimmed.starts_with("/*") {
-                match trimmed[2..].find("*/") {
+                match trimmed.strip_prefix("/*").and_then(|t| t.find("*/")) {
                     Some(end) => self.pos += end + 4,
                     None => return Err(unterminated_comment(self.pos, self.src.len())),
                 }
@@ -80,7 +90,13 @@ impl<'s> Lexer<'s> {
 
     /// True if only blanks and comments stand between here and a `{`.
     fn brace_follows(&self, from: usize) -> bool {
-        let mut probe = Lexer { src: self.src, pos: from, mode: Mode::Header, depth: 0, failed: false };
+        let mut probe = Lexer {
+            src: self.src,
+            pos: from,
+            mode: Mode::Header,
+            depth: 0,
+            failed: false,
+        };
         probe.skip_blank().is_ok() && probe.rest().starts_with('{')
     }
 
@@ -114,18 +130,24 @@ impl<'s> Lexer<'s> {
                 Some(Ok((start, Token::Include(text), start + line_end)))
             }
             c if c.is_ascii_alphanumeric() || c == '_' => {
-                let len = rest.find(|c: char| c.is_whitespace() || c == ',' || c == '{').unwrap_or(rest.len());
+                let len = rest
+                    .find(|c: char| c.is_whitespace() || c == ',' || c == '{')
+                    .unwrap_or(rest.len());
                 self.pos += len;
-                Some(Ok((start, Token::Spec(rest[..len].to_string()), start + len)))
+                Some(Ok((
+                    start,
+                    Token::Spec(rest[..len].to_string()),
+                    start + len,
+                )))
             }
             other => {
                 let end = start + other.len_utf8();
                 self.pos = end;
-                Some(Err(LexError(
-                    Diagnostic::error("E0001", Span::new(start, end), format!("unexpected character `{other}`"))
+                Some(Err(LexError(Box::new(
+                    Diagnostic::error("E0001", Span::new(start, end), format!("unexpected character {other:?}"))
                         .with_label("not expected here")
                         .with_help("a probe starts with its spec, e.g. `BEGIN` or `tracepoint:syscalls:sys_enter_read`"),
-                )))
+                ))))
             }
         }
     }
@@ -141,15 +163,22 @@ impl<'s> Lexer<'s> {
             Ok(t) => t,
             Err(()) => {
                 let ch = &self.src[start..end];
-                return Some(Err(LexError(
-                    Diagnostic::error("E0001", Span::new(start, end), format!("unexpected character `{ch}`"))
-                        .with_label("not part of the language")
-                        .with_help("remove it, or put it inside a string literal"),
-                )));
+                return Some(Err(LexError(Box::new(
+                    Diagnostic::error(
+                        "E0001",
+                        Span::new(start, end),
+                        format!(
+                            "unexpected character {:?}",
+                            ch.chars().next().unwrap_or(' ')
+                        ),
+                    )
+                    .with_label("not part of the language")
+                    .with_help("remove it, or put it inside a string literal"),
+                ))));
             }
         };
         if let Some(e) = body::error_of(&tok, Span::new(start, end), self.src) {
-            return Some(Err(LexError(e)));
+            return Some(Err(LexError(Box::new(e))));
         }
         match (&tok, self.mode) {
             (Tok::Slash, Mode::Predicate) if self.brace_follows(end) => {
@@ -188,11 +217,15 @@ impl Iterator for Lexer<'_> {
 }
 
 fn unterminated_comment(start: usize, end: usize) -> LexError {
-    LexError(
-        Diagnostic::error("E0003", Span::new(start, end.min(start + 2)), "unterminated block comment")
-            .with_label("this comment is never closed")
-            .with_help("close it with `*/`"),
-    )
+    LexError(Box::new(
+        Diagnostic::error(
+            "E0003",
+            Span::new(start, end.min(start + 2)),
+            "unterminated block comment",
+        )
+        .with_label("this comment is never closed")
+        .with_help("close it with `*/`"),
+    ))
 }
 
 #[cfg(test)]
@@ -230,7 +263,13 @@ mod tests {
 
     #[test]
     fn errors() {
-        let first_err = |s: &str| Lexer::new(s).find_map(|t| t.err()).expect("an error").0.code;
+        let first_err = |s: &str| {
+            Lexer::new(s)
+                .find_map(|t| t.err())
+                .expect("an error")
+                .0
+                .code
+        };
         assert_eq!(first_err("BEGIN { ` }"), "E0001");
         assert_eq!(first_err("BEGIN { \"abc }"), "E0002");
         assert_eq!(first_err("/* x"), "E0003");

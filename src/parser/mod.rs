@@ -15,37 +15,54 @@ lalrpop_mod!(
 
 /// Parses a whole program.
 pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
-    grammar::ProgramParser::new().parse(Lexer::new(source)).map_err(|e| vec![diagnostic(e, source)])
+    grammar::ProgramParser::new()
+        .parse(Lexer::new(source))
+        .map_err(|e| vec![diagnostic(e, source)])
 }
 
 fn diagnostic(e: ParseError<usize, Token, LexError>, source: &str) -> Diagnostic {
     match e {
-        ParseError::User { error } => error.0,
-        ParseError::InvalidToken { location } => {
-            Diagnostic::error("E0001", Span::new(location, location + 1), "unexpected character")
-                .with_label("not expected here")
-        }
+        ParseError::User { error } => *error.0,
+        ParseError::InvalidToken { location } => Diagnostic::error(
+            "E0001",
+            Span::new(location, location + 1),
+            "unexpected character",
+        )
+        .with_label("not expected here"),
         ParseError::UnrecognizedEof { location, expected } => {
             let at = Span::new(location.min(source.len()), location.min(source.len()));
             Diagnostic::error("E0011", at, "unexpected end of input")
                 .with_label(format!("expected {}", readable(&expected)))
                 .with_help("is a `}` or `)` missing?")
         }
-        ParseError::UnrecognizedToken { token: (l, tok, r), expected } => {
+        ParseError::UnrecognizedToken {
+            token: (l, tok, r),
+            expected,
+        } => {
             let found = describe(&tok);
-            if expected.iter().any(|e| e == "\"{\"") && expected.iter().all(|e| e == "\"{\"" || e == "\",\"" || e == "\"/\"") {
-                return Diagnostic::error("E0012", Span::new(l, r), format!("probe without a body: found {found}"))
-                    .with_label("expected `{` to start the probe body")
-                    .with_help("every probe needs a body, e.g. `BEGIN { printf(\"hi\\n\"); }`");
+            if expected.iter().any(|e| e == "\"{\"")
+                && expected
+                    .iter()
+                    .all(|e| e == "\"{\"" || e == "\",\"" || e == "\"/\"")
+            {
+                return Diagnostic::error(
+                    "E0012",
+                    Span::new(l, r),
+                    format!("probe without a body: found {found}"),
+                )
+                .with_label("expected `{` to start the probe body")
+                .with_help("every probe needs a body, e.g. `BEGIN { printf(\"hi\\n\"); }`");
             }
             Diagnostic::error("E0010", Span::new(l, r), format!("unexpected {found}"))
                 .with_label(format!("expected {}", readable(&expected)))
                 .with_help("check for a missing `;`, operator or bracket just before this")
         }
-        ParseError::ExtraToken { token: (l, tok, r) } => {
-            Diagnostic::error("E0010", Span::new(l, r), format!("unexpected {}", describe(&tok)))
-                .with_label("not expected here")
-        }
+        ParseError::ExtraToken { token: (l, tok, r) } => Diagnostic::error(
+            "E0010",
+            Span::new(l, r),
+            format!("unexpected {}", describe(&tok)),
+        )
+        .with_label("not expected here"),
     }
 }
 
@@ -56,9 +73,8 @@ fn readable(expected: &[String]) -> String {
         .map(|e| {
             let bare = e.trim_matches('"');
             match bare {
-                "identifier" | "variable" | "map" | "integer" | "string" | "spec" | "include" | "end of predicate" => {
-                    format!("{bare}")
-                }
+                "identifier" | "variable" | "map" | "integer" | "string" | "spec" | "include"
+                | "end of predicate" => bare.to_string(),
                 other => format!("`{other}`"),
             }
         })

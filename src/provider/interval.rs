@@ -7,7 +7,9 @@ pub fn parse(rest: &str) -> Result<u64, String> {
         Some((unit, count)) => (unit, count),
         None => {
             // `interval:100ms` form.
-            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             (&rest[digits..], &rest[..digits])
         }
     };
@@ -23,7 +25,11 @@ pub fn parse(rest: &str) -> Result<u64, String> {
         "us" => n.checked_mul(1_000),
         "ns" => Some(n),
         "hz" => (n <= 1_000_000_000).then(|| 1_000_000_000 / n),
-        _ => return Err(format!("unknown interval unit `{unit}`; use s, ms, us or hz")),
+        _ => {
+            return Err(format!(
+                "unknown interval unit `{unit}`; use s, ms, us or hz"
+            ));
+        }
     };
     ns.ok_or_else(|| "the period is too large".into())
 }

@@ -45,7 +45,10 @@ const NOT_YET: &[(&str, &str)] = &[
     ("uprobe", "uprobes are not implemented yet"),
     ("uretprobe", "uprobes are not implemented yet"),
     ("usdt", "USDT probes are not implemented yet"),
-    ("profile", "use `interval:` for periodic sampling on one CPU"),
+    (
+        "profile",
+        "use `interval:` for periodic sampling on one CPU",
+    ),
     ("software", "software events are not implemented yet"),
     ("hardware", "this machine has no hardware PMU events"),
     ("rawtracepoint", "use `tracepoint:`"),
@@ -68,7 +71,11 @@ pub struct SpecError {
 }
 
 fn err(code: &'static str, message: String, help: impl Into<String>) -> SpecError {
-    SpecError { code, message, help: help.into() }
+    SpecError {
+        code,
+        message,
+        help: help.into(),
+    }
 }
 
 /// Splits a spec such as `t:syscalls:sys_enter_read` into a [`Spec`].
@@ -94,12 +101,19 @@ pub fn parse_spec(text: &str) -> Result<Spec, SpecError> {
                         "write `tracepoint:CATEGORY:NAME`, e.g. `tracepoint:syscalls:sys_enter_openat`",
                     )
                 })?;
-            Ok(Spec::Tracepoint { category: category.into(), name: name.into() })
+            Ok(Spec::Tracepoint {
+                category: category.into(),
+                name: name.into(),
+            })
         }
         "interval" | "i" => interval::parse(rest)
             .map(|period_ns| Spec::Interval { period_ns })
             .map_err(|m| {
-                err("E0203", format!("invalid interval `{text}`: {m}"), "e.g. `interval:s:1` or `interval:ms:100`")
+                err(
+                    "E0203",
+                    format!("invalid interval `{text}`: {m}"),
+                    "e.g. `interval:s:1` or `interval:ms:100`",
+                )
             }),
         _ => {
             let short = match kind {
@@ -118,7 +132,11 @@ pub fn parse_spec(text: &str) -> Result<Spec, SpecError> {
                 other => other,
             };
             match NOT_YET.iter().find(|(k, _)| *k == short) {
-                Some((k, why)) => Err(err("E0204", format!("`{k}` probes are not supported on this system"), *why)),
+                Some((k, why)) => Err(err(
+                    "E0204",
+                    format!("`{k}` probes are not supported on this system"),
+                    *why,
+                )),
                 None => Err(err(
                     "E0200",
                     format!("unknown probe type `{kind}`"),
@@ -167,13 +185,24 @@ mod tests {
         assert_eq!(parse_spec("end"), Ok(Spec::End));
         assert_eq!(
             parse_spec("t:syscalls:sys_enter_read"),
-            Ok(Spec::Tracepoint { category: "syscalls".into(), name: "sys_enter_read".into() })
+            Ok(Spec::Tracepoint {
+                category: "syscalls".into(),
+                name: "sys_enter_read".into()
+            })
         );
         assert_eq!(
             parse_spec("tracepoint:sched/sched_switch"),
-            Ok(Spec::Tracepoint { category: "sched".into(), name: "sched_switch".into() })
+            Ok(Spec::Tracepoint {
+                category: "sched".into(),
+                name: "sched_switch".into()
+            })
         );
-        assert_eq!(parse_spec("interval:s:2"), Ok(Spec::Interval { period_ns: 2_000_000_000 }));
+        assert_eq!(
+            parse_spec("interval:s:2"),
+            Ok(Spec::Interval {
+                period_ns: 2_000_000_000
+            })
+        );
         assert_eq!(parse_spec("tracepoint:x").unwrap_err().code, "E0202");
         assert_eq!(parse_spec("kprobe:do_sys_open").unwrap_err().code, "E0204");
         assert_eq!(parse_spec("bogus:x").unwrap_err().code, "E0200");

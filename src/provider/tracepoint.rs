@@ -27,7 +27,9 @@ pub fn parse_format(text: &str) -> Option<TracepointFormat> {
     let mut fields = Vec::new();
     for line in text.lines() {
         let line = line.trim();
-        let Some(rest) = line.strip_prefix("field:") else { continue };
+        let Some(rest) = line.strip_prefix("field:") else {
+            continue;
+        };
         let mut decl = None;
         let mut offset = None;
         let mut size = None;
@@ -56,7 +58,13 @@ pub fn parse_format(text: &str) -> Option<TracepointFormat> {
         if name.starts_with("common_") {
             continue;
         }
-        fields.push(TpField { name, c_type, offset: offset?, size: size?, signed });
+        fields.push(TpField {
+            name,
+            c_type,
+            offset: offset?,
+            size: size?,
+            signed,
+        });
     }
     Some(TracepointFormat { fields })
 }
@@ -83,7 +91,11 @@ print fmt: \"dfd: 0x%08lx\"
     #[test]
     fn parses_fields() {
         let f = parse_format(OPENAT).unwrap();
-        let names: Vec<_> = f.fields.iter().map(|f| (f.name.as_str(), f.c_type.as_str(), f.offset, f.size)).collect();
+        let names: Vec<_> = f
+            .fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.c_type.as_str(), f.offset, f.size))
+            .collect();
         assert_eq!(
             names,
             [

@@ -73,7 +73,9 @@ pub fn split_command(cmd: &str) -> Result<Vec<String>, String> {
 fn resolve(prog: &str) -> Result<CString, String> {
     let executable = |p: &std::path::Path| {
         use std::os::unix::fs::PermissionsExt;
-        p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+        p.metadata()
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
     };
     let path = if prog.contains('/') {
         let p = std::path::PathBuf::from(prog);
@@ -82,14 +84,16 @@ fn resolve(prog: &str) -> Result<CString, String> {
         }
         p
     } else {
-        let search = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+        let search =
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
         search
             .split(':')
             .map(|d| std::path::Path::new(d).join(prog))
             .find(|p| executable(p))
             .ok_or_else(|| format!("`{prog}` was not found in PATH"))?
     };
-    CString::new(path.into_os_string().into_encoded_bytes()).map_err(|_| "the command contains a NUL byte".into())
+    CString::new(path.into_os_string().into_encoded_bytes())
+        .map_err(|_| "the command contains a NUL byte".into())
 }
 
 impl Child {
@@ -97,8 +101,11 @@ impl Child {
     pub fn spawn(cmd: &str) -> Result<Child, String> {
         let words = split_command(cmd)?;
         let path = resolve(&words[0])?;
-        let argv: Vec<CString> =
-            words.iter().map(|w| CString::new(w.as_bytes())).collect::<Result<_, _>>().map_err(|_| "NUL byte")?;
+        let argv: Vec<CString> = words
+            .iter()
+            .map(|w| CString::new(w.as_bytes()))
+            .collect::<Result<_, _>>()
+            .map_err(|_| "NUL byte")?;
         let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
         argv_ptrs.push(std::ptr::null());
         let mut fds = [0; 2];
@@ -131,7 +138,11 @@ impl Child {
         unsafe { libc::close(fds[0]) };
         // SAFETY: fds[1] is a valid open fd that nothing else owns.
         let release = Some(unsafe { OwnedFd::from_raw_fd(fds[1]) });
-        Ok(Child { pid: pid as u32, release, reaped: false })
+        Ok(Child {
+            pid: pid as u32,
+            release,
+            reaped: false,
+        })
     }
 
     /// The child's pid.
@@ -201,7 +212,10 @@ mod tests {
     #[test]
     fn splits_like_a_shell() {
         assert_eq!(split_command("ls -l  /tmp").unwrap(), ["ls", "-l", "/tmp"]);
-        assert_eq!(split_command(r#"sh -c 'echo "hi there"'"#).unwrap(), ["sh", "-c", "echo \"hi there\""]);
+        assert_eq!(
+            split_command(r#"sh -c 'echo "hi there"'"#).unwrap(),
+            ["sh", "-c", "echo \"hi there\""]
+        );
         assert_eq!(split_command(r#"a\ b "c d""#).unwrap(), ["a b", "c d"]);
         assert!(split_command("'open").is_err());
         assert!(split_command("   ").is_err());

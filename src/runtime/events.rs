@@ -20,10 +20,13 @@ struct Inner {
     lost: u64,
 }
 
+/// A parsed printf: its pieces and argument layout.
+type Printf = (Vec<Piece>, Vec<(Ty, u32)>);
+
 /// Shared between the ring-buffer callback and the event loop.
 pub struct State {
     inner: Rc<RefCell<Inner>>,
-    formats: Rc<Vec<Option<(Vec<Piece>, Vec<(Ty, u32)>)>>>,
+    formats: Rc<Vec<Option<Printf>>>,
     kinds: Rc<Vec<EventKind>>,
 }
 
@@ -34,40 +37,58 @@ impl State {
             .events
             .iter()
             .map(|k| match k {
-                EventKind::Printf { format, args } => format::parse(format).ok().map(|p| (p, args.clone())),
+                EventKind::Printf { format, args } => {
+                    format::parse(format).ok().map(|p| (p, args.clone()))
+                }
                 EventKind::Exit => None,
             })
             .collect();
-        State { inner: Rc::default(), formats: Rc::new(formats), kinds: Rc::new(meta.events.clone()) }
+        State {
+            inner: Rc::default(),
+            formats: Rc::new(formats),
+            kinds: Rc::new(meta.events.clone()),
+        }
     }
 
     /// Handles one record.
     fn handle(&self, data: &[u8]) {
         let mut inner = self.inner.borrow_mut();
-        let Some(id) = data.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as usize) else {
+        let Some(id) = data
+            .get(..8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as usize)
+        else {
             inner.lost += 1;
             return;
         };
         match self.kinds.get(id) {
             Some(EventKind::Exit) => inner.exit = true,
             Some(EventKind::Printf { .. }) => {
-                let Some(Some((pieces, args))) = self.formats.get(id) else { return };
+                let Some(Some((pieces, args))) = self.formats.get(id) else {
+                    return;
+                };
                 let values: Vec<Value> = args
                     .iter()
                     .map(|(ty, off)| {
                         let at = data.get(*off as usize..).unwrap_or(&[]);
                         match ty {
-                            Ty::Str { len } => Value::Str(at[..(*len as usize).min(at.len())].to_vec()),
+                            Ty::Str { len } => {
+                                Value::Str(at[..(*len as usize).min(at.len())].to_vec())
+                            }
                             t => {
                                 let mut raw = [0u8; 8];
                                 let n = (t.size() as usize).min(8).min(at.len());
                                 raw[..n].copy_from_slice(&at[..n]);
-                                Value::Int { bits: u64::from_le_bytes(raw), signed: t.is_signed() }
+                                Value::Int {
+                                    bits: u64::from_le_bytes(raw),
+                                    signed: t.is_signed(),
+                                }
                             }
                         }
                     })
                     .collect();
-                inner.text.extend_from_slice(format::render(pieces, &values).as_bytes());
+                inner
+                    .text
+                    .extend_from_slice(format::render(pieces, &values).as_bytes());
             }
             None => inner.lost += 1,
         }
@@ -95,7 +116,11 @@ impl State {
     }
 
     fn clone_handle(&self) -> State {
-        State { inner: self.inner.clone(), formats: self.formats.clone(), kinds: self.kinds.clone() }
+        State {
+            inner: self.inner.clone(),
+            formats: self.formats.clone(),
+            kinds: self.kinds.clone(),
+        }
     }
 }
 
@@ -109,5 +134,7 @@ pub fn ring_buffer<'a>(map: &'a dyn MapCore, state: &State) -> Result<RingBuffer
             0
         })
         .map_err(|e| Error::Other(format!("ring buffer: {e}")))?;
-    builder.build().map_err(|e| Error::Other(format!("ring buffer: {e}")))
+    builder
+        .build()
+        .map_err(|e| Error::Other(format!("ring buffer: {e}")))
 }

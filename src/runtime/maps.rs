@@ -65,12 +65,21 @@ pub struct Entry {
 /// Decodes a key with `meta`'s layout.
 pub fn decode_key(meta: &MapMeta, key: &[u8]) -> Vec<Datum> {
     let (offsets, _) = tuple_layout(&meta.keys);
-    meta.keys.iter().zip(offsets).map(|(t, o)| decode(t, key.get(o as usize..).unwrap_or(&[]))).collect()
+    meta.keys
+        .iter()
+        .zip(offsets)
+        .map(|(t, o)| decode(t, key.get(o as usize..).unwrap_or(&[])))
+        .collect()
 }
 
 /// Merges per-CPU values (each rounded to 8 bytes) or decodes a plain value.
 pub fn decode_value(meta: &MapMeta, per_cpu: &[Vec<u8>]) -> Datum {
-    let sum = || per_cpu.iter().map(|v| u64::from_le_bytes(v[..8].try_into().unwrap_or([0; 8]))).fold(0u64, u64::wrapping_add);
+    let sum = || {
+        per_cpu
+            .iter()
+            .map(|v| u64::from_le_bytes(v[..8].try_into().unwrap_or([0; 8])))
+            .fold(0u64, u64::wrapping_add)
+    };
     match &meta.value {
         ValueKind::Count => Datum::Unsigned(sum()),
         ValueKind::Sum { signed: true } => Datum::Signed(sum() as i64),
@@ -100,16 +109,25 @@ pub fn read(map: &dyn MapCore, meta: &MapMeta, percpu: bool) -> Vec<Entry> {
         let values = if percpu {
             map.lookup_percpu(&key, MapFlags::ANY).ok().flatten()
         } else {
-            map.lookup(&key, MapFlags::ANY).ok().flatten().map(|v| vec![v])
+            map.lookup(&key, MapFlags::ANY)
+                .ok()
+                .flatten()
+                .map(|v| vec![v])
         };
         let Some(values) = values else { continue };
         let value = decode_value(meta, &values);
         // Unkeyed count()/sum() live in a one-slot per-CPU array whose slot exists from
         // the start: an untouched map reads as zero and is not printed.
-        if meta.keys.is_empty() && !matches!(meta.value, ValueKind::Scalar(_)) && value == Datum::Unsigned(0) {
+        if meta.keys.is_empty()
+            && !matches!(meta.value, ValueKind::Scalar(_))
+            && value == Datum::Unsigned(0)
+        {
             continue;
         }
-        entries.push(Entry { key: decode_key(meta, &key), value });
+        entries.push(Entry {
+            key: decode_key(meta, &key),
+            value,
+        });
     }
     entries
 }
@@ -119,7 +137,12 @@ mod tests {
     use super::*;
 
     fn meta(keys: Vec<Ty>, value: ValueKind) -> MapMeta {
-        MapMeta { name: "@m".into(), bpf_map: 0, keys, value }
+        MapMeta {
+            name: "@m".into(),
+            bpf_map: 0,
+            keys,
+            value,
+        }
     }
 
     #[test]
@@ -128,21 +151,53 @@ mod tests {
         let mut key = 7u64.to_le_bytes().to_vec();
         key.extend(b"bash\0\0\0\0\0\0\0\0\0\0\0\0");
         let entries = vec![
-            Entry { key: decode_key(&m, &key), value: decode_value(&m, &[5u64.to_le_bytes().to_vec(), 4u64.to_le_bytes().to_vec()]) },
-            Entry { key: vec![Datum::Unsigned(1), Datum::Str("sh".into())], value: Datum::Unsigned(2) },
+            Entry {
+                key: decode_key(&m, &key),
+                value: decode_value(
+                    &m,
+                    &[5u64.to_le_bytes().to_vec(), 4u64.to_le_bytes().to_vec()],
+                ),
+            },
+            Entry {
+                key: vec![Datum::Unsigned(1), Datum::Str("sh".into())],
+                value: Datum::Unsigned(2),
+            },
         ];
         let mut out = Vec::new();
         print_map(&mut out, &m, entries).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "@m[1, sh]: 2\n@m[7, bash]: 9\n\n");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "@m[1, sh]: 2\n@m[7, bash]: 9\n\n"
+        );
     }
 
     #[test]
     fn signed_values_and_unkeyed_maps() {
         let m = meta(vec![], ValueKind::Sum { signed: true });
-        let v = decode_value(&m, &[(-5i64).to_le_bytes().to_vec(), 2i64.to_le_bytes().to_vec()]);
+        let v = decode_value(
+            &m,
+            &[(-5i64).to_le_bytes().to_vec(), 2i64.to_le_bytes().to_vec()],
+        );
         let mut out = Vec::new();
-        print_map(&mut out, &m, vec![Entry { key: vec![], value: v }]).unwrap();
+        print_map(
+            &mut out,
+            &m,
+            vec![Entry {
+                key: vec![],
+                value: v,
+            }],
+        )
+        .unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "@m: -3\n\n");
-        assert_eq!(decode(&Ty::Int { bits: 32, signed: true }, &(-1i32).to_le_bytes()), Datum::Signed(-1));
+        assert_eq!(
+            decode(
+                &Ty::Int {
+                    bits: 32,
+                    signed: true
+                },
+                &(-1i32).to_le_bytes()
+            ),
+            Datum::Signed(-1)
+        );
     }
 }

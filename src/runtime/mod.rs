@@ -78,7 +78,9 @@ pub fn run_with_output(
     out: &mut dyn Write,
 ) -> Result<i32, Error> {
     let mut builder = ObjectBuilder::default();
-    let mut open = builder.open_memory(object).map_err(|e| Error::Open(e.to_string()))?;
+    let mut open = builder
+        .open_memory(object)
+        .map_err(|e| Error::Open(e.to_string()))?;
     // libbpf retries a failed load with log level 1 into these buffers, so successful
     // programs leave theirs empty and the failing one holds the verifier's reasoning.
     let mut logs: Vec<(String, Vec<u8>)> = Vec::new();
@@ -89,7 +91,11 @@ pub fn run_with_output(
         // SAFETY: the buffer lives in `logs` until after load; libbpf only writes into it
         // during `load()`; moving the Vec into `logs` does not move its heap allocation.
         unsafe {
-            libbpf_sys::bpf_program__set_log_buf(prog.as_libbpf_object().as_ptr(), buf.as_mut_ptr().cast(), buf.len() as _);
+            libbpf_sys::bpf_program__set_log_buf(
+                prog.as_libbpf_object().as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len() as _,
+            );
         }
         logs.push((name, buf));
     }
@@ -101,7 +107,11 @@ pub fn run_with_output(
                 Some((name, buf)) => {
                     let end = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
                     let log = String::from_utf8_lossy(&buf[..end]).into_owned();
-                    Error::Load { prog: name.clone(), insn: failing_insn(&log), log }
+                    Error::Load {
+                        prog: name.clone(),
+                        insn: failing_insn(&log),
+                        log,
+                    }
                 }
                 None => Error::Open(format!("loading failed: {e}")),
             });
@@ -111,17 +121,23 @@ pub fn run_with_output(
     let progs: Vec<ProgramMut<'_>> = obj.progs_mut().collect();
     let prog_of = |i: usize| {
         let name = &module.progs[i].name;
-        progs.iter().find(|p| p.name().to_string_lossy() == name.as_str())
+        progs
+            .iter()
+            .find(|p| p.name().to_string_lossy() == name.as_str())
     };
     let maps: Vec<_> = obj.maps().collect();
-    let map_of = |i: usize| maps.iter().find(|m| m.name().to_string_lossy() == module.maps[i].name.as_str());
+    let map_of = |i: usize| {
+        maps.iter()
+            .find(|m| m.name().to_string_lossy() == module.maps[i].name.as_str())
+    };
 
     // Attach everything; on failure the links attached so far drop, detaching them.
     let mut links: Vec<Link> = Vec::new();
     let mut begin = Vec::new();
     let mut end = Vec::new();
     for p in &meta.probes {
-        let prog = prog_of(p.prog).ok_or_else(|| Error::Other(format!("program for {} missing", p.display)))?;
+        let prog = prog_of(p.prog)
+            .ok_or_else(|| Error::Other(format!("program for {} missing", p.display)))?;
         let attached = match &p.attach {
             Attach::Begin => {
                 begin.push(prog);
@@ -131,12 +147,19 @@ pub fn run_with_output(
                 end.push(prog);
                 continue;
             }
-            Attach::Tracepoint { category, name } => attach::tracepoint::attach(prog, category, name),
+            Attach::Tracepoint { category, name } => {
+                attach::tracepoint::attach(prog, category, name)
+            }
             Attach::Interval { period_ns } => attach::interval::attach(prog, *period_ns),
         };
         match attached {
             Ok(link) => links.push(link),
-            Err(reason) => return Err(Error::Attach { probe: p.display.clone(), reason }),
+            Err(reason) => {
+                return Err(Error::Attach {
+                    probe: p.display.clone(),
+                    reason,
+                });
+            }
         }
     }
 
@@ -146,48 +169,75 @@ pub fn run_with_output(
         None => None,
     };
     let n = meta.probes.len();
-    writeln!(out, "Attaching {n} probe{}...", if n == 1 { "" } else { "s" }).map_err(io_err)?;
+    writeln!(
+        out,
+        "Attaching {n} probe{}...",
+        if n == 1 { "" } else { "s" }
+    )
+    .map_err(io_err)?;
     out.flush().map_err(io_err)?;
 
     let signals = signal_fd()?;
     for prog in &begin {
-        attach::begin_end::run_once(prog).map_err(|e| Error::Other(format!("running BEGIN: {e}")))?;
+        attach::begin_end::run_once(prog)
+            .map_err(|e| Error::Other(format!("running BEGIN: {e}")))?;
     }
     let child_fd = match opts.child.as_mut() {
         Some(c) => {
-            let fd = child::pidfd(c.pid()).map_err(|e| Error::Other(format!("watching the command: {e}")))?;
+            let fd = child::pidfd(c.pid())
+                .map_err(|e| Error::Other(format!("watching the command: {e}")))?;
             c.release();
             Some(fd)
         }
         None => None,
     };
     let pid_fd = match opts.pid {
-        Some(pid) => Some(child::pidfd(pid).map_err(|e| Error::Other(format!("cannot watch pid {pid}: {e}")))?),
+        Some(pid) => Some(
+            child::pidfd(pid).map_err(|e| Error::Other(format!("cannot watch pid {pid}: {e}")))?,
+        ),
         None => None,
     };
 
     // Event loop.
     loop {
         if let Some(rb) = &ringbuf {
-            rb.consume().map_err(|e| Error::Other(format!("reading events: {e}")))?;
+            rb.consume()
+                .map_err(|e| Error::Other(format!("reading events: {e}")))?;
         }
         state.flush_into(out).map_err(io_err)?;
         if state.exit_requested() {
             break;
         }
-        let mut fds = vec![libc::pollfd { fd: signals.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+        let mut fds = vec![libc::pollfd {
+            fd: signals.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
         for fd in child_fd.iter().chain(pid_fd.iter()) {
-            fds.push(libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+            fds.push(libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
         }
         if let Some(rb) = &ringbuf {
-            fds.push(libc::pollfd { fd: rb.epoll_fd(), events: libc::POLLIN, revents: 0 });
+            fds.push(libc::pollfd {
+                fd: rb.epoll_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
         }
         // SAFETY: fds is a valid array of pollfd structures.
         let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
         if r < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return Err(Error::Other(format!("poll: {}", io::Error::last_os_error())));
+            return Err(Error::Other(format!(
+                "poll: {}",
+                io::Error::last_os_error()
+            )));
         }
-        let stop = fds[..fds.len() - ringbuf.is_some() as usize].iter().any(|f| f.revents != 0);
+        let stop = fds[..fds.len() - ringbuf.is_some() as usize]
+            .iter()
+            .any(|f| f.revents != 0);
         if stop {
             if let Some(c) = opts.child.as_mut() {
                 let _ = c.try_reap();
@@ -201,22 +251,32 @@ pub fn run_with_output(
         attach::begin_end::run_once(prog).map_err(|e| Error::Other(format!("running END: {e}")))?;
     }
     if let Some(rb) = &ringbuf {
-        rb.consume().map_err(|e| Error::Other(format!("reading events: {e}")))?;
+        rb.consume()
+            .map_err(|e| Error::Other(format!("reading events: {e}")))?;
     }
     state.flush_into(out).map_err(io_err)?;
     writeln!(out).map_err(io_err)?;
     let mut metas: Vec<_> = meta.maps.iter().collect();
     metas.sort_by(|a, b| a.name.cmp(&b.name));
     for m in metas {
-        let Some(map) = map_of(m.bpf_map) else { continue };
-        let entries = maps::read(map as &dyn MapCore, m, module.maps[m.bpf_map].kind.is_percpu());
+        let Some(map) = map_of(m.bpf_map) else {
+            continue;
+        };
+        let entries = maps::read(
+            map as &dyn MapCore,
+            m,
+            module.maps[m.bpf_map].kind.is_percpu(),
+        );
         if !entries.is_empty() {
             maps::print_map(out, m, entries).map_err(io_err)?;
         }
     }
     out.flush().map_err(io_err)?;
     if state.lost() > 0 {
-        eprintln!("warning: {} events lost (the ring buffer was full)", state.lost());
+        eprintln!(
+            "warning: {} events lost (the ring buffer was full)",
+            state.lost()
+        );
     }
     drop(ringbuf);
     drop(links);
@@ -247,7 +307,10 @@ fn signal_fd() -> Result<OwnedFd, Error> {
         libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
         let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
         if fd < 0 {
-            return Err(Error::Other(format!("signalfd: {}", io::Error::last_os_error())));
+            return Err(Error::Other(format!(
+                "signalfd: {}",
+                io::Error::last_os_error()
+            )));
         }
         Ok(OwnedFd::from_raw_fd(fd))
     }

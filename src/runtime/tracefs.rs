@@ -45,7 +45,13 @@ fn mount_default() -> PathBuf {
     if !dir.join("events").is_dir() {
         // SAFETY: mount(2) with valid NUL-terminated strings and no data.
         unsafe {
-            libc::mount(c"nodev".as_ptr(), c"/sys/kernel/tracing".as_ptr(), c"tracefs".as_ptr(), 0, std::ptr::null());
+            libc::mount(
+                c"nodev".as_ptr(),
+                c"/sys/kernel/tracing".as_ptr(),
+                c"tracefs".as_ptr(),
+                0,
+                std::ptr::null(),
+            );
         }
     }
     dir
@@ -56,7 +62,14 @@ impl Catalog for Tracefs {
         if category.contains(['/', '.']) || name.contains(['/', '.']) {
             return None;
         }
-        let text = std::fs::read_to_string(self.root.join("events").join(category).join(name).join("format")).ok()?;
+        let text = std::fs::read_to_string(
+            self.root
+                .join("events")
+                .join(category)
+                .join(name)
+                .join("format"),
+        )
+        .ok()?;
         parse_format(&text)
     }
 

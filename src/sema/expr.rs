@@ -8,7 +8,9 @@ use crate::diag::Diagnostic;
 use crate::types::Ty;
 
 /// Builtin identifiers with their types (shown in help text, in this order).
-const BUILTINS: &[&str] = &["pid", "tid", "uid", "gid", "nsecs", "cpu", "comm", "cpid", "probe", "args"];
+const BUILTINS: &[&str] = &[
+    "pid", "tid", "uid", "gid", "nsecs", "cpu", "comm", "cpid", "probe", "args",
+];
 
 impl Checker<'_> {
     /// Checks an expression; `None` after reporting an error.
@@ -17,22 +19,38 @@ impl Checker<'_> {
         let mk = |kind, ty| Some(hir::Expr { kind, ty, span });
         match &e.kind {
             ast::ExprKind::Int(v) => mk(ExprKind::Int(*v), int_literal_ty(*v)),
-            ast::ExprKind::Str(s) => mk(ExprKind::Str(s.clone()), Ty::Str { len: s.len() as u32 + 1 }),
+            ast::ExprKind::Str(s) => mk(
+                ExprKind::Str(s.clone()),
+                Ty::Str {
+                    len: s.len() as u32 + 1,
+                },
+            ),
             ast::ExprKind::Ident(name) => self.ident(name, e, scope),
             ast::ExprKind::Var(name) => match scope.vars.iter().position(|(n, _)| n == name) {
                 Some(id) => mk(ExprKind::Var(id), scope.vars[id].1.clone()),
                 None => {
                     self.error(
-                        Diagnostic::error("E0308", span, format!("variable `${name}` is used before it is assigned"))
-                            .with_label("not assigned yet")
-                            .with_help(format!("assign it first in this probe, e.g. `${name} = 0;`")),
+                        Diagnostic::error(
+                            "E0308",
+                            span,
+                            format!("variable `${name}` is used before it is assigned"),
+                        )
+                        .with_label("not assigned yet")
+                        .with_help(format!(
+                            "assign it first in this probe, e.g. `${name} = 0;`"
+                        )),
                     );
                     None
                 }
             },
             ast::ExprKind::Map { name, keys } => self.map_read(name, keys, e, scope),
             ast::ExprKind::Field { base, field, .. } => self.field(base, field, e, scope),
-            ast::ExprKind::Call { name, name_span, .. } | ast::ExprKind::Method { name, name_span, .. } => {
+            ast::ExprKind::Call {
+                name, name_span, ..
+            }
+            | ast::ExprKind::Method {
+                name, name_span, ..
+            } => {
                 let (code, msg, help) = match name.as_str() {
                     "count" | "sum" | "quantize" | "hist" => (
                         "E0306",
@@ -46,7 +64,11 @@ impl Checker<'_> {
                     ),
                     _ => unknown_function(name),
                 };
-                self.error(Diagnostic::error(code, *name_span, msg).with_label("used as a value").with_help(help));
+                self.error(
+                    Diagnostic::error(code, *name_span, msg)
+                        .with_label("used as a value")
+                        .with_help(help),
+                );
                 None
             }
             ast::ExprKind::Unary { op, expr } => {
@@ -72,7 +94,10 @@ impl Checker<'_> {
                 let (c, a, b) = (c?, a?, b?);
                 self.expect_int(&c, "a condition")?;
                 let ty = match (&a.ty, &b.ty) {
-                    (Ty::Int { signed: x, .. }, Ty::Int { signed: y, .. }) => Ty::Int { bits: 64, signed: *x && *y },
+                    (Ty::Int { signed: x, .. }, Ty::Int { signed: y, .. }) => Ty::Int {
+                        bits: 64,
+                        signed: *x && *y,
+                    },
                     (Ty::Str { len: x }, Ty::Str { len: y }) => Ty::Str { len: (*x).max(*y) },
                     _ => {
                         self.error(
@@ -110,8 +135,17 @@ impl Checker<'_> {
 
     fn ident(&mut self, name: &str, e: &ast::Expr, scope: &mut ProbeScope) -> Option<hir::Expr> {
         let span = e.span;
-        let builtin = |b, ty| Some(hir::Expr { kind: ExprKind::Builtin(b), ty, span });
-        let u32_ty = Ty::Int { bits: 32, signed: false };
+        let builtin = |b, ty| {
+            Some(hir::Expr {
+                kind: ExprKind::Builtin(b),
+                ty,
+                span,
+            })
+        };
+        let u32_ty = Ty::Int {
+            bits: 32,
+            signed: false,
+        };
         match name {
             "pid" => builtin(Builtin::Pid, u32_ty),
             "tid" => builtin(Builtin::Tid, u32_ty),
@@ -123,10 +157,18 @@ impl Checker<'_> {
             "probe" => {
                 let s = scope.display.clone();
                 let len = s.len() as u32 + 1;
-                Some(hir::Expr { kind: ExprKind::Str(s), ty: Ty::Str { len }, span })
+                Some(hir::Expr {
+                    kind: ExprKind::Str(s),
+                    ty: Ty::Str { len },
+                    span,
+                })
             }
             "cpid" => match self.options.cpid {
-                Some(pid) => Some(hir::Expr { kind: ExprKind::Int(pid as u64), ty: u32_ty, span }),
+                Some(pid) => Some(hir::Expr {
+                    kind: ExprKind::Int(pid as u64),
+                    ty: u32_ty,
+                    span,
+                }),
                 None => {
                     self.error(
                         Diagnostic::error("E0309", span, "`cpid` needs a command to trace")
@@ -158,72 +200,121 @@ impl Checker<'_> {
         }
     }
 
-    fn field(&mut self, base: &ast::Expr, field: &str, e: &ast::Expr, scope: &mut ProbeScope) -> Option<hir::Expr> {
+    fn field(
+        &mut self,
+        base: &ast::Expr,
+        field: &str,
+        e: &ast::Expr,
+        scope: &mut ProbeScope,
+    ) -> Option<hir::Expr> {
         if !matches!(&base.kind, ast::ExprKind::Ident(n) if n == "args") {
             self.error(
-                Diagnostic::error("E0301", e.span, format!("cannot take field `{field}` of this expression"))
-                    .with_label("no fields")
-                    .with_help("fields exist on `args` in tracepoint probes"),
+                Diagnostic::error(
+                    "E0301",
+                    e.span,
+                    format!("cannot take field `{field}` of this expression"),
+                )
+                .with_label("no fields")
+                .with_help("fields exist on `args` in tracepoint probes"),
             );
             return None;
         }
         let Context::Tracepoint(format) = &scope.ctx else {
             self.error(
-                Diagnostic::error("E0301", base.span, format!("`args` is not available in `{}`", scope.display))
-                    .with_label("no arguments here")
-                    .with_help("`args` exists in tracepoint probes"),
+                Diagnostic::error(
+                    "E0301",
+                    base.span,
+                    format!("`args` is not available in `{}`", scope.display),
+                )
+                .with_label("no arguments here")
+                .with_help("`args` exists in tracepoint probes"),
             );
             return None;
         };
         let Some(f) = format.fields.iter().find(|f| f.name == field) else {
             let names: Vec<&str> = format.fields.iter().map(|f| f.name.as_str()).collect();
             self.error(
-                Diagnostic::error("E0301", e.span, format!("`{}` has no field `{field}`", scope.display))
-                    .with_label("unknown field")
-                    .with_help(if names.is_empty() {
-                        "this tracepoint has no fields".to_string()
-                    } else {
-                        format!("its fields are: {}", names.join(", "))
-                    }),
+                Diagnostic::error(
+                    "E0301",
+                    e.span,
+                    format!("`{}` has no field `{field}`", scope.display),
+                )
+                .with_label("unknown field")
+                .with_help(if names.is_empty() {
+                    "this tracepoint has no fields".to_string()
+                } else {
+                    format!("its fields are: {}", names.join(", "))
+                }),
             );
             return None;
         };
-        let ty = if f.c_type.contains("__data_loc") || (f.c_type.contains('[') && !f.c_type.contains("char")) {
+        let ty = if f.c_type.contains("__data_loc")
+            || (f.c_type.contains('[') && !f.c_type.contains("char"))
+        {
             self.error(
-                Diagnostic::error("E0305", e.span, format!("field `{field}` (`{}`) is not supported yet", f.c_type))
-                    .with_label("unsupported field type")
-                    .with_help("integer, pointer and char-array fields can be read"),
+                Diagnostic::error(
+                    "E0305",
+                    e.span,
+                    format!("field `{field}` (`{}`) is not supported yet", f.c_type),
+                )
+                .with_label("unsupported field type")
+                .with_help("integer, pointer and char-array fields can be read"),
             );
             return None;
         } else if f.c_type.contains('[') {
             Ty::Str { len: f.size }
         } else if matches!(f.size, 1 | 2 | 4 | 8) {
-            Ty::Int { bits: (f.size * 8) as u8, signed: f.signed && !f.c_type.contains('*') }
+            Ty::Int {
+                bits: (f.size * 8) as u8,
+                signed: f.signed && !f.c_type.contains('*'),
+            }
         } else {
             self.error(
-                Diagnostic::error("E0305", e.span, format!("field `{field}` has unsupported size {}", f.size))
-                    .with_label("unsupported field")
-                    .with_help("integer fields of 1, 2, 4 or 8 bytes can be read"),
+                Diagnostic::error(
+                    "E0305",
+                    e.span,
+                    format!("field `{field}` has unsupported size {}", f.size),
+                )
+                .with_label("unsupported field")
+                .with_help("integer fields of 1, 2, 4 or 8 bytes can be read"),
             );
             return None;
         };
-        Some(hir::Expr { kind: ExprKind::CtxField { offset: f.offset }, ty, span: e.span })
+        Some(hir::Expr {
+            kind: ExprKind::CtxField { offset: f.offset },
+            ty,
+            span: e.span,
+        })
     }
 
-    fn map_read(&mut self, name: &str, keys: &[ast::Expr], e: &ast::Expr, scope: &mut ProbeScope) -> Option<hir::Expr> {
+    fn map_read(
+        &mut self,
+        name: &str,
+        keys: &[ast::Expr],
+        e: &ast::Expr,
+        scope: &mut ProbeScope,
+    ) -> Option<hir::Expr> {
         let keys = self.keys(keys, scope)?;
         let Some(id) = self.known_map(name) else {
             self.error(
-                Diagnostic::error("E0308", e.span, format!("map `@{name}` is read but never assigned"))
-                    .with_label("never assigned")
-                    .with_help(format!("assign it somewhere, e.g. `@{name} = 0;`")),
+                Diagnostic::error(
+                    "E0308",
+                    e.span,
+                    format!("map `@{name}` is read but never assigned"),
+                )
+                .with_label("never assigned")
+                .with_help(format!("assign it somewhere, e.g. `@{name} = 0;`")),
             );
             return None;
         };
         let ty = match self.maps[id].value.clone() {
             ValueKind::Scalar(t) => t,
             other => {
-                let what = if other == ValueKind::Count { "count()" } else { "sum()" };
+                let what = if other == ValueKind::Count {
+                    "count()"
+                } else {
+                    "sum()"
+                };
                 self.error(
                     Diagnostic::error("E0306", e.span, format!("map `@{name}` holds a {what} aggregation and cannot be read here"))
                         .with_label("aggregation read")
@@ -234,11 +325,19 @@ impl Checker<'_> {
         };
         let key_tys: Vec<Ty> = keys.iter().map(|k| key_ty(&k.ty)).collect();
         let id = self.use_map(name, &key_tys, ValueKind::Scalar(ty.clone()), e.span)?;
-        Some(hir::Expr { kind: ExprKind::MapRead { map: id, keys }, ty, span: e.span })
+        Some(hir::Expr {
+            kind: ExprKind::MapRead { map: id, keys },
+            ty,
+            span: e.span,
+        })
     }
 
     /// Checks map keys: each an integer or a string.
-    pub(crate) fn keys(&mut self, keys: &[ast::Expr], scope: &mut ProbeScope) -> Option<Vec<hir::Expr>> {
+    pub(crate) fn keys(
+        &mut self,
+        keys: &[ast::Expr],
+        scope: &mut ProbeScope,
+    ) -> Option<Vec<hir::Expr>> {
         let mut out = Vec::new();
         let mut ok = true;
         for k in keys {
@@ -250,14 +349,23 @@ impl Checker<'_> {
         ok.then_some(out)
     }
 
-    fn binary(&mut self, op: BinOp, l: hir::Expr, r: hir::Expr, e: &ast::Expr) -> Option<hir::Expr> {
+    fn binary(
+        &mut self,
+        op: BinOp,
+        l: hir::Expr,
+        r: hir::Expr,
+        e: &ast::Expr,
+    ) -> Option<hir::Expr> {
         let span = e.span;
         let ty = match (&l.ty, &r.ty) {
             (Ty::Int { signed: a, .. }, Ty::Int { signed: b, .. }) => {
                 if op.is_comparison() || matches!(op, BinOp::And | BinOp::Or) {
                     Ty::U64
                 } else {
-                    Ty::Int { bits: 64, signed: *a && *b }
+                    Ty::Int {
+                        bits: 64,
+                        signed: *a && *b,
+                    }
                 }
             }
             (Ty::Str { .. }, Ty::Str { .. }) if matches!(op, BinOp::Eq | BinOp::Ne) => Ty::U64,
@@ -266,7 +374,12 @@ impl Checker<'_> {
                     Diagnostic::error(
                         "E0304",
                         span,
-                        format!("`{}` cannot be applied to {} and {}", op.symbol(), l.ty, r.ty),
+                        format!(
+                            "`{}` cannot be applied to {} and {}",
+                            op.symbol(),
+                            l.ty,
+                            r.ty
+                        ),
                     )
                     .with_label("type mismatch")
                     .with_note(l.span, format!("this is {}", l.ty))
@@ -276,19 +389,30 @@ impl Checker<'_> {
                 return None;
             }
         };
-        Some(hir::Expr { kind: ExprKind::Binary(op, Box::new(l), Box::new(r)), ty, span })
+        Some(hir::Expr {
+            kind: ExprKind::Binary(op, Box::new(l), Box::new(r)),
+            ty,
+            span,
+        })
     }
 }
 
 /// The type of an integer literal: signed 64-bit when it fits.
 fn int_literal_ty(v: u64) -> Ty {
-    if v <= i64::MAX as u64 { Ty::I64 } else { Ty::U64 }
+    if v <= i64::MAX as u64 {
+        Ty::I64
+    } else {
+        Ty::U64
+    }
 }
 
 /// The type a key or stored value takes in a map: integers widen to 64 bits.
 pub(crate) fn key_ty(t: &Ty) -> Ty {
     match t {
-        Ty::Int { signed, .. } => Ty::Int { bits: 64, signed: *signed },
+        Ty::Int { signed, .. } => Ty::Int {
+            bits: 64,
+            signed: *signed,
+        },
         other => other.clone(),
     }
 }

@@ -65,7 +65,11 @@ pub fn check(
         });
         return Err(cx.diags);
     }
-    Ok(hir::Program { probes, maps: cx.maps, printfs: cx.printfs })
+    Ok(hir::Program {
+        probes,
+        maps: cx.maps,
+        printfs: cx.printfs,
+    })
 }
 
 /// Typing context of one attach point.
@@ -112,8 +116,18 @@ impl Checker<'_> {
             }
         };
         match parsed {
-            Spec::Begin => vec![(Attach::Begin, ProgKind::RawTracepoint, "BEGIN".into(), Context::None)],
-            Spec::End => vec![(Attach::End, ProgKind::RawTracepoint, "END".into(), Context::None)],
+            Spec::Begin => vec![(
+                Attach::Begin,
+                ProgKind::RawTracepoint,
+                "BEGIN".into(),
+                Context::None,
+            )],
+            Spec::End => vec![(
+                Attach::End,
+                ProgKind::RawTracepoint,
+                "END".into(),
+                Context::None,
+            )],
             Spec::Interval { period_ns } => vec![(
                 Attach::Interval { period_ns },
                 ProgKind::PerfEvent,
@@ -130,20 +144,27 @@ impl Checker<'_> {
         category: &str,
         name: &str,
     ) -> Vec<(Attach, ProgKind, String, Context)> {
-        let names: Vec<(String, String)> = if provider::has_wildcard(category) || provider::has_wildcard(name) {
-            self.catalog
-                .tracepoints()
-                .into_iter()
-                .filter(|(c, n)| provider::wildcard_match(category, c) && provider::wildcard_match(name, n))
-                .collect()
-        } else {
-            vec![(category.to_string(), name.to_string())]
-        };
+        let names: Vec<(String, String)> =
+            if provider::has_wildcard(category) || provider::has_wildcard(name) {
+                self.catalog
+                    .tracepoints()
+                    .into_iter()
+                    .filter(|(c, n)| {
+                        provider::wildcard_match(category, c) && provider::wildcard_match(name, n)
+                    })
+                    .collect()
+            } else {
+                vec![(category.to_string(), name.to_string())]
+            };
         if names.is_empty() {
             self.error(
-                Diagnostic::error("E0201", spec.span, format!("no tracepoint matches `{category}:{name}`"))
-                    .with_label("matches nothing")
-                    .with_help("tracepoints are listed under /sys/kernel/tracing/events/"),
+                Diagnostic::error(
+                    "E0201",
+                    spec.span,
+                    format!("no tracepoint matches `{category}:{name}`"),
+                )
+                .with_label("matches nothing")
+                .with_help("tracepoints are listed under /sys/kernel/tracing/events/"),
             );
             return Vec::new();
         }
@@ -176,7 +197,11 @@ impl Checker<'_> {
         display: String,
         ctx: Context,
     ) -> Option<hir::Probe> {
-        let mut scope = ProbeScope { ctx, display: display.clone(), vars: Vec::new() };
+        let mut scope = ProbeScope {
+            ctx,
+            display: display.clone(),
+            vars: Vec::new(),
+        };
         let errors_before = self.diags.len();
         let predicate = probe.predicate.as_ref().and_then(|p| {
             let e = self.expr(p, &mut scope)?;
@@ -203,31 +228,55 @@ impl Checker<'_> {
             return Some(());
         }
         self.error(
-            Diagnostic::error("E0304", e.span, format!("{what} must be an integer, found {}", e.ty))
-                .with_label(format!("this is {}", e.ty))
-                .with_help("compare strings with `==` / `!=` to get an integer"),
+            Diagnostic::error(
+                "E0304",
+                e.span,
+                format!("{what} must be an integer, found {}", e.ty),
+            )
+            .with_label(format!("this is {}", e.ty))
+            .with_help("compare strings with `==` / `!=` to get an integer"),
         );
         None
     }
 
     /// Finds or creates map `name`, unifying its key and value types with this use.
-    pub(crate) fn use_map(&mut self, name: &str, keys: &[Ty], value: ValueKind, span: Span) -> Option<hir::MapId> {
+    pub(crate) fn use_map(
+        &mut self,
+        name: &str,
+        keys: &[Ty],
+        value: ValueKind,
+        span: Span,
+    ) -> Option<hir::MapId> {
         let display = format!("@{name}");
         let Some(&id) = self.map_ids.get(&display) else {
             let id = self.maps.len();
-            self.maps.push(hir::Map { name: display.clone(), keys: keys.to_vec(), value, span });
+            self.maps.push(hir::Map {
+                name: display.clone(),
+                keys: keys.to_vec(),
+                value,
+                span,
+            });
             self.map_ids.insert(display, id);
             return Some(id);
         };
         let first = self.maps[id].span;
         let old_keys = self.maps[id].keys.clone();
         let Some(keys) = unify_keys(&old_keys, keys) else {
-            let shown = |k: &[Ty]| k.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+            let shown = |k: &[Ty]| {
+                k.iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             self.error(
                 Diagnostic::error(
                     "E0304",
                     span,
-                    format!("map `{display}` is used with keys [{}] here but [{}] before", shown(keys), shown(&old_keys)),
+                    format!(
+                        "map `{display}` is used with keys [{}] here but [{}] before",
+                        shown(keys),
+                        shown(&old_keys)
+                    ),
                 )
                 .with_label("different key types")
                 .with_note(first, "first used here")
@@ -241,7 +290,10 @@ impl Checker<'_> {
                 Diagnostic::error(
                     "E0304",
                     span,
-                    format!("map `{display}` holds {old} but is used here as {}", describe_value(&value)),
+                    format!(
+                        "map `{display}` holds {old} but is used here as {}",
+                        describe_value(&value)
+                    ),
                 )
                 .with_label("conflicting use")
                 .with_note(first, "first used here")
@@ -262,8 +314,13 @@ impl Checker<'_> {
 
 fn unify_ty(a: &Ty, b: &Ty) -> Option<Ty> {
     match (a, b) {
-        (Ty::Int { signed: sa, .. }, Ty::Int { signed: sb, .. }) => Some(Ty::Int { bits: 64, signed: *sa && *sb }),
-        (Ty::Str { len: la }, Ty::Str { len: lb }) => Some(Ty::Str { len: (*la).max(*lb) }),
+        (Ty::Int { signed: sa, .. }, Ty::Int { signed: sb, .. }) => Some(Ty::Int {
+            bits: 64,
+            signed: *sa && *sb,
+        }),
+        (Ty::Str { len: la }, Ty::Str { len: lb }) => Some(Ty::Str {
+            len: (*la).max(*lb),
+        }),
         _ => None,
     }
 }
@@ -278,7 +335,9 @@ fn unify_keys(a: &[Ty], b: &[Ty]) -> Option<Vec<Ty>> {
 fn unify_values(a: &ValueKind, b: &ValueKind) -> Option<ValueKind> {
     match (a, b) {
         (ValueKind::Count, ValueKind::Count) => Some(ValueKind::Count),
-        (ValueKind::Sum { signed: x }, ValueKind::Sum { signed: y }) => Some(ValueKind::Sum { signed: *x || *y }),
+        (ValueKind::Sum { signed: x }, ValueKind::Sum { signed: y }) => {
+            Some(ValueKind::Sum { signed: *x || *y })
+        }
         (ValueKind::Scalar(x), ValueKind::Scalar(y)) => unify_ty(x, y).map(ValueKind::Scalar),
         _ => None,
     }

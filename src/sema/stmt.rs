@@ -13,21 +13,34 @@ use crate::types::Ty;
 impl Checker<'_> {
     /// Checks a block; statements with errors are dropped after reporting.
     pub(crate) fn block(&mut self, block: &ast::Block, scope: &mut ProbeScope) -> Vec<hir::Stmt> {
-        block.stmts.iter().filter_map(|s| self.stmt(s, scope)).collect()
+        block
+            .stmts
+            .iter()
+            .filter_map(|s| self.stmt(s, scope))
+            .collect()
     }
 
     fn stmt(&mut self, s: &ast::Stmt, scope: &mut ProbeScope) -> Option<hir::Stmt> {
         let span = s.span;
         let kind = match &s.kind {
             ast::StmtKind::Expr(e) => self.expr_stmt(e, scope)?,
-            ast::StmtKind::Assign { target, op, value } => self.assign(target, *op, value, span, scope)?,
+            ast::StmtKind::Assign { target, op, value } => {
+                self.assign(target, *op, value, span, scope)?
+            }
             ast::StmtKind::If { cond, then, else_ } => {
                 let c = self.expr(cond, scope);
                 let then = self.block(then, scope);
-                let else_ = else_.as_ref().map(|b| self.block(b, scope)).unwrap_or_default();
+                let else_ = else_
+                    .as_ref()
+                    .map(|b| self.block(b, scope))
+                    .unwrap_or_default();
                 let c = c?;
                 self.expect_int(&c, "a condition")?;
-                StmtKind::If { cond: c, then, else_ }
+                StmtKind::If {
+                    cond: c,
+                    then,
+                    else_,
+                }
             }
         };
         Some(hir::Stmt { kind, span })
@@ -35,16 +48,29 @@ impl Checker<'_> {
 
     fn expr_stmt(&mut self, e: &ast::Expr, scope: &mut ProbeScope) -> Option<StmtKind> {
         match &e.kind {
-            ast::ExprKind::Call { name, args, name_span } => self.call_stmt(name, args, *name_span, e.span, scope),
-            ast::ExprKind::Method { recv, name, args, name_span } => {
+            ast::ExprKind::Call {
+                name,
+                args,
+                name_span,
+            } => self.call_stmt(name, args, *name_span, e.span, scope),
+            ast::ExprKind::Method {
+                recv,
+                name,
+                args,
+                name_span,
+            } => {
                 // ply: `@m[k].count()`, `$m[k].sum(x)`.
                 let (map, keys) = match &recv.kind {
                     ast::ExprKind::Map { name, keys } => (name.clone(), keys.clone()),
                     _ => {
                         self.error(
-                            Diagnostic::error("E0305", recv.span, format!("`.{name}()` must be called on a map"))
-                                .with_label("not a map")
-                                .with_help(format!("write `@map[key].{name}()`")),
+                            Diagnostic::error(
+                                "E0305",
+                                recv.span,
+                                format!("`.{name}()` must be called on a map"),
+                            )
+                            .with_label("not a map")
+                            .with_help(format!("write `@map[key].{name}()`")),
                         );
                         return None;
                     }
@@ -52,7 +78,10 @@ impl Checker<'_> {
                 self.aggregate(&map, &keys, name, args, *name_span, e.span, scope)
             }
             ast::ExprKind::IncDec { target, incr, .. } => {
-                let one = ast::Expr { kind: ast::ExprKind::Int(1), span: e.span };
+                let one = ast::Expr {
+                    kind: ast::ExprKind::Int(1),
+                    span: e.span,
+                };
                 let op = if *incr { BinOp::Add } else { BinOp::Sub };
                 self.assign(target, Some(op), &one, e.span, scope)
             }
@@ -79,31 +108,53 @@ impl Checker<'_> {
             "printf" => self.printf(args, span, scope),
             "count" | "sum" | "quantize" | "hist" => {
                 self.error(
-                    Diagnostic::error("E0306", name_span, format!("the result of `{name}()` must be stored in a map"))
-                        .with_label("aggregation without a map")
-                        .with_help(format!("write `@name = {name}(...)`")),
+                    Diagnostic::error(
+                        "E0306",
+                        name_span,
+                        format!("the result of `{name}()` must be stored in a map"),
+                    )
+                    .with_label("aggregation without a map")
+                    .with_help(format!("write `@name = {name}(...)`")),
                 );
                 None
             }
             _ => {
                 let (code, msg, help) = unknown_function(name);
-                self.error(Diagnostic::error(code, name_span, msg).with_label("unknown").with_help(help));
+                self.error(
+                    Diagnostic::error(code, name_span, msg)
+                        .with_label("unknown")
+                        .with_help(help),
+                );
                 None
             }
         }
     }
 
-    fn arity(&mut self, name: &str, args: &[ast::Expr], min: usize, max: usize, span: Span) -> Option<()> {
+    fn arity(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+        min: usize,
+        max: usize,
+        span: Span,
+    ) -> Option<()> {
         if (min..=max).contains(&args.len()) {
             return Some(());
         }
-        let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+        let want = if min == max {
+            format!("{min}")
+        } else {
+            format!("{min} to {max}")
+        };
         let plural = if max == 1 { "" } else { "s" };
         self.error(
             Diagnostic::error(
                 "E0303",
                 span,
-                format!("`{name}()` takes {want} argument{plural}, {} given", args.len()),
+                format!(
+                    "`{name}()` takes {want} argument{plural}, {} given",
+                    args.len()
+                ),
             )
             .with_label("wrong number of arguments")
             .with_help(match name {
@@ -116,7 +167,12 @@ impl Checker<'_> {
         None
     }
 
-    fn printf(&mut self, args: &[ast::Expr], span: Span, scope: &mut ProbeScope) -> Option<StmtKind> {
+    fn printf(
+        &mut self,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<StmtKind> {
         let Some(first) = args.first() else {
             self.error(
                 Diagnostic::error("E0303", span, "`printf()` needs a format string")
@@ -127,9 +183,13 @@ impl Checker<'_> {
         };
         let ast::ExprKind::Str(fmt) = &first.kind else {
             self.error(
-                Diagnostic::error("E0304", first.span, "the first argument of `printf()` must be a string literal")
-                    .with_label("not a string literal")
-                    .with_help("write the format inline: `printf(\"%d\\n\", x)`"),
+                Diagnostic::error(
+                    "E0304",
+                    first.span,
+                    "the first argument of `printf()` must be a string literal",
+                )
+                .with_label("not a string literal")
+                .with_help("write the format inline: `printf(\"%d\\n\", x)`"),
             );
             return None;
         };
@@ -154,11 +214,17 @@ impl Checker<'_> {
                 Diagnostic::error(
                     "E0303",
                     span,
-                    format!("the format has {} conversion(s) but {} argument(s) follow", specs.len(), values.len()),
+                    format!(
+                        "the format has {} conversion(s) but {} argument(s) follow",
+                        specs.len(),
+                        values.len()
+                    ),
                 )
                 .with_label("argument count mismatch")
                 .with_note(first.span, "format here")
-                .with_help("give one argument per `%` conversion (write `%%` for a literal percent sign)"),
+                .with_help(
+                    "give one argument per `%` conversion (write `%%` for a literal percent sign)",
+                ),
             );
             return None;
         }
@@ -170,12 +236,20 @@ impl Checker<'_> {
             };
             if !fits {
                 ok = false;
-                let want = if *kind == format::ArgKind::Str { "a string" } else { "an integer" };
+                let want = if *kind == format::ArgKind::Str {
+                    "a string"
+                } else {
+                    "an integer"
+                };
                 self.error(
-                    Diagnostic::error("E0304", v.span, format!("this conversion expects {want}, found {}", v.ty))
-                        .with_label("wrong type for the format")
-                        .with_note(first.span, "format here")
-                        .with_help("use %s for strings and %d/%u/%x for integers"),
+                    Diagnostic::error(
+                        "E0304",
+                        v.span,
+                        format!("this conversion expects {want}, found {}", v.ty),
+                    )
+                    .with_label("wrong type for the format")
+                    .with_note(first.span, "format here")
+                    .with_help("use %s for strings and %d/%u/%x for integers"),
                 );
             }
         }
@@ -183,8 +257,12 @@ impl Checker<'_> {
             return None;
         }
         let event = self.printfs.len();
-        self.printfs.push((fmt.clone(), values.iter().map(|v| key_ty(&v.ty)).collect()));
-        Some(StmtKind::Printf { event, args: values })
+        self.printfs
+            .push((fmt.clone(), values.iter().map(|v| key_ty(&v.ty)).collect()));
+        Some(StmtKind::Printf {
+            event,
+            args: values,
+        })
     }
 
     fn assign(
@@ -199,14 +277,24 @@ impl Checker<'_> {
             ast::ExprKind::Map { name, keys } => {
                 if op.is_none() {
                     match &value.kind {
-                        ast::ExprKind::Call { name: f, args, name_span } if is_aggregation(f) => {
+                        ast::ExprKind::Call {
+                            name: f,
+                            args,
+                            name_span,
+                        } if is_aggregation(f) => {
                             return self.aggregate(name, keys, f, args, *name_span, span, scope);
                         }
-                        ast::ExprKind::Method { name: f, name_span, .. } if is_aggregation(f) => {
+                        ast::ExprKind::Method {
+                            name: f, name_span, ..
+                        } if is_aggregation(f) => {
                             self.error(
-                                Diagnostic::error("E0305", *name_span, "a method aggregation cannot be assigned")
-                                    .with_label("here")
-                                    .with_help(format!("write `@{name}[...] = {f}(...)`")),
+                                Diagnostic::error(
+                                    "E0305",
+                                    *name_span,
+                                    "a method aggregation cannot be assigned",
+                                )
+                                .with_label("here")
+                                .with_help(format!("write `@{name}[...] = {f}(...)`")),
                             );
                             return None;
                         }
@@ -216,7 +304,11 @@ impl Checker<'_> {
                 let value = match op {
                     // `@x += v` is `@x = @x + v`; a missing entry reads as 0.
                     Some(op) => ast::Expr {
-                        kind: ast::ExprKind::Binary { op, lhs: Box::new(target.clone()), rhs: Box::new(value.clone()) },
+                        kind: ast::ExprKind::Binary {
+                            op,
+                            lhs: Box::new(target.clone()),
+                            rhs: Box::new(value.clone()),
+                        },
                         span,
                     },
                     None => value.clone(),
@@ -231,12 +323,20 @@ impl Checker<'_> {
                 let keys_h = keys_h?;
                 let kt: Vec<Ty> = keys_h.iter().map(|k| key_ty(&k.ty)).collect();
                 let map = self.use_map(name, &kt, ValueKind::Scalar(key_ty(&v.ty)), target.span)?;
-                Some(StmtKind::MapUpdate { map, keys: keys_h, op: MapOp::Assign(v) })
+                Some(StmtKind::MapUpdate {
+                    map,
+                    keys: keys_h,
+                    op: MapOp::Assign(v),
+                })
             }
             ast::ExprKind::Var(name) => {
                 let value = match op {
                     Some(op) => ast::Expr {
-                        kind: ast::ExprKind::Binary { op, lhs: Box::new(target.clone()), rhs: Box::new(value.clone()) },
+                        kind: ast::ExprKind::Binary {
+                            op,
+                            lhs: Box::new(target.clone()),
+                            rhs: Box::new(value.clone()),
+                        },
                         span,
                     },
                     None => value.clone(),
@@ -248,9 +348,14 @@ impl Checker<'_> {
                         let old = scope.vars[id].1.clone();
                         let merged = match (&old, &ty) {
                             (Ty::Int { signed: a, .. }, Ty::Int { signed: b, .. }) => {
-                                Some(Ty::Int { bits: 64, signed: *a && *b })
+                                Some(Ty::Int {
+                                    bits: 64,
+                                    signed: *a && *b,
+                                })
                             }
-                            (Ty::Str { len: a }, Ty::Str { len: b }) => Some(Ty::Str { len: (*a).max(*b) }),
+                            (Ty::Str { len: a }, Ty::Str { len: b }) => {
+                                Some(Ty::Str { len: (*a).max(*b) })
+                            }
                             _ => None,
                         };
                         let Some(merged) = merged else {
@@ -277,9 +382,13 @@ impl Checker<'_> {
             }
             _ => {
                 self.error(
-                    Diagnostic::error("E0304", target.span, "only maps and variables can be assigned to")
-                        .with_label("not assignable")
-                        .with_help("assign to a map `@name` or a variable `$name`"),
+                    Diagnostic::error(
+                        "E0304",
+                        target.span,
+                        "only maps and variables can be assigned to",
+                    )
+                    .with_label("not assignable")
+                    .with_help("assign to a map `@name` or a variable `$name`"),
                 );
                 None
             }
@@ -321,18 +430,28 @@ impl Checker<'_> {
                 } else {
                     unknown_function(func)
                 };
-                self.error(Diagnostic::error(code, func_span, msg).with_label("here").with_help(help));
+                self.error(
+                    Diagnostic::error(code, func_span, msg)
+                        .with_label("here")
+                        .with_help(help),
+                );
                 return None;
             }
         };
         let keys_h = keys_h?;
         let kt: Vec<Ty> = keys_h.iter().map(|k| key_ty(&k.ty)).collect();
         let map = self.use_map(name, &kt, value, span)?;
-        Some(StmtKind::MapUpdate { map, keys: keys_h, op })
+        Some(StmtKind::MapUpdate {
+            map,
+            keys: keys_h,
+            op,
+        })
     }
 }
 
 fn is_aggregation(name: &str) -> bool {
-    matches!(name, "count" | "sum" | "quantize" | "hist" | "lhist" | "avg" | "min" | "max" | "stats")
+    matches!(
+        name,
+        "count" | "sum" | "quantize" | "hist" | "lhist" | "avg" | "min" | "max" | "stats"
+    )
 }
-

@@ -17,7 +17,11 @@ pub fn workload() -> String {
     let bin = scry();
     let dir = bin.parent().expect("binary has a directory");
     let w = dir.join("examples").join("workload");
-    assert!(w.exists(), "workload example not built at {}; run `cargo test --all-targets`", w.display());
+    assert!(
+        w.exists(),
+        "workload example not built at {}; run `cargo test --all-targets`",
+        w.display()
+    );
     w.display().to_string()
 }
 
@@ -68,5 +72,9 @@ pub fn run(args: &[&str]) -> Run {
 
 /// The output with the `Attaching N probes...` line removed.
 pub fn body(stdout: &str) -> String {
-    stdout.lines().filter(|l| !l.starts_with("Attaching ")).map(|l| format!("{l}\n")).collect()
+    stdout
+        .lines()
+        .filter(|l| !l.starts_with("Attaching "))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }

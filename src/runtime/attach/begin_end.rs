@@ -5,7 +5,9 @@ use libbpf_rs::{ProgramInput, ProgramMut};
 /// Runs `prog` once.
 pub fn run_once(prog: &ProgramMut<'_>) -> Result<(), String> {
     let mut ctx = [0u8; 8];
-    let mut input = ProgramInput::default();
-    input.context_in = Some(&mut ctx);
+    let input = ProgramInput {
+        context_in: Some(&mut ctx),
+        ..Default::default()
+    };
     prog.test_run(input).map(|_| ()).map_err(|e| e.to_string())
 }

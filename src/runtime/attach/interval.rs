@@ -22,7 +22,14 @@ pub fn open_cpu_clock(period_ns: u64, cpu: i32) -> std::io::Result<i32> {
     attr[2] = period_ns;
     // SAFETY: attr is a valid, fully initialised perf_event_attr of the declared size.
     let fd = unsafe {
-        libc::syscall(libc::SYS_perf_event_open, attr.as_ptr(), -1 as libc::pid_t, cpu, -1, PERF_FLAG_FD_CLOEXEC)
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            attr.as_ptr(),
+            -1 as libc::pid_t,
+            cpu,
+            -1,
+            PERF_FLAG_FD_CLOEXEC,
+        )
     };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());

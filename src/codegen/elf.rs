@@ -21,7 +21,9 @@ pub fn write(module: &Module) -> Vec<u8> {
 
     // .maps: each map is a struct of `__uint(field, value)` members: pointers to arrays
     // whose element count is the value.
-    let maps_section = obj.add_section(Vec::new(), b".maps".to_vec(), SectionKind::Data);
+    // libbpf refuses an empty `.maps` section: only write one when there are maps.
+    let maps_section = (!module.maps.is_empty())
+        .then(|| obj.add_section(Vec::new(), b".maps".to_vec(), SectionKind::Data));
     let mut map_symbols = Vec::new();
     let mut datasec_vars = Vec::new();
     let mut offset = 0u32;
@@ -47,7 +49,8 @@ pub fn write(module: &Module) -> Vec<u8> {
         let st = btf.structure("", size, &members);
         let var = btf.var(&map.name, st);
         datasec_vars.push((var, offset, size));
-        let at = obj.append_section_data(maps_section, &vec![0u8; size as usize], 8);
+        let section = maps_section.expect("a map implies the section");
+        let at = obj.append_section_data(section, &vec![0u8; size as usize], 8);
         map_symbols.push(obj.add_symbol(Symbol {
             name: map.name.as_bytes().to_vec(),
             value: at,
@@ -55,12 +58,14 @@ pub fn write(module: &Module) -> Vec<u8> {
             kind: SymbolKind::Data,
             scope: SymbolScope::Dynamic,
             weak: false,
-            section: SymbolSection::Section(maps_section),
+            section: SymbolSection::Section(section),
             flags: SymbolFlags::None,
         }));
         offset += size;
     }
-    btf.datasec(".maps", offset, &datasec_vars);
+    if maps_section.is_some() {
+        btf.datasec(".maps", offset, &datasec_vars);
+    }
 
     let void_ptr = btf.ptr(0);
     let proto = btf.func_proto(int, &[("ctx", void_ptr)]);

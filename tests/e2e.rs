@@ -172,3 +172,100 @@ fn sigint_prints_maps_and_exits() {
     assert!(status.success(), "{status:?}");
     assert!(rest.contains("@started: 1"), "{rest}");
 }
+
+#[test]
+fn dump_insns_lists_source_and_instructions() {
+    let r = run(&[
+        "--dump",
+        "insns",
+        "-e",
+        "tracepoint:syscalls:sys_enter_getpid /pid == 42/ { @[comm] = count(); }",
+    ]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let out = r.stdout;
+    assert!(out.starts_with("prog p0_tp (tracepoint/syscalls/sys_enter_getpid):\n; pid == 42\n   0: call bpf_get_current_pid_tgid#14\n"), "{out}");
+    assert!(out.contains("; @[comm] = count()\n"), "{out}");
+    assert!(out.contains("call bpf_map_lookup_elem#1"), "{out}");
+    assert!(out.trim_end().ends_with("exit"), "{out}");
+}
+
+#[test]
+fn dump_ast_prints_the_tree() {
+    let r = run(&["--dump", "ast", "-e", "BEGIN { @x = 1 + 2; }"]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "probe BEGIN @0..21\n  block @6..21\n    assign = @8..18\n      map @x @8..10\n      binary + @13..18\n        int 1 @13..14\n        int 2 @17..18\n"
+    );
+}
+
+#[test]
+fn emit_elf_writes_an_object_bpftool_reads() {
+    let path = std::env::temp_dir().join(format!("scry-emit-{}.o", std::process::id()));
+    let r = run(&[
+        "--emit-elf",
+        path.to_str().unwrap(),
+        "-e",
+        "BEGIN { @c[comm] = count(); exit(); }",
+    ]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let dump = std::process::Command::new("bpftool")
+        .args(["btf", "dump", "file", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    assert!(text.contains("VAR 'm0_c' type_id="), "{text}");
+    assert!(text.contains("DATASEC '.maps'"), "{text}");
+    assert!(text.contains("FUNC 'p0_begin'"), "{text}");
+}
+
+#[test]
+fn help_and_version() {
+    let r = run(&["--help"]);
+    assert_eq!(r.code, Some(0));
+    assert!(
+        r.stdout.contains("-e <PROGRAM>") && r.stdout.contains("-c <CMD>"),
+        "{}",
+        r.stdout
+    );
+    let r = run(&["-V"]);
+    assert_eq!(
+        r.stdout.trim(),
+        format!("scry {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn missing_command_is_a_clear_error() {
+    let r = run(&["-e", "BEGIN { exit(); }", "-c", "/nonexistent/tool --flag"]);
+    assert_eq!(r.code, Some(1));
+    assert!(
+        r.stderr
+            .contains("`/nonexistent/tool` does not exist or is not executable"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn wildcard_tracepoints_attach_and_count() {
+    let cmd = format!("{} getpid 30", workload());
+    let prog = "tracepoint:syscalls:sys_enter_getp*id /pid == cpid/ { @[probe] = count(); }";
+    let r = run(&["-e", prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert!(
+        r.stdout.starts_with("Attaching 3 probes..."),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        lines(&r.stdout),
+        ["@[tracepoint:syscalls:sys_enter_getpid]: 30"]
+    );
+}

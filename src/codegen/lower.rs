@@ -101,27 +101,23 @@ impl<'a> Lowerer<'a> {
         -(self.stack.min(i16::MAX as u32) as i16)
     }
 
+    /// Zeroes `size` bytes at `base + off` with naturally aligned stores (the verifier
+    /// rejects misaligned stack access); `base` is 8-byte aligned.
     fn zero(&mut self, base: Base, off: i16, size: u32) {
-        let mut done = 0;
-        while done + 8 <= size {
+        let mut done = 0u32;
+        while done < size {
+            let at = off as i32 + done as i32;
+            let (w, s) = [(8, Size::DW), (4, Size::W), (2, Size::H), (1, Size::B)]
+                .into_iter()
+                .find(|&(w, _)| at.rem_euclid(w) == 0 && done + w as u32 <= size)
+                .expect("a 1-byte store always fits");
             self.ops.push(Op::Store {
-                size: Size::DW,
+                size: s,
                 base,
-                off: off + done as i16,
+                off: at as i16,
                 src: Src::Imm(0),
             });
-            done += 8;
-        }
-        for (w, s) in [(4, Size::W), (2, Size::H), (1, Size::B)] {
-            if done + w <= size {
-                self.ops.push(Op::Store {
-                    size: s,
-                    base,
-                    off: off + done as i16,
-                    src: Src::Imm(0),
-                });
-                done += w;
-            }
+            done += w as u32;
         }
     }
 

@@ -269,3 +269,32 @@ fn wildcard_tracepoints_attach_and_count() {
         ["@[tracepoint:syscalls:sys_enter_getpid]: 30"]
     );
 }
+
+#[test]
+fn process_builtins_have_sane_values() {
+    let prog = r#"BEGIN { printf("%d %d %d %d %d\n", uid, gid, pid == tid, nsecs > 0, cpu < 4096); exit(); }"#;
+    let r = run(&["-e", prog]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    // SAFETY: getuid/getgid cannot fail.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    assert_eq!(lines(&r.stdout), [format!("{uid} {gid} 1 1 1")]);
+}
+
+#[test]
+fn signed_tracepoint_fields_and_comparisons() {
+    // sys_exit_getpid's `ret` is a signed long: the pid, positive; sums are exact.
+    let cmd = format!("{} getpid 20", workload());
+    let prog = "t:syscalls:sys_exit_getpid /pid == cpid/ { @pos = sum(args.ret > 0); @neg = sum(args.ret < 0 ? 1 : 0); @n = count(); }";
+    let r = run(&["-e", prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["@n: 20", "@neg: 0", "@pos: 20"]);
+}
+
+#[test]
+fn untouched_maps_are_not_printed_and_zero_sums_are() {
+    let prog =
+        "BEGIN { @zero = sum(0); if (0) { @never = count(); @never_sum = sum(1); } exit(); }";
+    let r = run(&["-e", prog]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["@zero: 0"]);
+}

@@ -130,7 +130,7 @@ fn object_loads_with_maps_of_the_right_shape() {
         shapes,
         [
             ("m0_".to_string(), 16, 8),
-            ("m1_s".to_string(), 4, 8),
+            ("m1_s".to_string(), 8, 8),
             ("m2_last".to_string(), 24, 8),
             ("events".to_string(), 0, 0),
         ]
@@ -141,7 +141,7 @@ fn object_loads_with_maps_of_the_right_shape() {
         types,
         [
             MapType::PercpuHash,
-            MapType::PercpuArray,
+            MapType::PercpuHash,
             MapType::Hash,
             MapType::RingBuf
         ]

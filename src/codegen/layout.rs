@@ -70,7 +70,11 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
         let (offsets, (size, align)) = tuple_layout(&m.keys);
         let unpadded: u32 = m.keys.iter().map(Ty::size).sum();
         let (kind, key_size, value_size) = match (&m.value, keyed) {
-            (ValueKind::Count | ValueKind::Sum { .. }, false) => (MapKind::PercpuArray, 4, 8),
+            // An unkeyed count() is a one-slot per-CPU array (no hashing, and an untouched
+            // count reads 0, which is not printed); an unkeyed sum() needs to tell
+            // "never updated" from "summed to 0", so it is a hash with one zero key.
+            (ValueKind::Count, false) => (MapKind::PercpuArray, 4, 8),
+            (ValueKind::Sum { .. }, false) => (MapKind::PercpuHash, 8, 8),
             (ValueKind::Count | ValueKind::Sum { .. }, true) => {
                 (MapKind::PercpuHash, round_up(size, align), 8)
             }

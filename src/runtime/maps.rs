@@ -116,12 +116,9 @@ pub fn read(map: &dyn MapCore, meta: &MapMeta, percpu: bool) -> Vec<Entry> {
         };
         let Some(values) = values else { continue };
         let value = decode_value(meta, &values);
-        // Unkeyed count()/sum() live in a one-slot per-CPU array whose slot exists from
-        // the start: an untouched map reads as zero and is not printed.
-        if meta.keys.is_empty()
-            && !matches!(meta.value, ValueKind::Scalar(_))
-            && value == Datum::Unsigned(0)
-        {
+        // An unkeyed count() lives in a one-slot per-CPU array whose slot exists from the
+        // start: an untouched one reads as zero and is not printed.
+        if meta.keys.is_empty() && meta.value == ValueKind::Count && value == Datum::Unsigned(0) {
             continue;
         }
         entries.push(Entry {

@@ -131,6 +131,10 @@ pub fn run_with_output(
             .find(|m| m.name().to_string_lossy() == module.maps[i].name.as_str())
     };
 
+    if meta.probes.iter().any(|p| matches!(p.attach, Attach::Tracepoint { .. })) {
+        // libbpf finds tracepoint ids through tracefs.
+        tracefs::ensure_mounted();
+    }
     // Attach everything; on failure the links attached so far drop, detaching them.
     let mut links: Vec<Link> = Vec::new();
     let mut begin = Vec::new();

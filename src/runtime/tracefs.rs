@@ -33,14 +33,14 @@ impl Tracefs {
                 }
             })
             .find(|p| p.join("events").is_dir())
-            .unwrap_or_else(mount_default);
+            .unwrap_or_else(ensure_mounted);
         Tracefs { root }
     }
 }
 
 /// Mounts tracefs at /sys/kernel/tracing when nothing provides it (fresh VMs often
 /// boot without it); failure is left for the first tracepoint lookup to report.
-fn mount_default() -> PathBuf {
+pub fn ensure_mounted() -> PathBuf {
     let dir = PathBuf::from("/sys/kernel/tracing");
     if !dir.join("events").is_dir() {
         // SAFETY: mount(2) with valid NUL-terminated strings and no data.

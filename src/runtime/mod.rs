@@ -131,7 +131,11 @@ pub fn run_with_output(
             .find(|m| m.name().to_string_lossy() == module.maps[i].name.as_str())
     };
 
-    if meta.probes.iter().any(|p| matches!(p.attach, Attach::Tracepoint { .. })) {
+    if meta
+        .probes
+        .iter()
+        .any(|p| matches!(p.attach, Attach::Tracepoint { .. }))
+    {
         // libbpf finds tracepoint ids through tracefs.
         tracefs::ensure_mounted();
     }

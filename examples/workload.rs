@@ -1,13 +1,16 @@
 //! Deterministic workload for scry's tests and benchmarks.
 //!
-//! `workload MODE N [ARG]` performs exactly N operations, then prints its elapsed time in
-//! nanoseconds to stderr as `elapsed_ns=T` (stdout stays silent so it never mixes with
-//! the tracer's output):
+//! `workload MODE N [ARG]` performs exactly N operations, then prints to stderr (stdout
+//! stays silent so it never mixes with the tracer's output) its elapsed time as
+//! `elapsed_ns=T` and the CLOCK_MONOTONIC instants it started and ended the work as
+//! `start_mono_ns=S end_mono_ns=E` (benchmarks time attach and teardown against them):
 //! - `getpid N`: N `getpid` system calls (issued directly, never cached by libc);
 //! - `read N [BYTES]`: N `read`s of BYTES (default 1) from /dev/zero;
 //! - `write N [BYTES]`: N `write`s of BYTES (default 1) to /dev/null;
 //! - `func N`: N calls of the non-inlined function `scry_workload_func`;
-//! - `sleep N`: sleep N milliseconds.
+//! - `sleep N`: sleep N milliseconds;
+//! - `rss CMD ARGS...`: runs CMD and prints its peak RSS as `maxrss_kb=K` (measured from
+//!   this small process, so the parent's own memory does not inflate the figure).
 
 use std::time::Instant;
 
@@ -25,11 +28,29 @@ fn main() {
         std::process::exit(2)
     };
     let mode = args.get(1).map(String::as_str).unwrap_or_else(|| usage());
+    if mode == "rss" {
+        let status = std::process::Command::new(args.get(2).unwrap_or_else(|| usage()))
+            .args(&args[3..])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("run the command");
+        let mut usage_now: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid rusage pointer; RUSAGE_CHILDREN covers the command just reaped.
+        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage_now) };
+        eprintln!(
+            "maxrss_kb={} status={}",
+            usage_now.ru_maxrss,
+            status.code().unwrap_or(-1)
+        );
+        return;
+    }
     let n: u64 = args
         .get(2)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| usage());
     let bytes: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let start_mono = mono_ns();
     let start = Instant::now();
     match mode {
         "getpid" => {
@@ -77,5 +98,19 @@ fn main() {
         "sleep" => std::thread::sleep(std::time::Duration::from_millis(n)),
         _ => usage(),
     }
-    eprintln!("elapsed_ns={}", start.elapsed().as_nanos());
+    let elapsed = start.elapsed().as_nanos();
+    eprintln!(
+        "elapsed_ns={elapsed} start_mono_ns={start_mono} end_mono_ns={}",
+        mono_ns()
+    );
+}
+
+fn mono_ns() -> u128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128
 }

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""scry vs bpftrace, measured alternately on this machine (stdlib only).
+
+Reports medians with min..max spread. Sections follow issue #3: startup, attach and
+finish times, per-event overhead, printf throughput, binary size. Run through
+bench/run.sh, which builds the release binaries first.
+"""
+import argparse
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRY = os.path.join(ROOT, "target/release/scry")
+WORKLOAD = os.path.join(ROOT, "target/release/examples/workload")
+BPFTRACE = shutil.which("bpftrace")
+
+
+def run(cmd, timeout=120):
+    """Runs cmd; returns (wall_ns, max_rss_kb, stdout, stderr, status)."""
+    t0 = time.monotonic_ns()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=timeout)
+    wall = time.monotonic_ns() - t0
+    return wall, out.decode(errors="replace"), err.decode(errors="replace"), p.returncode
+
+
+def run_rss(cmd):
+    """Runs cmd under `workload rss`; returns (wall_ns, max_rss_kb) of cmd alone."""
+    t0 = time.monotonic_ns()
+    _, _, err, _ = run([WORKLOAD, "rss"] + cmd)
+    wall = time.monotonic_ns() - t0
+    m = re.search(r"maxrss_kb=(\d+)", err)
+    return wall, int(m.group(1))
+
+
+def workload_times(stderr):
+    m = re.search(r"elapsed_ns=(\d+) start_mono_ns=(\d+) end_mono_ns=(\d+)", stderr)
+    if not m:
+        raise RuntimeError("no workload timing in output:\n" + stderr[-2000:])
+    return int(m.group(1)), int(m.group(2)), int(m.group(3))
+
+
+def tracer(tool):
+    return [SCRY] if tool == "scry" else [BPFTRACE]
+
+
+def stats(values, unit=""):
+    if not values:
+        return "n/a"
+    med = statistics.median(values)
+    return f"{fmt(med)}{unit} ({fmt(min(values))}..{fmt(max(values))})"
+
+
+def fmt(v):
+    if isinstance(v, float) and v < 10:
+        return f"{v:.2f}"
+    return f"{v:,.0f}" if v >= 1000 else f"{v:.1f}"
+
+
+def tools():
+    return ["scry", "bpftrace"] if BPFTRACE else ["scry"]
+
+
+def startup(reps):
+    rows = []
+    for tool in tools():
+        walls, rss = [], []
+        prog = tracer(tool) + ["-e", "BEGIN { exit(); }"]
+        for _ in range(reps):
+            walls.append(run(prog)[0] / 1e6)
+            rss.append(run_rss(prog)[1] / 1024)
+        rows.append((tool, "BEGIN { exit(); } wall ms", stats(walls)))
+        rows.append((tool, "BEGIN { exit(); } max RSS MB", stats(rss)))
+    return rows
+
+
+def attach_and_finish(reps, wildcard):
+    """Launch → workload start (= probes attached), workload end → tracer gone."""
+    rows = []
+    progs = [("1 tracepoint", "tracepoint:syscalls:sys_enter_getpid { @ = count(); }")]
+    if wildcard:
+        progs.append(("sys_enter_* wildcard", "tracepoint:syscalls:sys_enter_* { @[probe] = count(); }"))
+    for label, prog in progs:
+        for tool in tools():
+            attach, finish = [], []
+            # Wildcard runs cost ~30 s each in teardown: three are enough for a median.
+            for _ in range(min(reps, 3) if "wildcard" in label else reps):
+                t0 = time.monotonic_ns()
+                _, out, err, status = run(tracer(tool) + ["-e", prog, "-c", f"{WORKLOAD} getpid 10"], timeout=300)
+                t1 = time.monotonic_ns()
+                if status != 0:
+                    raise RuntimeError(f"{tool} failed: {err[-2000:]}")
+                _, start, end = workload_times(err)
+                attach.append((start - t0) / 1e6)
+                finish.append((t1 - end) / 1e6)
+            rows.append((tool, f"{label}: launch to attached ms", stats(attach)))
+            rows.append((tool, f"{label}: command end to exit ms", stats(finish)))
+    return rows
+
+
+OVERHEAD = [
+    ("{ } (floor)", "tracepoint:syscalls:sys_enter_getpid { }"),
+    ("@ = count()", "tracepoint:syscalls:sys_enter_getpid { @ = count(); }"),
+    ("@[comm] = count()", "tracepoint:syscalls:sys_enter_getpid { @[comm] = count(); }"),
+    ("@[pid] = count()", "tracepoint:syscalls:sys_enter_getpid { @[pid] = count(); }"),
+    ("@[tid] = sum(pid)", "tracepoint:syscalls:sys_enter_getpid { @[tid] = sum(pid); }"),
+]
+
+
+def overhead(reps, n):
+    rows = []
+    base = []
+    for _ in range(reps):
+        _, _, err, _ = run([WORKLOAD, "getpid", str(n)])
+        base.append(workload_times(err)[0])
+    untraced = statistics.median(base)
+    rows.append(("-", f"untraced getpid ns/call (N={n:,})", f"{untraced / n:.1f}"))
+    for label, prog in OVERHEAD:
+        for tool in tools():
+            added = []
+            for _ in range(reps):
+                _, _, err, status = run(tracer(tool) + ["-e", prog, "-c", f"{WORKLOAD} getpid {n}"], timeout=600)
+                if status != 0:
+                    raise RuntimeError(f"{tool} failed on {prog}: {err[-1000:]}")
+                added.append((workload_times(err)[0] - untraced) / n)
+            rows.append((tool, f"added ns/event: {label}", stats(added)))
+    return rows
+
+
+def printf_rate(n):
+    rows = []
+    prog = 'tracepoint:syscalls:sys_enter_getpid /pid == cpid/ { printf("%d %d\\n", pid, nsecs); }'
+    for tool in tools():
+        _, out, err, status = run(tracer(tool) + ["-e", prog, "-c", f"{WORKLOAD} getpid {n}"], timeout=600)
+        if status != 0:
+            raise RuntimeError(f"{tool} failed: {err[-1000:]}")
+        lines = sum(1 for l in out.splitlines() if re.match(r"^\d+ \d+$", l))
+        elapsed = workload_times(err)[0]
+        rows.append((tool, f"printf events/s (N={n:,})", f"{lines / (elapsed / 1e9):,.0f}"))
+        rows.append((tool, "printf events dropped", f"{n - lines:,}"))
+    return rows
+
+
+def size():
+    rows = [("scry", "release binary bytes", f"{os.path.getsize(SCRY):,}")]
+    stripped = "/tmp/scry-stripped"
+    if shutil.which("strip"):
+        shutil.copy(SCRY, stripped)
+        subprocess.run(["strip", stripped], check=True)
+        rows.append(("scry", "stripped binary bytes", f"{os.path.getsize(stripped):,}"))
+    libs = subprocess.run(["ldd", SCRY], capture_output=True, text=True).stdout
+    names = sorted({l.split()[0] for l in libs.splitlines() if "=>" in l})
+    rows.append(("scry", "shared libraries", " ".join(names)))
+    if BPFTRACE:
+        rows.append(("bpftrace", "binary bytes", f"{os.path.getsize(os.path.realpath(BPFTRACE)):,}"))
+    listing = subprocess.run([SCRY, "--dump", "insns", "-e", OVERHEAD[2][1]], capture_output=True, text=True).stdout
+    count = sum(1 for l in listing.splitlines() if re.match(r"^\s+\d+:", l))
+    rows.append(("scry", f"instructions of `{OVERHEAD[2][1]}`", str(count)))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--smoke", action="store_true", help="run everything once, tiny sizes (CI)")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: needs root for BPF")
+    reps, n, wildcard = (1, 2000, False) if args.smoke else (7, 1_000_000, True)
+    rows = []
+    for section in (lambda: startup(reps * 3), lambda: attach_and_finish(reps if not args.smoke else 1, wildcard),
+                    lambda: overhead(reps if not args.smoke else 1, n), lambda: printf_rate(n), size):
+        rows.extend(section())
+    width = max(len(r[1]) for r in rows)
+    print(f"| tool | measurement | median (min..max) |\n|---|---|---|")
+    for tool, what, value in rows:
+        print(f"| {tool} | {what.ljust(width)} | {value} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 tools/deps.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
+cargo build --example workload
 cargo test --all-targets
 # The benchmark harness, once with tiny sizes: proves it works, measures nothing.
 bench/run.sh --smoke

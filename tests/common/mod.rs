@@ -12,7 +12,8 @@ pub fn scry() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_scry"))
 }
 
-/// Path of the workload example (target/<profile>/examples/workload).
+/// Path of the workload example (target/<profile>/examples/workload). `cargo test` builds
+/// examples only under hashed names, so tools/test.sh builds it first.
 pub fn workload() -> String {
     let bin = scry();
     let dir = bin.parent().expect("binary has a directory");

@@ -20,7 +20,7 @@ pub fn workload() -> String {
     let w = dir.join("examples").join("workload");
     assert!(
         w.exists(),
-        "workload example not built at {}; run `cargo test --all-targets`",
+        "workload example not built at {}; run `cargo build --example workload` (tools/test.sh does)",
         w.display()
     );
     w.display().to_string()

@@ -12,6 +12,11 @@ use crate::codegen::module::MapKind;
 use crate::sema::hir::{self, Builtin, ExprKind, MapOp, StmtKind};
 use crate::types::{Ty, round_up};
 
+/// `BPF_ANY`: create or replace.
+const BPF_ANY: i64 = 0;
+/// `BPF_NOEXIST`: create only.
+const BPF_NOEXIST: i64 = 1;
+
 /// A computed value.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Val {
@@ -314,6 +319,20 @@ impl<'a> Lowerer<'a> {
         off
     }
 
+    /// `bpf_map_update_elem(map, R10 + key, R10 + value, flags)`, result unused.
+    fn update_elem(&mut self, map: usize, key: i16, value: i16, flags: i64) {
+        self.ops.push(Op::Call {
+            helper: helper::MAP_UPDATE_ELEM,
+            args: vec![
+                Arg::Map(map),
+                Arg::Stack(key),
+                Arg::Stack(value),
+                Arg::Imm(flags),
+            ],
+            ret: None,
+        });
+    }
+
     fn map_update(&mut self, map: usize, keys: &[hir::Expr], op: &MapOp) {
         let ml = self.layout.maps[map].clone();
         // The new value (or delta) first: it may read maps itself.
@@ -350,16 +369,7 @@ impl<'a> Lowerer<'a> {
                         }
                     }
                 };
-                self.ops.push(Op::Call {
-                    helper: helper::MAP_UPDATE_ELEM,
-                    args: vec![
-                        Arg::Map(ml.bpf_map),
-                        Arg::Stack(key),
-                        Arg::Stack(voff),
-                        Arg::Imm(0),
-                    ],
-                    ret: None,
-                });
+                self.update_elem(ml.bpf_map, key, voff, BPF_ANY);
             }
             MapOp::Count | MapOp::Sum(_) => {
                 let delta = match val {
@@ -388,16 +398,7 @@ impl<'a> Lowerer<'a> {
                         off: zero,
                         src: Src::Imm(0),
                     });
-                    self.ops.push(Op::Call {
-                        helper: helper::MAP_UPDATE_ELEM,
-                        args: vec![
-                            Arg::Map(ml.bpf_map),
-                            Arg::Stack(key),
-                            Arg::Stack(zero),
-                            Arg::Imm(1),
-                        ],
-                        ret: None,
-                    });
+                    self.update_elem(ml.bpf_map, key, zero, BPF_NOEXIST);
                     self.ops.push(Op::Call {
                         helper: helper::MAP_LOOKUP_ELEM,
                         args: vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],

@@ -273,6 +273,18 @@ impl Checker<'_> {
         span: Span,
         scope: &mut ProbeScope,
     ) -> Option<StmtKind> {
+        // `x op= v` is `x = x op v`; a missing map entry reads as 0.
+        let desugared = match op {
+            Some(op) => ast::Expr {
+                kind: ast::ExprKind::Binary {
+                    op,
+                    lhs: Box::new(target.clone()),
+                    rhs: Box::new(value.clone()),
+                },
+                span,
+            },
+            None => value.clone(),
+        };
         match &target.kind {
             ast::ExprKind::Map { name, keys } => {
                 if op.is_none() {
@@ -301,25 +313,13 @@ impl Checker<'_> {
                         _ => {}
                     }
                 }
-                let value = match op {
-                    // `@x += v` is `@x = @x + v`; a missing entry reads as 0.
-                    Some(op) => ast::Expr {
-                        kind: ast::ExprKind::Binary {
-                            op,
-                            lhs: Box::new(target.clone()),
-                            rhs: Box::new(value.clone()),
-                        },
-                        span,
-                    },
-                    None => value.clone(),
-                };
                 let keys_h = self.keys(keys, scope);
                 if op.is_some() && self.known_map(name).is_none() {
                     // First use is an update: the map starts as integers.
                     let kt: Vec<Ty> = keys_h.iter().flatten().map(|k| key_ty(&k.ty)).collect();
                     self.use_map(name, &kt, ValueKind::Scalar(Ty::I64), target.span)?;
                 }
-                let v = self.expr(&value, scope)?;
+                let v = self.expr(&desugared, scope)?;
                 let keys_h = keys_h?;
                 let kt: Vec<Ty> = keys_h.iter().map(|k| key_ty(&k.ty)).collect();
                 let map = self.use_map(name, &kt, ValueKind::Scalar(key_ty(&v.ty)), target.span)?;
@@ -330,18 +330,7 @@ impl Checker<'_> {
                 })
             }
             ast::ExprKind::Var(name) => {
-                let value = match op {
-                    Some(op) => ast::Expr {
-                        kind: ast::ExprKind::Binary {
-                            op,
-                            lhs: Box::new(target.clone()),
-                            rhs: Box::new(value.clone()),
-                        },
-                        span,
-                    },
-                    None => value.clone(),
-                };
-                let v = self.expr(&value, scope)?;
+                let v = self.expr(&desugared, scope)?;
                 let ty = key_ty(&v.ty);
                 let var = match scope.vars.iter().position(|(n, _)| n == name) {
                     Some(id) => {

@@ -278,6 +278,14 @@ impl<'a> Lowerer<'a> {
 
     /// Builds the BPF key of `map` for `keys` on the stack; returns its offset.
     fn key(&mut self, layout: &MapLayout, keys: &[hir::Expr]) -> i16 {
+        // Evaluate every key before writing any, so nested map reads can't clobber.
+        let vals: Vec<Val> = keys.iter().map(|k| self.value(k)).collect();
+        // A lone string that fills the key exactly (`@[comm]`) is the key as it stands.
+        if let [Val::Buf { off, len }] = vals[..]
+            && len == layout.key_size
+        {
+            return off;
+        }
         let off = self.alloc(layout.key_size);
         if keys.is_empty() {
             self.zero(Base::Stack, off, layout.key_size);
@@ -286,8 +294,6 @@ impl<'a> Lowerer<'a> {
         if layout.key_padded {
             self.zero(Base::Stack, off, layout.key_size);
         }
-        // Evaluate every key before writing any, so nested map reads can't clobber.
-        let vals: Vec<Val> = keys.iter().map(|k| self.value(k)).collect();
         for (i, v) in vals.into_iter().enumerate() {
             let at = off + layout.key_offsets[i] as i16;
             match (v, &layout.key_types[i]) {

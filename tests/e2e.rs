@@ -298,3 +298,27 @@ fn untouched_maps_are_not_printed_and_zero_sums_are() {
     assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
     assert_eq!(lines(&r.stdout), ["@zero: 0"]);
 }
+
+#[test]
+fn many_tracepoints_detach_in_parallel_and_exit() {
+    // Six or more tracepoints take the threaded detach path.
+    let cmd = format!("{} getpid 5", workload());
+    let r = run(&[
+        "-e",
+        "tracepoint:syscalls:sys_enter_getp* /pid == cpid/ { @[probe] = count(); }",
+        "-c",
+        &cmd,
+    ]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let attached: usize = r
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("probe count");
+    assert!(attached >= 4, "{}", r.stdout);
+    assert_eq!(
+        lines(&r.stdout),
+        ["@[tracepoint:syscalls:sys_enter_getpid]: 5"]
+    );
+}

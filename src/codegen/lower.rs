@@ -228,34 +228,48 @@ impl<'a> Lowerer<'a> {
 
     /// Emits the `exit()` event and leaves the program.
     fn exit_event(&mut self) {
-        {
-            let rb = self.layout.ringbuf.expect("exit() implies a ring buffer");
-            let p = self.call(
-                helper::RINGBUF_RESERVE,
-                vec![Arg::Map(rb), Arg::Imm(8), Arg::Imm(0)],
-            );
-            let skip = self.label();
-            self.ops.push(Op::Jmp {
-                cond: Cond::Eq,
-                a: p,
-                b: Src::Imm(0),
-                target: skip,
-            });
-            let id = self.layout.exit_event as i32;
-            self.ops.push(Op::Store {
-                size: Size::DW,
-                base: Base::V(p),
-                off: 0,
-                src: Src::Imm(id),
-            });
-            self.ops.push(Op::Call {
-                helper: helper::RINGBUF_SUBMIT,
-                args: vec![Arg::V(p), Arg::Imm(0)],
-                ret: None,
-            });
-            self.ops.push(Op::Label(skip));
-            self.ops.push(Op::Goto(self.exit_label));
-        }
+        let (p, skip) = self.reserve_event(self.layout.exit_event, 8);
+        self.submit_event(p, skip);
+        self.ops.push(Op::Goto(self.exit_label));
+    }
+
+    /// Reserves a `size`-byte ring-buffer record and writes event id `id` into it; the
+    /// record pointer is valid until `skip`, which the caller must close with
+    /// [`Self::submit_event`] (the verifier insists every reservation is submitted).
+    fn reserve_event(&mut self, id: usize, size: u32) -> (VReg, Label) {
+        let rb = self.layout.ringbuf.expect("events imply a ring buffer");
+        let p = self.call(
+            helper::RINGBUF_RESERVE,
+            vec![Arg::Map(rb), Arg::Imm(size as i64), Arg::Imm(0)],
+        );
+        let skip = self.label();
+        self.jump_if_null(p, skip);
+        self.ops.push(Op::Store {
+            size: Size::DW,
+            base: Base::V(p),
+            off: 0,
+            src: Src::Imm(id as i32),
+        });
+        (p, skip)
+    }
+
+    fn submit_event(&mut self, p: VReg, skip: Label) {
+        self.ops.push(Op::Call {
+            helper: helper::RINGBUF_SUBMIT,
+            args: vec![Arg::V(p), Arg::Imm(0)],
+            ret: None,
+        });
+        self.ops.push(Op::Label(skip));
+    }
+
+    /// `if p == NULL goto target`.
+    fn jump_if_null(&mut self, p: VReg, target: Label) {
+        self.ops.push(Op::Jmp {
+            cond: Cond::Eq,
+            a: p,
+            b: Src::Imm(0),
+            target,
+        });
     }
 
     fn if_stmt(&mut self, cond: &hir::Expr, then: &[hir::Stmt], else_: &[hir::Stmt]) -> bool {
@@ -411,12 +425,7 @@ impl<'a> Lowerer<'a> {
                         ret: Some(p),
                     });
                 }
-                self.ops.push(Op::Jmp {
-                    cond: Cond::Eq,
-                    a: p,
-                    b: Src::Imm(0),
-                    target: done,
-                });
+                self.jump_if_null(p, done);
                 self.ops.push(Op::Label(have));
                 let t = self.vreg();
                 self.ops.push(Op::Load {
@@ -443,28 +452,11 @@ impl<'a> Lowerer<'a> {
     }
 
     fn printf(&mut self, event: usize, args: &[hir::Expr]) {
-        let rb = self.layout.ringbuf.expect("printf implies a ring buffer");
+        // Arguments first: nothing may bail out between reserve and submit.
         let vals: Vec<Val> = args.iter().map(|a| self.value(a)).collect();
-        let offsets = &self.layout.events[event];
-        let size = self.layout.event_sizes[event];
-        let p = self.call(
-            helper::RINGBUF_RESERVE,
-            vec![Arg::Map(rb), Arg::Imm(size as i64), Arg::Imm(0)],
-        );
-        let skip = self.label();
-        self.ops.push(Op::Jmp {
-            cond: Cond::Eq,
-            a: p,
-            b: Src::Imm(0),
-            target: skip,
-        });
-        self.ops.push(Op::Store {
-            size: Size::DW,
-            base: Base::V(p),
-            off: 0,
-            src: Src::Imm(event as i32),
-        });
-        for (v, &at) in vals.into_iter().zip(offsets.iter()) {
+        let (p, skip) = self.reserve_event(event, self.layout.event_sizes[event]);
+        let offsets = self.layout.events[event].clone();
+        for (v, at) in vals.into_iter().zip(offsets) {
             match v {
                 Val::Int(src) => self.ops.push(Op::Store {
                     size: Size::DW,
@@ -477,12 +469,7 @@ impl<'a> Lowerer<'a> {
                 }
             }
         }
-        self.ops.push(Op::Call {
-            helper: helper::RINGBUF_SUBMIT,
-            args: vec![Arg::V(p), Arg::Imm(0)],
-            ret: None,
-        });
-        self.ops.push(Op::Label(skip));
+        self.submit_event(p, skip);
     }
 
     /// Computes an expression's value.
@@ -583,12 +570,7 @@ impl<'a> Lowerer<'a> {
                         let to = self.alloc(*len);
                         let rounded = round_up(*len, 8);
                         self.zero(Base::Stack, to, rounded);
-                        self.ops.push(Op::Jmp {
-                            cond: Cond::Eq,
-                            a: p,
-                            b: Src::Imm(0),
-                            target: missing,
-                        });
+                        self.jump_if_null(p, missing);
                         self.copy(
                             Base::Stack,
                             to,
@@ -606,12 +588,7 @@ impl<'a> Lowerer<'a> {
                             dst: v,
                             src: Src::Imm(0),
                         });
-                        self.ops.push(Op::Jmp {
-                            cond: Cond::Eq,
-                            a: p,
-                            b: Src::Imm(0),
-                            target: missing,
-                        });
+                        self.jump_if_null(p, missing);
                         self.ops.push(Op::Load {
                             size: Size::DW,
                             dst: v,

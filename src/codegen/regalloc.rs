@@ -359,21 +359,26 @@ mod tests {
         VReg(n)
     }
 
-    #[test]
-    fn four_live_values_fit_in_callee_saved_registers() {
-        let ops: Vec<Op> = (1..=4)
+    /// `v1..vn = 1..n; v1 += v2 .. vn; exit`: n values live at once.
+    fn sum_of_live_values(n: u32) -> Vec<Op> {
+        (1..=n)
             .map(|i| Op::Mov {
                 dst: v(i),
                 src: Src::Imm(i as i32),
             })
-            .chain((2..=4).map(|i| Op::Alu {
+            .chain((2..=n).map(|i| Op::Alu {
                 op: Alu::Add,
                 dst: v(1),
                 src: Src::V(v(i)),
                 signed: false,
             }))
             .chain([Op::Exit])
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn four_live_values_fit_in_callee_saved_registers() {
+        let ops = sum_of_live_values(4);
         let e = emit(&ops, 0);
         assert_eq!(e.stack_size, 0);
         assert!(
@@ -386,19 +391,7 @@ mod tests {
 
     #[test]
     fn a_fifth_live_value_spills_to_the_stack() {
-        let ops: Vec<Op> = (1..=5)
-            .map(|i| Op::Mov {
-                dst: v(i),
-                src: Src::Imm(i as i32),
-            })
-            .chain((2..=5).map(|i| Op::Alu {
-                op: Alu::Add,
-                dst: v(1),
-                src: Src::V(v(i)),
-                signed: false,
-            }))
-            .chain([Op::Exit])
-            .collect();
+        let ops = sum_of_live_values(5);
         let e = emit(&ops, 16);
         assert_eq!(e.stack_size, 24, "one spill slot below the 16 bytes in use");
         // v5 ends no earlier than any active value, so it is the one spilled: stored with

@@ -7,6 +7,7 @@
 //! - `getpid N`: N `getpid` system calls (issued directly, never cached by libc);
 //! - `read N [BYTES]`: N `read`s of BYTES (default 1) from /dev/zero;
 //! - `write N [BYTES]`: N `write`s of BYTES (default 1) to /dev/null;
+//! - `writes N`: N `write`s to /dev/null of 0, 1, …, N−1 bytes (a known distribution);
 //! - `func N`: N calls of the non-inlined function `scry_workload_func`;
 //! - `sleep N`: sleep N milliseconds;
 //! - `rss CMD ARGS...`: runs CMD and prints its peak RSS as `maxrss_kb=K` (measured from
@@ -24,7 +25,7 @@ pub extern "C" fn scry_workload_func(x: u64) -> u64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
-        eprintln!("usage: workload getpid|read|write|func|sleep N [BYTES]");
+        eprintln!("usage: workload getpid|read|write|writes|func|sleep N [BYTES]");
         std::process::exit(2)
     };
     let mode = args.get(1).map(String::as_str).unwrap_or_else(|| usage());
@@ -84,6 +85,19 @@ fn main() {
                     }
                 };
                 assert!(r >= 0, "{mode} failed");
+            }
+            // SAFETY: fd is ours.
+            unsafe { libc::close(fd) };
+        }
+        "writes" => {
+            // SAFETY: a valid NUL-terminated path.
+            let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY) };
+            assert!(fd >= 0, "cannot open /dev/null");
+            let buf = vec![0u8; n as usize];
+            for i in 0..n as usize {
+                // SAFETY: buf is valid for n > i bytes.
+                let r = unsafe { libc::write(fd, buf.as_ptr().cast(), i) };
+                assert!(r >= 0, "write failed");
             }
             // SAFETY: fd is ours.
             unsafe { libc::close(fd) };

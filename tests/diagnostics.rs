@@ -100,3 +100,8 @@ fn cpid_without_command() {
 fn undefined_variable() {
     insta::assert_snapshot!(diag("BEGIN { @ = $nope; }"));
 }
+
+#[test]
+fn bad_lhist_bounds() {
+    insta::assert_snapshot!(diag("BEGIN { @ = lhist(1, 10, 0, 1); }"));
+}

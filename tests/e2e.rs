@@ -322,3 +322,199 @@ fn many_tracepoints_detach_in_parallel_and_exit() {
         ["@[tracepoint:syscalls:sys_enter_getpid]: 5"]
     );
 }
+
+/// Writes of 0..100 bytes: every aggregation over a known distribution.
+#[test]
+fn aggregations_over_a_known_distribution() {
+    let cmd = format!("{} writes 100", workload());
+    let prog = "t:syscalls:sys_enter_write /pid == cpid && args.fd > 2/ {
+        @h = hist(args.count); @l = lhist(args.count, 10, 50, 10);
+        @k[args.count % 2] = hist(args.count);
+        @a = avg(args.count); @s = stats(args.count); @mn = min(args.count); @mx = max(args.count);
+        @mk[args.count % 3] = max(args.count); @nk[args.count % 3] = min(args.count);
+        @ak[args.count % 2] = avg(args.count); @neg = min(0 - args.count); @q = quantize(args.count); }";
+    let r = run(&["-e", prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let expected = "
+@a: 49
+
+@ak[0]: 49
+@ak[1]: 50
+
+@h: 
+[0]                    1 |@                                                   |
+[1]                    1 |@                                                   |
+[2, 4)                 2 |@@                                                  |
+[4, 8)                 4 |@@@@@                                               |
+[8, 16)                8 |@@@@@@@@@@@                                         |
+[16, 32)              16 |@@@@@@@@@@@@@@@@@@@@@@@                             |
+[32, 64)              32 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@      |
+[64, 128)             36 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+
+@k[0]: 
+[0]                    1 |@@                                                  |
+[1]                    0 |                                                    |
+[2, 4)                 1 |@@                                                  |
+[4, 8)                 2 |@@@@@                                               |
+[8, 16)                4 |@@@@@@@@@@@                                         |
+[16, 32)               8 |@@@@@@@@@@@@@@@@@@@@@@@                             |
+[32, 64)              16 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@      |
+[64, 128)             18 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+
+@k[1]: 
+[1]                    1 |@@                                                  |
+[2, 4)                 1 |@@                                                  |
+[4, 8)                 2 |@@@@@                                               |
+[8, 16)                4 |@@@@@@@@@@@                                         |
+[16, 32)               8 |@@@@@@@@@@@@@@@@@@@@@@@                             |
+[32, 64)              16 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@      |
+[64, 128)             18 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+
+@l: 
+(..., 10)             10 |@@@@@@@@@@                                          |
+[10, 20)              10 |@@@@@@@@@@                                          |
+[20, 30)              10 |@@@@@@@@@@                                          |
+[30, 40)              10 |@@@@@@@@@@                                          |
+[40, 50)              10 |@@@@@@@@@@                                          |
+[50, ...)             50 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+
+@mk[1]: 97
+@mk[2]: 98
+@mk[0]: 99
+
+@mn: 0
+
+@mx: 99
+
+@neg: -99
+
+@nk[0]: 0
+@nk[1]: 1
+@nk[2]: 2
+
+@q: 
+[0]                    1 |@                                                   |
+[1]                    1 |@                                                   |
+[2, 4)                 2 |@@                                                  |
+[4, 8)                 4 |@@@@@                                               |
+[8, 16)                8 |@@@@@@@@@@@                                         |
+[16, 32)              16 |@@@@@@@@@@@@@@@@@@@@@@@                             |
+[32, 64)              32 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@      |
+[64, 128)             36 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+
+@s: count 100, average 49, total 4950
+
+";
+    assert_eq!(body(&r.stdout), expected);
+}
+
+/// The latency idiom: a timestamp per thread, read, subtracted and deleted.
+#[test]
+fn latency_pair_with_delete() {
+    let cmd = format!("{} read 50", workload());
+    let prog = "t:syscalls:sys_enter_read /pid == cpid/ { @start[tid] = nsecs; }
+        t:syscalls:sys_exit_read /pid == cpid && @start[tid]/ {
+            @lat = hist(nsecs - @start[tid]); @n = count(); @neg = min(nsecs - @start[tid]);
+            delete(@start[tid]); }";
+    let r = run(&["-e", prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let out = body(&r.stdout);
+    // Every read was timed (at least the workload's 50), no timestamp is left behind,
+    // and no latency is negative.
+    let n: u64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("@n: "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no @n in {out}"));
+    assert!(n >= 50, "{out}");
+    assert!(!out.contains("@start["), "{out}");
+    let total: u64 = out
+        .lines()
+        .skip_while(|l| !l.starts_with("@lat:"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| l[16..24].trim().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, n, "{out}");
+    assert!(!out.contains("(..., 0)"), "{out}");
+    let min: i64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("@neg: "))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(min > 0, "{out}");
+}
+
+/// Bucket selection computed in BPF (a variable defeats constant folding) against the
+/// reference: every value lands in exactly the bucket whose label contains it.
+#[test]
+fn histogram_buckets_computed_in_bpf() {
+    let values: [i64; 14] = [
+        -5,
+        0,
+        1,
+        2,
+        3,
+        1023,
+        1024,
+        (1 << 32) - 1,
+        1 << 32,
+        (1 << 40) + 7,
+        1 << 62,
+        i64::MAX,
+        -1,
+        65535,
+    ];
+    let mut prog = String::from("BEGIN { $z = 0; ");
+    for v in values {
+        prog += &format!("@h[{v}] = hist($z + {v}); @l[{v}] = lhist($z + {v}, -1000, 2000, 500); ");
+    }
+    prog += "exit(); }";
+    let r = run(&["-e", &prog]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let out = body(&r.stdout);
+    let label_of = |map: &str, v: i64| -> String {
+        let head = format!("@{map}[{v}]: ");
+        let mut it = out.lines().skip_while(|l| *l != head).skip(1);
+        let row = it.next().unwrap_or_else(|| panic!("no {head} in {out}"));
+        assert!(
+            it.next().is_none_or(str::is_empty),
+            "one bucket for {v}: {out}"
+        );
+        row[..16].trim().to_string()
+    };
+    let expect_hist = |v: i64| -> String {
+        match v {
+            ..0 => "(..., 0)".into(),
+            0 => "[0]".into(),
+            1 => "[1]".into(),
+            _ => {
+                let b = 63 - v.leading_zeros();
+                let fmt = |n: u128| {
+                    let mut n = n;
+                    let mut k = 0;
+                    while n.is_multiple_of(1024) && k < 6 {
+                        n /= 1024;
+                        k += 1;
+                    }
+                    format!("{n}{}", ["", "K", "M", "G", "T", "P", "E"][k])
+                };
+                format!("[{}, {})", fmt(1u128 << b), fmt(1u128 << (b + 1)))
+            }
+        }
+    };
+    let expect_lhist = |v: i64| -> String {
+        match v {
+            ..-1000 => "(..., -1000)".into(),
+            2000.. => "[2000, ...)".into(),
+            _ => {
+                let lo = -1000 + (v + 1000) / 500 * 500;
+                format!("[{lo}, {})", lo + 500)
+            }
+        }
+    };
+    for v in values {
+        assert_eq!(label_of("h", v), expect_hist(v), "hist({v})");
+        assert_eq!(label_of("l", v), expect_lhist(v), "lhist({v})");
+    }
+}

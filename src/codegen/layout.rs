@@ -67,8 +67,13 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
     let mut lay = Layout::default();
     for (i, m) in program.maps.iter().enumerate() {
         let keyed = !m.keys.is_empty();
-        let (offsets, (size, align)) = tuple_layout(&m.keys);
-        let unpadded: u32 = m.keys.iter().map(Ty::size).sum();
+        // A keyed histogram's bucket index is one more key element.
+        let mut bpf_keys = m.keys.clone();
+        if keyed && m.value.is_hist() {
+            bpf_keys.push(Ty::U64);
+        }
+        let (offsets, (size, align)) = tuple_layout(&bpf_keys);
+        let unpadded: u32 = bpf_keys.iter().map(Ty::size).sum();
         let (kind, key_size, value_size) = match (&m.value, keyed) {
             // An unkeyed count() is a one-slot per-CPU array (no hashing, and an untouched
             // count reads 0, which is not printed); an unkeyed sum() needs to tell
@@ -82,8 +87,25 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
             (ValueKind::Scalar(t), true) => {
                 (MapKind::Hash, round_up(size, align), round_up(t.size(), 8))
             }
+            // `{sum, count}` / `{value, set}`: an unkeyed one is a per-CPU array whose
+            // untouched slot reads as count 0 / unset.
+            (ValueKind::Avg | ValueKind::Stats | ValueKind::Min | ValueKind::Max, false) => {
+                (MapKind::PercpuArray, 4, 16)
+            }
+            (ValueKind::Avg | ValueKind::Stats | ValueKind::Min | ValueKind::Max, true) => {
+                (MapKind::PercpuHash, round_up(size, align), 16)
+            }
+            // An unkeyed histogram is a per-CPU array indexed by bucket.
+            (ValueKind::Hist | ValueKind::Lhist(_), false) => (MapKind::PercpuArray, 4, 8),
+            (ValueKind::Hist | ValueKind::Lhist(_), true) => {
+                (MapKind::PercpuHash, round_up(size, align), 8)
+            }
         };
-        let max_entries = if keyed { MAX_KEYS } else { 1 };
+        let max_entries = match (keyed, m.value.hist_buckets()) {
+            (false, Some(n)) => n,
+            (false, None) => 1,
+            (true, _) => MAX_KEYS,
+        };
         defs.push(MapDef {
             name: bpf_name("m", i, m.name.trim_start_matches('@')),
             kind,
@@ -101,7 +123,7 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
         lay.maps.push(MapLayout {
             bpf_map: i,
             kind,
-            key_types: m.keys.clone(),
+            key_types: bpf_keys,
             key_offsets: offsets,
             key_size,
             key_padded: keyed && unpadded < key_size,

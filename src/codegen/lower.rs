@@ -8,7 +8,7 @@ use super::layout::{Layout, MapLayout};
 use crate::ast::{BinOp, UnOp};
 use crate::bpf::insn::helper;
 use crate::bpf::{Alu, Cond, Size};
-use crate::codegen::module::MapKind;
+use crate::codegen::module::{Lhist, MapKind};
 use crate::sema::hir::{self, Builtin, ExprKind, MapOp, StmtKind};
 use crate::types::{Ty, round_up};
 
@@ -220,6 +220,7 @@ impl<'a> Lowerer<'a> {
                 }
             }
             StmtKind::MapUpdate { map, keys, op } => self.map_update(*map, keys, op),
+            StmtKind::Delete { map, keys } => self.delete(*map, keys),
             StmtKind::Printf { event, args } => self.printf(*event, args),
             StmtKind::If { cond, then, else_ } => return self.if_stmt(cond, then, else_),
         }
@@ -358,97 +359,337 @@ impl<'a> Lowerer<'a> {
         // The new value (or delta) first: it may read maps itself.
         let val = match op {
             MapOp::Count => None,
-            MapOp::Sum(e) | MapOp::Assign(e) => Some(self.value(e)),
+            MapOp::Sum(e)
+            | MapOp::Assign(e)
+            | MapOp::Avg(e)
+            | MapOp::Min(e)
+            | MapOp::Max(e)
+            | MapOp::Hist(e)
+            | MapOp::Lhist(e, _) => Some(self.value(e)),
         };
-        let key = self.key(&ml, keys);
-        match op {
-            MapOp::Assign(_) => {
-                let voff = match val.expect("assign has a value") {
-                    Val::Int(src) => {
-                        let off = self.alloc(8);
-                        self.ops.push(Op::Store {
-                            size: Size::DW,
-                            base: Base::Stack,
-                            off,
-                            src,
-                        });
-                        off
-                    }
-                    Val::Buf { off, len } => {
-                        if len >= ml.value_size {
-                            off
-                        } else {
-                            let to = self.alloc(ml.value_size);
-                            self.copy(Base::Stack, to, Base::Stack, off, round_up(len, 8), 8);
-                            self.zero(
-                                Base::Stack,
-                                to + round_up(len, 8) as i16,
-                                ml.value_size - round_up(len, 8),
-                            );
-                            to
-                        }
-                    }
-                };
-                self.update_elem(ml.bpf_map, key, voff, BPF_ANY);
-            }
-            MapOp::Count | MapOp::Sum(_) => {
-                let delta = match val {
-                    None => Src::Imm(1),
-                    Some(Val::Int(src)) => src,
-                    Some(Val::Buf { .. }) => unreachable!("sema: sum of an integer"),
-                };
-                let done = self.label();
-                let have = self.label();
-                let p = self.call(
-                    helper::MAP_LOOKUP_ELEM,
-                    vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
-                );
-                if ml.kind == MapKind::PercpuHash {
-                    self.ops.push(Op::Jmp {
-                        cond: Cond::Ne,
-                        a: p,
-                        b: Src::Imm(0),
-                        target: have,
-                    });
-                    // First update of this key on this CPU: insert a zero and look again.
-                    let zero = self.alloc(8);
+        if let MapOp::Assign(_) = op {
+            let key = self.key(&ml, keys);
+            let voff = match val.expect("assign has a value") {
+                Val::Int(src) => {
+                    let off = self.alloc(8);
                     self.ops.push(Op::Store {
                         size: Size::DW,
                         base: Base::Stack,
-                        off: zero,
-                        src: Src::Imm(0),
+                        off,
+                        src,
                     });
-                    self.update_elem(ml.bpf_map, key, zero, BPF_NOEXIST);
-                    self.ops.push(Op::Call {
-                        helper: helper::MAP_LOOKUP_ELEM,
-                        args: vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
-                        ret: Some(p),
-                    });
+                    off
                 }
-                self.jump_if_null(p, done);
-                self.ops.push(Op::Label(have));
-                let t = self.vreg();
+                Val::Buf { off, len } => {
+                    if len >= ml.value_size {
+                        off
+                    } else {
+                        let to = self.alloc(ml.value_size);
+                        self.copy(Base::Stack, to, Base::Stack, off, round_up(len, 8), 8);
+                        self.zero(
+                            Base::Stack,
+                            to + round_up(len, 8) as i16,
+                            ml.value_size - round_up(len, 8),
+                        );
+                        to
+                    }
+                }
+            };
+            self.update_elem(ml.bpf_map, key, voff, BPF_ANY);
+            return;
+        }
+        let v = match val {
+            None => Src::Imm(1),
+            Some(Val::Int(src)) => src,
+            Some(Val::Buf { .. }) => unreachable!("sema: aggregation of an integer"),
+        };
+        let bucket = match op {
+            MapOp::Hist(_) => Some(self.hist_bucket(v)),
+            MapOp::Lhist(_, l) => Some(self.lhist_bucket(v, l)),
+            _ => None,
+        };
+        let key = self.key(&ml, keys);
+        if let Some(b) = bucket {
+            let at = key + ml.key_offsets.last().map_or(0, |&o| o as i16);
+            self.ops.push(Op::Store {
+                size: Size::DW,
+                base: Base::Stack,
+                off: at,
+                src: Src::V(b),
+            });
+        }
+        let done = self.label();
+        let p = self.slot(&ml, key, done);
+        match op {
+            MapOp::Count | MapOp::Sum(_) | MapOp::Hist(_) | MapOp::Lhist(..) => {
+                let delta = if bucket.is_some() { Src::Imm(1) } else { v };
+                self.add_at(p, 0, delta);
+            }
+            MapOp::Avg(_) => {
+                self.add_at(p, 0, v);
+                self.add_at(p, 8, Src::Imm(1));
+            }
+            MapOp::Min(_) | MapOp::Max(_) => {
+                // `{value, set}`: store when unset or when `v` beats the value.
+                let store = self.label();
+                let set = self.vreg();
                 self.ops.push(Op::Load {
                     size: Size::DW,
-                    dst: t,
+                    dst: set,
+                    base: Base::V(p),
+                    off: 8,
+                });
+                self.jump_if_null(set, store);
+                let cur = self.vreg();
+                self.ops.push(Op::Load {
+                    size: Size::DW,
+                    dst: cur,
                     base: Base::V(p),
                     off: 0,
                 });
-                self.ops.push(Op::Alu {
-                    op: Alu::Add,
-                    dst: t,
-                    src: delta,
-                    signed: false,
+                let keep = if matches!(op, MapOp::Min(_)) {
+                    Cond::Sle
+                } else {
+                    Cond::Sge
+                };
+                self.ops.push(Op::Jmp {
+                    cond: keep,
+                    a: cur,
+                    b: v,
+                    target: done,
                 });
+                self.ops.push(Op::Label(store));
                 self.ops.push(Op::Store {
                     size: Size::DW,
                     base: Base::V(p),
                     off: 0,
-                    src: Src::V(t),
+                    src: v,
                 });
-                self.ops.push(Op::Label(done));
+                self.ops.push(Op::Store {
+                    size: Size::DW,
+                    base: Base::V(p),
+                    off: 8,
+                    src: Src::Imm(1),
+                });
             }
+            MapOp::Assign(_) => unreachable!("handled above"),
         }
+        self.ops.push(Op::Label(done));
+    }
+
+    /// Looks up the value of `key` in a per-CPU map, inserting a zero value first when a
+    /// hash has no entry yet; jumps to `missing` if there still is none (map full).
+    fn slot(&mut self, ml: &MapLayout, key: i16, missing: Label) -> VReg {
+        let have = self.label();
+        let p = self.call(
+            helper::MAP_LOOKUP_ELEM,
+            vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
+        );
+        if ml.kind == MapKind::PercpuHash {
+            self.ops.push(Op::Jmp {
+                cond: Cond::Ne,
+                a: p,
+                b: Src::Imm(0),
+                target: have,
+            });
+            // First update of this key on this CPU: insert a zero and look again.
+            let zero = self.alloc(ml.value_size);
+            self.zero(Base::Stack, zero, ml.value_size);
+            self.update_elem(ml.bpf_map, key, zero, BPF_NOEXIST);
+            self.ops.push(Op::Call {
+                helper: helper::MAP_LOOKUP_ELEM,
+                args: vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
+                ret: Some(p),
+            });
+        }
+        self.jump_if_null(p, missing);
+        self.ops.push(Op::Label(have));
+        p
+    }
+
+    /// `*(u64 *)(p + off) += delta`.
+    fn add_at(&mut self, p: VReg, off: i16, delta: Src) {
+        let t = self.vreg();
+        self.ops.push(Op::Load {
+            size: Size::DW,
+            dst: t,
+            base: Base::V(p),
+            off,
+        });
+        self.ops.push(Op::Alu {
+            op: Alu::Add,
+            dst: t,
+            src: delta,
+            signed: false,
+        });
+        self.ops.push(Op::Store {
+            size: Size::DW,
+            base: Base::V(p),
+            off,
+            src: Src::V(t),
+        });
+    }
+
+    /// The `hist()` bucket of signed `v` ([`crate::codegen::module::hist_bucket`]):
+    /// 0 below zero, 1 for zero, else 2 + log2(v) by binary search on the bit length.
+    fn hist_bucket(&mut self, v: Src) -> VReg {
+        if let Src::Imm(c) = v {
+            let b = self.vreg();
+            let k = crate::codegen::module::hist_bucket(c as i64);
+            self.ops.push(Op::Mov {
+                dst: b,
+                src: Src::Imm(k as i32),
+            });
+            return b;
+        }
+        let t = self.fresh_copy(v);
+        let b = self.vreg();
+        let done = self.label();
+        self.ops.push(Op::Mov {
+            dst: b,
+            src: Src::Imm(0),
+        });
+        self.ops.push(Op::Jmp {
+            cond: Cond::Slt,
+            a: t,
+            b: Src::Imm(0),
+            target: done,
+        });
+        self.ops.push(Op::Mov {
+            dst: b,
+            src: Src::Imm(1),
+        });
+        self.ops.push(Op::Jmp {
+            cond: Cond::Eq,
+            a: t,
+            b: Src::Imm(0),
+            target: done,
+        });
+        self.ops.push(Op::Mov {
+            dst: b,
+            src: Src::Imm(2),
+        });
+        // Bits above 32 first: 1 << 32 is no 32-bit immediate.
+        let low = self.label();
+        let hi = self.fresh_copy(Src::V(t));
+        self.ops.push(Op::Alu {
+            op: Alu::Rsh,
+            dst: hi,
+            src: Src::Imm(32),
+            signed: false,
+        });
+        self.jump_if_null(hi, low);
+        self.ops.push(Op::Mov {
+            dst: t,
+            src: Src::V(hi),
+        });
+        self.ops.push(Op::Alu {
+            op: Alu::Add,
+            dst: b,
+            src: Src::Imm(32),
+            signed: false,
+        });
+        self.ops.push(Op::Label(low));
+        for k in [16, 8, 4, 2, 1] {
+            let skip = self.label();
+            self.ops.push(Op::Jmp {
+                cond: Cond::Lt,
+                a: t,
+                b: Src::Imm(1 << k),
+                target: skip,
+            });
+            self.ops.push(Op::Alu {
+                op: Alu::Rsh,
+                dst: t,
+                src: Src::Imm(k),
+                signed: false,
+            });
+            self.ops.push(Op::Alu {
+                op: Alu::Add,
+                dst: b,
+                src: Src::Imm(k),
+                signed: false,
+            });
+            self.ops.push(Op::Label(skip));
+        }
+        self.ops.push(Op::Label(done));
+        b
+    }
+
+    /// The `lhist()` bucket of signed `v` ([`Lhist::bucket`]).
+    fn lhist_bucket(&mut self, v: Src, l: &Lhist) -> VReg {
+        let b = self.vreg();
+        if let Src::Imm(c) = v {
+            self.ops.push(Op::Mov {
+                dst: b,
+                src: Src::Imm(l.bucket(c as i64) as i32),
+            });
+            return b;
+        }
+        let t = self.fresh_copy(v);
+        let done = self.label();
+        self.ops.push(Op::Mov {
+            dst: b,
+            src: Src::Imm(0),
+        });
+        let min = self.constant(l.min as u64);
+        self.ops.push(Op::Jmp {
+            cond: Cond::Slt,
+            a: t,
+            b: min,
+            target: done,
+        });
+        self.ops.push(Op::Mov {
+            dst: b,
+            src: Src::Imm(l.buckets() as i32 - 1),
+        });
+        let max = self.constant(l.max as u64);
+        self.ops.push(Op::Jmp {
+            cond: Cond::Sge,
+            a: t,
+            b: max,
+            target: done,
+        });
+        self.ops.push(Op::Mov {
+            dst: b,
+            src: Src::V(t),
+        });
+        if l.min != 0 {
+            self.ops.push(Op::Alu {
+                op: Alu::Sub,
+                dst: b,
+                src: min,
+                signed: false,
+            });
+        }
+        if l.step != 1 {
+            let step = self.constant(l.step as u64);
+            self.ops.push(Op::Alu {
+                op: Alu::Div,
+                dst: b,
+                src: step,
+                signed: false,
+            });
+        }
+        self.ops.push(Op::Alu {
+            op: Alu::Add,
+            dst: b,
+            src: Src::Imm(1),
+            signed: false,
+        });
+        self.ops.push(Op::Label(done));
+        b
+    }
+
+    /// `delete(@m[k])`.
+    fn delete(&mut self, map: usize, keys: &[hir::Expr]) {
+        let ml = self.layout.maps[map].clone();
+        let key = self.key(&ml, keys);
+        self.ops.push(Op::Call {
+            helper: helper::MAP_DELETE_ELEM,
+            args: vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
+            ret: None,
+        });
     }
 
     fn printf(&mut self, event: usize, args: &[hir::Expr]) {

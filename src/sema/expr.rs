@@ -52,12 +52,13 @@ impl Checker<'_> {
                 name, name_span, ..
             } => {
                 let (code, msg, help) = match name.as_str() {
-                    "count" | "sum" | "quantize" | "hist" => (
+                    "count" | "sum" | "quantize" | "hist" | "lhist" | "avg" | "min" | "max"
+                    | "stats" => (
                         "E0306",
                         format!("`{name}()` is an aggregation and has no value here"),
                         format!("assign it to a map: `@name[key] = {name}(...)`"),
                     ),
-                    "printf" | "exit" => (
+                    "printf" | "exit" | "delete" => (
                         "E0306",
                         format!("`{name}()` returns no value"),
                         "call it as a statement of its own".to_string(),
@@ -310,11 +311,7 @@ impl Checker<'_> {
         let ty = match self.maps[id].value.clone() {
             ValueKind::Scalar(t) => t,
             other => {
-                let what = if other == ValueKind::Count {
-                    "count()"
-                } else {
-                    "sum()"
-                };
+                let what = super::describe_value(&other);
                 self.error(
                     Diagnostic::error("E0306", e.span, format!("map `@{name}` holds a {what} aggregation and cannot be read here"))
                         .with_label("aggregation read")
@@ -422,6 +419,7 @@ pub(crate) fn unknown_function(name: &str) -> (&'static str, String, String) {
     (
         "E0302",
         format!("unknown function `{name}`"),
-        "functions are printf, exit, count, sum".to_string(),
+        "functions are printf, exit, delete, count, sum, avg, min, max, stats, hist, lhist"
+            .to_string(),
     )
 }

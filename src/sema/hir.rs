@@ -2,7 +2,7 @@
 //! Produced by `sema::check`, consumed by `codegen::lower`.
 
 use crate::ast::{BinOp, UnOp};
-use crate::codegen::module::{Attach, ProgKind, ValueKind};
+use crate::codegen::module::{Attach, Lhist, ProgKind, ValueKind};
 use crate::diag::Span;
 use crate::types::Ty;
 
@@ -73,6 +73,16 @@ pub enum MapOp {
     Sum(Expr),
     /// `@m[k] = e`.
     Assign(Expr),
+    /// `avg(e)` and `stats(e)`: add `e` to the sum and 1 to the count.
+    Avg(Expr),
+    /// `min(e)`.
+    Min(Expr),
+    /// `max(e)`.
+    Max(Expr),
+    /// `hist(e)`: count `e` in its power-of-two bucket.
+    Hist(Expr),
+    /// `lhist(e, min, max, step)`: count `e` in its linear bucket.
+    Lhist(Expr, Lhist),
 }
 
 /// Statement kinds.
@@ -114,6 +124,13 @@ pub enum StmtKind {
     },
     /// An expression evaluated and dropped.
     Expr(Expr),
+    /// `delete(@m[k])`: remove one entry.
+    Delete {
+        /// Which map.
+        map: MapId,
+        /// Key values.
+        keys: Vec<Expr>,
+    },
 }
 
 /// A typed expression.

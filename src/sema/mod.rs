@@ -339,14 +339,21 @@ fn unify_values(a: &ValueKind, b: &ValueKind) -> Option<ValueKind> {
             Some(ValueKind::Sum { signed: *x || *y })
         }
         (ValueKind::Scalar(x), ValueKind::Scalar(y)) => unify_ty(x, y).map(ValueKind::Scalar),
+        (x, y) if x == y => Some(x.clone()),
         _ => None,
     }
 }
 
-fn describe_value(v: &ValueKind) -> String {
+pub(crate) fn describe_value(v: &ValueKind) -> String {
     match v {
         ValueKind::Count => "count()".into(),
         ValueKind::Sum { .. } => "sum()".into(),
         ValueKind::Scalar(t) => format!("{t} values"),
+        ValueKind::Avg => "avg()".into(),
+        ValueKind::Stats => "stats()".into(),
+        ValueKind::Min => "min()".into(),
+        ValueKind::Max => "max()".into(),
+        ValueKind::Hist => "hist()".into(),
+        ValueKind::Lhist(l) => format!("lhist(_, {}, {}, {})", l.min, l.max, l.step),
     }
 }

@@ -5,7 +5,7 @@ use super::expr::{key_ty, unknown_function};
 use super::hir::{self, ExprKind, MapOp, StmtKind};
 use super::{Checker, ProbeScope};
 use crate::ast::{self, BinOp};
-use crate::codegen::module::ValueKind;
+use crate::codegen::module::{Lhist, ValueKind};
 use crate::diag::{Diagnostic, Span};
 use crate::format;
 use crate::types::Ty;
@@ -106,7 +106,8 @@ impl Checker<'_> {
                 Some(StmtKind::Exit)
             }
             "printf" => self.printf(args, span, scope),
-            "count" | "sum" | "quantize" | "hist" => {
+            "delete" => self.delete(args, span, scope),
+            _ if is_aggregation(name) => {
                 self.error(
                     Diagnostic::error(
                         "E0306",
@@ -159,7 +160,11 @@ impl Checker<'_> {
             .with_label("wrong number of arguments")
             .with_help(match name {
                 "count" => "write `count()`".to_string(),
-                "sum" => "write `sum(value)`".to_string(),
+                "sum" | "avg" | "min" | "max" | "stats" | "hist" => {
+                    format!("write `{name}(value)`")
+                }
+                "lhist" => "write `lhist(value, min, max, step)`".to_string(),
+                "delete" => "write `delete(@map[key])`".to_string(),
                 "exit" => "write `exit()`".to_string(),
                 _ => format!("check the arguments of `{name}`"),
             }),
@@ -409,16 +414,27 @@ impl Checker<'_> {
                 let signed = v.ty.is_signed() && !matches!(v.kind, ExprKind::Int(_));
                 (MapOp::Sum(v), ValueKind::Sum { signed })
             }
+            "avg" | "stats" | "min" | "max" | "hist" | "quantize" => {
+                self.arity(func, args, 1, 1, span)?;
+                let v = self.expr(&args[0], scope)?;
+                self.expect_int(&v, &format!("the argument of `{func}()`"))?;
+                match func {
+                    "avg" => (MapOp::Avg(v), ValueKind::Avg),
+                    "stats" => (MapOp::Avg(v), ValueKind::Stats),
+                    "min" => (MapOp::Min(v), ValueKind::Min),
+                    "max" => (MapOp::Max(v), ValueKind::Max),
+                    _ => (MapOp::Hist(v), ValueKind::Hist),
+                }
+            }
+            "lhist" => {
+                self.arity(func, args, 4, 4, span)?;
+                let v = self.expr(&args[0], scope)?;
+                self.expect_int(&v, "the argument of `lhist()`")?;
+                let l = self.lhist_params(&args[1..], args[1].span.to(args[3].span))?;
+                (MapOp::Lhist(v, l), ValueKind::Lhist(l))
+            }
             _ => {
-                let (code, msg, help) = if is_aggregation(func) {
-                    (
-                        "E0305",
-                        format!("`{func}()` is not supported yet"),
-                        "count() and sum() are available".to_string(),
-                    )
-                } else {
-                    unknown_function(func)
-                };
+                let (code, msg, help) = unknown_function(func);
                 self.error(
                     Diagnostic::error(code, func_span, msg)
                         .with_label("here")
@@ -435,6 +451,101 @@ impl Checker<'_> {
             keys: keys_h,
             op,
         })
+    }
+}
+
+impl Checker<'_> {
+    /// The constant `min, max, step` of `lhist()`.
+    fn lhist_params(&mut self, args: &[ast::Expr], span: Span) -> Option<Lhist> {
+        let mut vals = [0i64; 3];
+        for (slot, a) in vals.iter_mut().zip(args) {
+            let Some(v) = const_int(a) else {
+                self.error(
+                    Diagnostic::error(
+                        "E0304",
+                        a.span,
+                        "the bounds and step of `lhist()` must be integer literals",
+                    )
+                    .with_label("not a constant")
+                    .with_help("write e.g. `lhist(x, 0, 100, 10)`"),
+                );
+                return None;
+            };
+            *slot = v;
+        }
+        let [min, max, step] = vals;
+        let problem = if step <= 0 {
+            Some(format!("the step must be positive, not {step}"))
+        } else if max <= min {
+            Some(format!("max ({max}) must be greater than min ({min})"))
+        } else if (max as i128 - min as i128) / step as i128 > LHIST_MAX_BUCKETS {
+            Some(format!(
+                "{min}..{max} in steps of {step} makes more than {LHIST_MAX_BUCKETS} buckets"
+            ))
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            self.error(
+                Diagnostic::error("E0310", span, format!("invalid `lhist()` bounds: {p}"))
+                    .with_label("bad bounds")
+                    .with_help("write `lhist(value, min, max, step)` with min < max and step > 0"),
+            );
+            return None;
+        }
+        Some(Lhist { min, max, step })
+    }
+
+    /// `delete(@m[k])`.
+    fn delete(
+        &mut self,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<StmtKind> {
+        self.arity("delete", args, 1, 1, span)?;
+        let ast::ExprKind::Map { name, keys } = &args[0].kind else {
+            self.error(
+                Diagnostic::error("E0304", args[0].span, "`delete()` takes a map entry")
+                    .with_label("not a map entry")
+                    .with_help("write `delete(@map[key])`"),
+            );
+            return None;
+        };
+        let keys_h = self.keys(keys, scope)?;
+        let Some(id) = self.known_map(name) else {
+            self.error(
+                Diagnostic::error(
+                    "E0308",
+                    args[0].span,
+                    format!("map `@{name}` is deleted from but never assigned"),
+                )
+                .with_label("never assigned")
+                .with_help(format!(
+                    "assign it before this statement, e.g. `@{name}[key] = 1;`"
+                )),
+            );
+            return None;
+        };
+        let kt: Vec<Ty> = keys_h.iter().map(|k| key_ty(&k.ty)).collect();
+        let value = self.maps[id].value.clone();
+        let map = self.use_map(name, &kt, value, args[0].span)?;
+        Some(StmtKind::Delete { map, keys: keys_h })
+    }
+}
+
+/// Most buckets an `lhist()` may have.
+const LHIST_MAX_BUCKETS: i128 = 1000;
+
+/// The value of an integer literal, possibly negated.
+fn const_int(e: &ast::Expr) -> Option<i64> {
+    match &e.kind {
+        ast::ExprKind::Int(v) => i64::try_from(*v).ok(),
+        ast::ExprKind::Unary {
+            op: ast::UnOp::Neg,
+            expr,
+        } => const_int(expr).map(|v| -v),
+        _ => None,
     }
 }
 

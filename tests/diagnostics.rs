@@ -105,3 +105,13 @@ fn undefined_variable() {
 fn bad_lhist_bounds() {
     insta::assert_snapshot!(diag("BEGIN { @ = lhist(1, 10, 0, 1); }"));
 }
+
+#[test]
+fn uprobe_binary_missing() {
+    insta::assert_snapshot!(diag("uprobe:/nonexistent/binary:main { @ = count(); }"));
+}
+
+#[test]
+fn register_argument_outside_uprobe() {
+    insta::assert_snapshot!(diag("BEGIN { @ = arg0; }"));
+}

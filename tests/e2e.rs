@@ -518,3 +518,49 @@ fn histogram_buckets_computed_in_bpf() {
         assert_eq!(label_of("l", v), expect_lhist(v), "lhist({v})");
     }
 }
+
+/// uprobe and uretprobe on the workload's function: exact counts, argument and return
+/// value sums (f(x) = 3x + 1), `func`, and a wildcard over the binary's symbols.
+#[test]
+fn uprobes_count_arguments_and_return_values() {
+    let w = workload();
+    let cmd = format!("{w} func 1000");
+    let prog = format!(
+        "uprobe:{w}:scry_workload_func {{ @calls[func] = count(); @args = sum(arg0); }}
+         uretprobe:{w}:scry_workload_func {{ @ret = sum(retval); @big = max(retval); }}
+         u:{w}:scry_workload_fun* {{ @wild = count(); }}"
+    );
+    let r = run(&["-e", &prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert!(
+        r.stdout.starts_with("Attaching 3 probes..."),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        lines(&r.stdout),
+        [
+            "@args: 499500",
+            "@big: 2998",
+            "@calls[scry_workload_func]: 1000",
+            "@ret: 1499500",
+            "@wild: 1000"
+        ]
+    );
+}
+
+/// A library named without a path, with the uprobe limited to the -c command.
+#[test]
+fn uprobe_on_a_library_by_name() {
+    let w = workload();
+    // `read` goes through libc's read(); only the command's 20 calls are seen.
+    let cmd = format!("{w} read 20");
+    let r = run(&[
+        "-e",
+        "uprobe:libc:read /arg2 == 1/ { @ = count(); }",
+        "-c",
+        &cmd,
+    ]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["@: 20"]);
+}

@@ -65,6 +65,8 @@ pub fn lower(program: &hir::Program) -> Result<(Module, Meta), Vec<Diagnostic>> 
             (Attach::Begin, _) => ("raw_tp".to_string(), "begin"),
             (Attach::End, _) => ("raw_tp".to_string(), "end"),
             (Attach::Interval { .. }, _) => ("perf_event".to_string(), "interval"),
+            (Attach::Uprobe { ret: false, .. }, _) => ("uprobe".to_string(), "uprobe"),
+            (Attach::Uprobe { ret: true, .. }, _) => ("uretprobe".to_string(), "uretprobe"),
         };
         let mut name = format!("p{i}_{tag}");
         name.truncate(15);

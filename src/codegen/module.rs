@@ -129,6 +129,15 @@ pub enum Attach {
         /// e.g. `sys_enter_openat`.
         name: String,
     },
+    /// A uprobe (or uretprobe) at `offset` bytes into the file `path`.
+    Uprobe {
+        /// Absolute path of the binary.
+        path: String,
+        /// File offset of the probed instruction.
+        offset: u64,
+        /// On return.
+        ret: bool,
+    },
     /// Software `cpu-clock` perf event on one CPU, firing every `period_ns`.
     Interval {
         /// Period in nanoseconds.

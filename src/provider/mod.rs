@@ -6,6 +6,7 @@
 
 pub mod interval;
 pub mod tracepoint;
+pub mod uprobe;
 
 pub use tracepoint::{TpField, TracepointFormat};
 
@@ -15,6 +16,11 @@ pub trait Catalog {
     fn tracepoint_format(&self, category: &str, name: &str) -> Option<TracepointFormat>;
     /// Every tracepoint as `(category, name)`, sorted. Only called to expand wildcards.
     fn tracepoints(&self) -> Vec<(String, String)>;
+    /// The function symbols of the binary `path` (a path, a command found in `$PATH`,
+    /// or a library name such as `libc`); an error says why it cannot be read.
+    fn binary(&self, path: &str) -> Result<uprobe::Binary, String> {
+        Err(format!("cannot read `{path}`: no binaries in this catalog"))
+    }
 }
 
 /// A probe spec split into its provider and arguments.
@@ -31,6 +37,15 @@ pub enum Spec {
         /// Name pattern.
         name: String,
     },
+    /// `uprobe:PATH:FUNC` / `uretprobe:PATH:FUNC`.
+    Uprobe {
+        /// Binary as written.
+        path: String,
+        /// Function (pattern) or address.
+        target: uprobe::Target,
+        /// Fires on return.
+        ret: bool,
+    },
     /// `interval:...` with its period.
     Interval {
         /// Period in nanoseconds.
@@ -42,8 +57,6 @@ pub enum Spec {
 const NOT_YET: &[(&str, &str)] = &[
     ("kprobe", "kprobes need CONFIG_KPROBES; use a tracepoint"),
     ("kretprobe", "kprobes need CONFIG_KPROBES; use a tracepoint"),
-    ("uprobe", "uprobes are not implemented yet"),
-    ("uretprobe", "uprobes are not implemented yet"),
     ("usdt", "USDT probes are not implemented yet"),
     (
         "profile",
@@ -106,6 +119,20 @@ pub fn parse_spec(text: &str) -> Result<Spec, SpecError> {
                 name: name.into(),
             })
         }
+        "uprobe" | "u" | "uretprobe" | "ur" => {
+            let (path, target) = uprobe::parse(rest).map_err(|m| {
+                err(
+                    "E0202",
+                    format!("malformed uprobe `{text}`: {m}"),
+                    "write `uprobe:PATH:FUNCTION`, e.g. `uprobe:/bin/bash:readline`",
+                )
+            })?;
+            Ok(Spec::Uprobe {
+                path,
+                target,
+                ret: kind.starts_with("ur"),
+            })
+        }
         "interval" | "i" => interval::parse(rest)
             .map(|period_ns| Spec::Interval { period_ns })
             .map_err(|m| {
@@ -140,7 +167,7 @@ pub fn parse_spec(text: &str) -> Result<Spec, SpecError> {
                 None => Err(err(
                     "E0200",
                     format!("unknown probe type `{kind}`"),
-                    "known probe types: BEGIN, END, tracepoint (t), interval (i)",
+                    "known probe types: BEGIN, END, tracepoint (t), uprobe (u), uretprobe (ur), interval (i)",
                 )),
             }
         }

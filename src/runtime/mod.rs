@@ -7,6 +7,7 @@
 //! detaching classic tracepoints takes ~75 ms each.
 
 pub mod attach;
+pub mod binary;
 pub mod child;
 pub mod events;
 pub mod maps;
@@ -139,6 +140,11 @@ pub fn run_with_output(
         // libbpf finds tracepoint ids through tracefs.
         tracefs::ensure_mounted();
     }
+    // With -p or -c, uprobes fire only in that process (as bpftrace does).
+    let uprobe_pid = opts
+        .pid
+        .or(opts.child.as_ref().map(|c| c.pid()))
+        .map_or(-1, |p| p as i32);
     // Attach everything; on failure the links attached so far drop, detaching them.
     let mut links: Vec<Link> = Vec::new();
     let mut begin = Vec::new();
@@ -159,6 +165,9 @@ pub fn run_with_output(
                 attach::tracepoint::attach(prog, category, name)
             }
             Attach::Interval { period_ns } => attach::interval::attach(prog, *period_ns),
+            Attach::Uprobe { path, offset, ret } => {
+                attach::uprobe::attach(prog, path, *offset, *ret, uprobe_pid)
+            }
         };
         match attached {
             Ok(link) => links.push(link),

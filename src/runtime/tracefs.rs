@@ -4,37 +4,40 @@
 use std::path::PathBuf;
 
 use crate::provider::tracepoint::parse_format;
+use crate::provider::uprobe::Binary;
 use crate::provider::{Catalog, TracepointFormat};
 
-/// tracefs at its mount point.
+/// tracefs at its mount point, found on first use (programs without tracepoints never
+/// read /proc/mounts).
+#[derive(Default)]
 pub struct Tracefs {
-    root: PathBuf,
-}
-
-impl Default for Tracefs {
-    fn default() -> Tracefs {
-        Tracefs::new()
-    }
+    root: std::cell::OnceCell<PathBuf>,
 }
 
 impl Tracefs {
-    /// Finds the tracefs mount (falls back to /sys/kernel/tracing).
+    /// A catalog that finds tracefs when first asked.
     pub fn new() -> Tracefs {
-        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-        let root = mounts
-            .lines()
-            .filter_map(|l| {
-                let mut f = l.split_whitespace();
-                let (_dev, dir, fs) = (f.next()?, f.next()?, f.next()?);
-                match fs {
-                    "tracefs" => Some(PathBuf::from(dir)),
-                    "debugfs" => Some(PathBuf::from(dir).join("tracing")),
-                    _ => None,
-                }
-            })
-            .find(|p| p.join("events").is_dir())
-            .unwrap_or_else(ensure_mounted);
-        Tracefs { root }
+        Tracefs::default()
+    }
+
+    /// The tracefs mount (mounted at /sys/kernel/tracing when absent).
+    fn root(&self) -> &PathBuf {
+        self.root.get_or_init(|| {
+            let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+            mounts
+                .lines()
+                .filter_map(|l| {
+                    let mut f = l.split_whitespace();
+                    let (_dev, dir, fs) = (f.next()?, f.next()?, f.next()?);
+                    match fs {
+                        "tracefs" => Some(PathBuf::from(dir)),
+                        "debugfs" => Some(PathBuf::from(dir).join("tracing")),
+                        _ => None,
+                    }
+                })
+                .find(|p| p.join("events").is_dir())
+                .unwrap_or_else(ensure_mounted)
+        })
     }
 }
 
@@ -63,7 +66,7 @@ impl Catalog for Tracefs {
             return None;
         }
         let text = std::fs::read_to_string(
-            self.root
+            self.root()
                 .join("events")
                 .join(category)
                 .join(name)
@@ -74,7 +77,8 @@ impl Catalog for Tracefs {
     }
 
     fn tracepoints(&self) -> Vec<(String, String)> {
-        let text = std::fs::read_to_string(self.root.join("available_events")).unwrap_or_default();
+        let text =
+            std::fs::read_to_string(self.root().join("available_events")).unwrap_or_default();
         let mut all: Vec<(String, String)> = text
             .lines()
             .filter_map(|l| l.split_once(':'))
@@ -83,5 +87,9 @@ impl Catalog for Tracefs {
         all.sort();
         all.dedup();
         all
+    }
+
+    fn binary(&self, path: &str) -> Result<Binary, String> {
+        super::binary::read(path)
     }
 }

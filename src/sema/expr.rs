@@ -9,8 +9,28 @@ use crate::types::Ty;
 
 /// Builtin identifiers with their types (shown in help text, in this order).
 const BUILTINS: &[&str] = &[
-    "pid", "tid", "uid", "gid", "nsecs", "cpu", "comm", "cpid", "probe", "args",
+    "pid",
+    "tid",
+    "uid",
+    "gid",
+    "nsecs",
+    "cpu",
+    "comm",
+    "cpid",
+    "probe",
+    "args",
+    "arg0…arg5",
+    "retval",
+    "func",
 ];
+
+/// x86-64 `struct pt_regs` offsets of the registers probes read.
+mod regs {
+    /// `di si dx cx r8 r9`: the first six function arguments.
+    pub const ARGS: [u32; 6] = [112, 104, 96, 88, 72, 64];
+    /// `ax`: the return value.
+    pub const AX: u32 = 80;
+}
 
 impl Checker<'_> {
     /// Checks an expression; `None` after reporting an error.
@@ -155,6 +175,52 @@ impl Checker<'_> {
             "nsecs" => builtin(Builtin::Nsecs, Ty::U64),
             "cpu" => builtin(Builtin::Cpu, u32_ty),
             "comm" => builtin(Builtin::Comm, Ty::Str { len: 16 }),
+            "func" => match &scope.ctx {
+                Context::Regs { func, .. } => {
+                    let s = func.clone();
+                    let len = s.len() as u32 + 1;
+                    Some(hir::Expr {
+                        kind: ExprKind::Str(s),
+                        ty: Ty::Str { len },
+                        span,
+                    })
+                }
+                _ => self.no_reg(name, span, scope, "`func` exists in uprobes"),
+            },
+            "retval" => match &scope.ctx {
+                Context::Regs { ret: true, .. } => Some(hir::Expr {
+                    kind: ExprKind::CtxField { offset: regs::AX },
+                    ty: Ty::U64,
+                    span,
+                }),
+                _ => self.no_reg(name, span, scope, "`retval` exists in uretprobes"),
+            },
+            _ if name.len() == 4
+                && name.starts_with("arg")
+                && name.as_bytes()[3].is_ascii_digit() =>
+            {
+                let i = (name.as_bytes()[3] - b'0') as usize;
+                match (&scope.ctx, regs::ARGS.get(i)) {
+                    (Context::Regs { ret: false, .. }, Some(&offset)) => Some(hir::Expr {
+                        kind: ExprKind::CtxField { offset },
+                        ty: Ty::U64,
+                        span,
+                    }),
+                    (Context::Regs { ret: false, .. }, None) => {
+                        self.error(
+                            Diagnostic::error(
+                                "E0301",
+                                span,
+                                format!("`{name}` is not passed in a register"),
+                            )
+                            .with_label("beyond the sixth argument")
+                            .with_help("arg0 … arg5 are available"),
+                        );
+                        None
+                    }
+                    _ => self.no_reg(name, span, scope, "`arg0`…`arg5` exist in uprobes"),
+                }
+            }
             "probe" => {
                 let s = scope.display.clone();
                 let len = s.len() as u32 + 1;
@@ -199,6 +265,25 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+
+    fn no_reg(
+        &mut self,
+        name: &str,
+        span: crate::diag::Span,
+        scope: &ProbeScope,
+        help: &str,
+    ) -> Option<hir::Expr> {
+        self.error(
+            Diagnostic::error(
+                "E0301",
+                span,
+                format!("`{name}` is not available in `{}`", scope.display),
+            )
+            .with_label("not in this probe")
+            .with_help(help.to_string()),
+        );
+        None
     }
 
     fn field(

@@ -79,6 +79,13 @@ pub(crate) enum Context {
     None,
     /// A tracepoint with its fields.
     Tracepoint(TracepointFormat),
+    /// A probe whose context is `pt_regs` (uprobes): `arg0`…`arg5`, or `retval` on return.
+    Regs {
+        /// A return probe.
+        ret: bool,
+        /// The probed function, the value of `func`.
+        func: String,
+    },
 }
 
 struct Checker<'a> {
@@ -135,6 +142,91 @@ impl Checker<'_> {
                 Context::None,
             )],
             Spec::Tracepoint { category, name } => self.resolve_tracepoints(spec, &category, &name),
+            Spec::Uprobe { path, target, ret } => self.resolve_uprobes(spec, &path, &target, ret),
+        }
+    }
+
+    fn resolve_uprobes(
+        &mut self,
+        spec: &ast::ProbeSpec,
+        path: &str,
+        target: &provider::uprobe::Target,
+        ret: bool,
+    ) -> Vec<(Attach, ProgKind, String, Context)> {
+        use provider::uprobe::Target;
+        let kind = if ret { "uretprobe" } else { "uprobe" };
+        let binary = match self.catalog.binary(path) {
+            Ok(b) => b,
+            Err(e) => {
+                self.error(
+                    Diagnostic::error("E0206", spec.span, e)
+                        .with_label("binary not found")
+                        .with_help("give a path to an ELF executable or library, a command in $PATH, or a library name such as `libc`"),
+                );
+                return Vec::new();
+            }
+        };
+        let mk = |func: String, offset: u64| {
+            (
+                Attach::Uprobe {
+                    path: binary.path.clone(),
+                    offset,
+                    ret,
+                },
+                ProgKind::Kprobe,
+                format!("{kind}:{}:{func}", binary.path),
+                Context::Regs { ret, func },
+            )
+        };
+        match target {
+            Target::Addr(addr) => match binary.file_offset(*addr) {
+                Some(off) => vec![mk(format!("0x{addr:x}"), off)],
+                None => {
+                    self.error(
+                        Diagnostic::error(
+                            "E0201",
+                            spec.span,
+                            format!(
+                                "address 0x{addr:x} is not in an executable segment of `{}`",
+                                binary.path
+                            ),
+                        )
+                        .with_label("no code there")
+                        .with_help("give a function name, or an address from `nm` / `objdump -d`"),
+                    );
+                    Vec::new()
+                }
+            },
+            Target::Func { pattern, offset } => {
+                let found: Vec<_> = binary
+                    .funcs
+                    .iter()
+                    .filter(|f| provider::wildcard_match(pattern, &f.name))
+                    .map(|f| {
+                        let name = if *offset > 0 {
+                            format!("{}+{offset}", f.name)
+                        } else {
+                            f.name.clone()
+                        };
+                        mk(name, f.file_offset + offset)
+                    })
+                    .collect();
+                if found.is_empty() {
+                    self.error(
+                        Diagnostic::error(
+                            "E0201",
+                            spec.span,
+                            format!("no function of `{}` matches `{pattern}`", binary.path),
+                        )
+                        .with_label("matches nothing")
+                        .with_help(format!(
+                            "functions are listed by `nm -D {}` (or `nm` when it has a symbol table)",
+                            binary.path
+                        )),
+                    );
+                }
+                found
+            }
         }
     }
 

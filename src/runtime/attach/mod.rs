@@ -4,3 +4,4 @@
 pub mod begin_end;
 pub mod interval;
 pub mod tracepoint;
+pub mod uprobe;

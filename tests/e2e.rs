@@ -564,3 +564,48 @@ fn uprobe_on_a_library_by_name() {
     assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
     assert_eq!(lines(&r.stdout), ["@: 20"]);
 }
+
+/// Eight or more syscall tracepoints of one direction run from the `raw_syscalls`
+/// dispatcher: counts, `probe`, entry arguments (read from pt_regs) and return values
+/// must be exactly what the classic tracepoints give.
+#[test]
+fn syscall_tracepoints_served_from_raw_syscalls() {
+    let cmd = format!("{} write 100 7", workload());
+    let fd_calls = [
+        "read",
+        "write",
+        "close",
+        "newfstat",
+        "fsync",
+        "fdatasync",
+        "fchdir",
+        "lseek",
+        "ftruncate",
+        "flock",
+    ];
+    let specs: Vec<String> = fd_calls
+        .iter()
+        .map(|c| format!("t:syscalls:sys_enter_{c}"))
+        .collect();
+    let prog = format!(
+        "{} /pid == cpid/ {{ @[probe, args.fd] = count(); }}
+         t:syscalls:sys_exit_* /pid == cpid && args.ret == 7/ {{ @ret[probe] = count(); }}
+         t:syscalls:sys_enter_getpid /pid == cpid/ {{ @classic = count(); }}",
+        specs.join(", ")
+    );
+    let dump = run(&["--dump", "insns", "-e", &prog, "-c", &cmd]);
+    assert!(dump.stdout.contains("sys_enter_tails"), "{}", dump.stdout);
+    assert!(dump.stdout.contains("sys_exit_tails"), "{}", dump.stdout);
+    let r = run(&["-e", &prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let out = lines(&r.stdout);
+    assert!(
+        out.contains(&"@[tracepoint:syscalls:sys_enter_write, 3]: 100".to_string()),
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&"@ret[tracepoint:syscalls:sys_exit_write]: 100".to_string()),
+        "{out:?}"
+    );
+    assert!(!out.iter().any(|l| l.starts_with("@classic")), "{out:?}");
+}

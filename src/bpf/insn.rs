@@ -498,6 +498,8 @@ pub mod helper {
     pub const KTIME_GET_NS: u32 = 5;
     /// `bpf_get_smp_processor_id`
     pub const GET_SMP_PROCESSOR_ID: u32 = 8;
+    /// `long bpf_tail_call(void *ctx, struct bpf_map *prog_array, u32 index)`
+    pub const TAIL_CALL: u32 = 12;
     /// `bpf_get_current_pid_tgid`
     pub const GET_CURRENT_PID_TGID: u32 = 14;
     /// `bpf_get_current_uid_gid`
@@ -538,6 +540,7 @@ pub mod helper {
             MAP_UPDATE_ELEM => "bpf_map_update_elem",
             MAP_DELETE_ELEM => "bpf_map_delete_elem",
             PROBE_READ => "bpf_probe_read",
+            TAIL_CALL => "bpf_tail_call",
             KTIME_GET_NS => "bpf_ktime_get_ns",
             GET_SMP_PROCESSOR_ID => "bpf_get_smp_processor_id",
             GET_CURRENT_PID_TGID => "bpf_get_current_pid_tgid",

@@ -43,7 +43,16 @@ pub(super) struct Lowerer<'a> {
     /// Byte size of each scratch variable.
     var_sizes: Vec<u32>,
     exit_label: Label,
+    /// `Some(enter)` when this program serves a syscall tracepoint from the
+    /// `raw_syscalls:sys_enter`/`sys_exit` raw tracepoint: the context is then
+    /// `bpf_raw_tracepoint_args` (`regs`, `id`/`ret`), not the tracepoint record.
+    pub(super) raw_syscall: Option<bool>,
 }
+
+/// `struct pt_regs` offsets of the six syscall arguments (x86-64: di si dx r10 r8 r9).
+const SYSCALL_ARG_REGS: [i16; 6] = [112, 104, 96, 56, 72, 64];
+/// `struct pt_regs` offset of `orig_ax`, the syscall number.
+const ORIG_AX: i16 = 120;
 
 impl<'a> Lowerer<'a> {
     pub(super) fn new(layout: &'a Layout) -> Lowerer<'a> {
@@ -58,6 +67,7 @@ impl<'a> Lowerer<'a> {
             vars: Vec::new(),
             var_sizes: Vec::new(),
             exit_label: Label(0),
+            raw_syscall: None,
         };
         l.exit_label = l.label();
         l
@@ -749,15 +759,20 @@ impl<'a> Lowerer<'a> {
                         Val::Buf { off, len: *len }
                     }
                     Ty::Int { bits, signed } => {
-                        let size =
-                            Size::from_bytes(*bits as u32 / 8).expect("sema checked the width");
                         let v = self.vreg();
-                        self.ops.push(Op::Load {
-                            size,
-                            dst: v,
-                            base: Base::V(ctx),
-                            off: *offset as i16,
-                        });
+                        if let Some(enter) = self.raw_syscall {
+                            // Every syscall tracepoint field is an 8-byte slot.
+                            self.raw_syscall_field(v, ctx, enter, *offset);
+                        } else {
+                            let size =
+                                Size::from_bytes(*bits as u32 / 8).expect("sema checked the width");
+                            self.ops.push(Op::Load {
+                                size,
+                                dst: v,
+                                base: Base::V(ctx),
+                                off: *offset as i16,
+                            });
+                        }
                         if *signed && *bits < 64 {
                             let shift = 64 - *bits as i32;
                             self.ops.push(Op::Alu {
@@ -929,6 +944,53 @@ impl<'a> Lowerer<'a> {
                 }
             }
         }
+    }
+
+    /// Reads the syscall tracepoint field at `offset` (`__syscall_nr` at 8, then the
+    /// arguments, or `ret` at 16 on exit) from a `raw_syscalls` context into `v`.
+    fn raw_syscall_field(&mut self, v: VReg, ctx: VReg, enter: bool, offset: u32) {
+        // ctx->args[1]: the syscall number on entry, the return value on exit.
+        let direct = if enter { offset == 8 } else { offset == 16 };
+        if direct {
+            self.ops.push(Op::Load {
+                size: Size::DW,
+                dst: v,
+                base: Base::V(ctx),
+                off: 8,
+            });
+            return;
+        }
+        let reg = if offset == 8 {
+            ORIG_AX
+        } else {
+            SYSCALL_ARG_REGS[((offset - 16) / 8) as usize % 6]
+        };
+        // regs = ctx->args[0], a kernel pointer: read the register through a helper.
+        let addr = self.vreg();
+        self.ops.push(Op::Load {
+            size: Size::DW,
+            dst: addr,
+            base: Base::V(ctx),
+            off: 0,
+        });
+        self.ops.push(Op::Alu {
+            op: Alu::Add,
+            dst: addr,
+            src: Src::Imm(reg as i32),
+            signed: false,
+        });
+        let tmp = self.alloc(8);
+        self.ops.push(Op::Call {
+            helper: helper::PROBE_READ_KERNEL,
+            args: vec![Arg::Stack(tmp), Arg::Imm(8), Arg::V(addr)],
+            ret: None,
+        });
+        self.ops.push(Op::Load {
+            size: Size::DW,
+            dst: v,
+            base: Base::Stack,
+            off: tmp,
+        });
     }
 
     /// Evaluates a string into the `size`-byte buffer at `to`, zero-padding it.

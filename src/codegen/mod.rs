@@ -23,6 +23,74 @@ use crate::diag::Diagnostic;
 use crate::sema::hir;
 use module::{Attach, ProbeAttach, Prog, ProgKind};
 
+/// Syscall tracepoints of one direction from which a `raw_syscalls` dispatcher serves
+/// them: below this, classic tracepoints (no cost for other syscalls) win; above it,
+/// their serial ~75 ms detach each dominates.
+pub const RAW_SYSCALLS_MIN: usize = 8;
+
+/// The syscall number when `probe` is `syscalls:sys_enter_*` (`enter`) or `sys_exit_*`.
+fn raw_syscall_nr(probe: &hir::Probe, enter: bool) -> Option<u32> {
+    let Attach::Tracepoint { category, name } = &probe.attach else {
+        return None;
+    };
+    let prefix = if enter { "sys_enter_" } else { "sys_exit_" };
+    if category != "syscalls" {
+        return None;
+    }
+    crate::provider::syscalls::number(name.strip_prefix(prefix)?)
+}
+
+/// The dispatcher on `raw_syscalls:sys_enter`/`sys_exit`: tail-calls slot `nr` of the
+/// program array `table` (an empty slot falls through to `return 0`).
+fn dispatcher(table: usize, enter: bool) -> Vec<ir::Op> {
+    use crate::bpf::Size;
+    use crate::bpf::insn::helper;
+    use ir::{Arg, Base, Op, Src, VReg};
+    let (ctx, nr) = (VReg(1), VReg(2));
+    let mut ops = vec![Op::Ctx { dst: ctx }];
+    if enter {
+        // ctx->args[1] is the syscall number.
+        ops.push(Op::Load {
+            size: Size::DW,
+            dst: nr,
+            base: Base::V(ctx),
+            off: 8,
+        });
+    } else {
+        // On exit args[1] is the return value: read regs->orig_ax.
+        ops.push(Op::Load {
+            size: Size::DW,
+            dst: nr,
+            base: Base::V(ctx),
+            off: 0,
+        });
+        ops.push(Op::Alu {
+            op: crate::bpf::Alu::Add,
+            dst: nr,
+            src: Src::Imm(120),
+            signed: false,
+        });
+        ops.push(Op::Call {
+            helper: helper::PROBE_READ_KERNEL,
+            args: vec![Arg::Stack(-8), Arg::Imm(8), Arg::V(nr)],
+            ret: None,
+        });
+        ops.push(Op::Load {
+            size: Size::DW,
+            dst: nr,
+            base: Base::Stack,
+            off: -8,
+        });
+    }
+    ops.push(Op::Call {
+        helper: helper::TAIL_CALL,
+        args: vec![Arg::V(ctx), Arg::Map(table), Arg::V(nr)],
+        ret: None,
+    });
+    ops.push(Op::Exit);
+    ops
+}
+
 /// The BPF stack limit per program.
 pub const STACK_LIMIT: u32 = 512;
 
@@ -40,8 +108,49 @@ pub fn lower(program: &hir::Program) -> Result<(Module, Meta), Vec<Diagnostic>> 
         ringbuf: lay.ringbuf,
     };
     let mut diags = Vec::new();
+    // Many syscall tracepoints are served from raw_syscalls: one dispatcher per direction
+    // tail-calls each tracepoint's program by syscall number, so attaching and detaching
+    // cost two raw tracepoints instead of hundreds of perf events.
+    // A syscall probed more than once stays a classic tracepoint: a slot of the program
+    // array holds one program.
+    let mut tables: [Option<usize>; 2] = [None, None];
+    let mut seen: std::collections::HashMap<(bool, u32), usize> = Default::default();
+    for p in &program.probes {
+        for enter in [true, false] {
+            if let Some(nr) = raw_syscall_nr(p, enter) {
+                *seen.entry((enter, nr)).or_default() += 1;
+            }
+        }
+    }
+    let unique = |p: &hir::Probe, enter: bool| {
+        raw_syscall_nr(p, enter).filter(|&nr| seen[&(enter, nr)] == 1)
+    };
+    for (dir, enter) in [(0, true), (1, false)] {
+        let n = program
+            .probes
+            .iter()
+            .filter(|p| unique(p, enter).is_some())
+            .count();
+        if n >= RAW_SYSCALLS_MIN {
+            tables[dir] = Some(module.maps.len());
+            module.maps.push(module::MapDef {
+                name: if enter { "tails_enter" } else { "tails_exit" }.into(),
+                kind: module::MapKind::ProgArray,
+                key_size: 4,
+                value_size: 4,
+                max_entries: crate::provider::syscalls::limit(),
+                flags: 0,
+            });
+        }
+    }
     for (i, probe) in program.probes.iter().enumerate() {
-        let (ops, used) = lower::Lowerer::new(&lay).probe(probe);
+        let served = [true, false].into_iter().find_map(|enter| {
+            let nr = unique(probe, enter)?;
+            Some((enter, tables[usize::from(!enter)]?, nr))
+        });
+        let mut lowerer = lower::Lowerer::new(&lay);
+        lowerer.raw_syscall = served.map(|(enter, _, _)| enter);
+        let (ops, used) = lowerer.probe(probe);
         let emitted = regalloc::emit(&ir::prune_unreachable(ops), used);
         if emitted.stack_size > STACK_LIMIT {
             diags.push(
@@ -67,21 +176,54 @@ pub fn lower(program: &hir::Program) -> Result<(Module, Meta), Vec<Diagnostic>> 
             (Attach::Interval { .. }, _) => ("perf_event".to_string(), "interval"),
             (Attach::Uprobe { ret: false, .. }, _) => ("uprobe".to_string(), "uprobe"),
             (Attach::Uprobe { ret: true, .. }, _) => ("uretprobe".to_string(), "uretprobe"),
+            (Attach::SyscallTail { .. } | Attach::Dispatch { .. }, _) => {
+                unreachable!("codegen's own attachments")
+            }
+        };
+        let (section, tag, kind, attach) = match served {
+            Some((_, table, nr)) => (
+                "raw_tp".to_string(),
+                "sc",
+                ProgKind::RawTracepoint,
+                Attach::SyscallTail { table, nr },
+            ),
+            None => (section, tag, probe.kind, probe.attach.clone()),
         };
         let mut name = format!("p{i}_{tag}");
         name.truncate(15);
         module.progs.push(Prog {
             section,
             name,
-            kind: probe.kind,
+            kind,
             insns: emitted.insns,
             map_relocs: emitted.map_relocs,
             source_map: emitted.source_map,
         });
         meta.probes.push(ProbeAttach {
             prog: module.progs.len() - 1,
-            attach: probe.attach.clone(),
+            attach,
             display: probe.display.clone(),
+        });
+    }
+    for (table, enter) in [(tables[0], true), (tables[1], false)] {
+        let Some(table) = table else { continue };
+        let tracepoint = if enter { "sys_enter" } else { "sys_exit" };
+        let emitted = regalloc::emit(&dispatcher(table, enter), 8);
+        module.progs.push(Prog {
+            section: "raw_tp".into(),
+            name: format!("{tracepoint}_tails"),
+            kind: ProgKind::RawTracepoint,
+            insns: emitted.insns,
+            map_relocs: emitted.map_relocs,
+            source_map: emitted.source_map,
+        });
+        meta.probes.push(ProbeAttach {
+            prog: module.progs.len() - 1,
+            attach: Attach::Dispatch {
+                tracepoint: tracepoint.into(),
+                table,
+            },
+            display: format!("raw_syscalls:{tracepoint}"),
         });
     }
     if !diags.is_empty() {

@@ -19,6 +19,8 @@ pub enum MapKind {
     PercpuArray,
     /// `BPF_MAP_TYPE_STACK_TRACE`
     StackTrace,
+    /// `BPF_MAP_TYPE_PROG_ARRAY` (tail-call targets)
+    ProgArray,
     /// `BPF_MAP_TYPE_RINGBUF`
     Ringbuf,
 }
@@ -32,6 +34,7 @@ impl MapKind {
             MapKind::PercpuHash => 5,
             MapKind::PercpuArray => 6,
             MapKind::StackTrace => 7,
+            MapKind::ProgArray => 3,
             MapKind::Ringbuf => 27,
         }
     }
@@ -137,6 +140,22 @@ pub enum Attach {
         offset: u64,
         /// On return.
         ret: bool,
+    },
+    /// Not attached itself: tail-called by the `raw_syscalls` dispatcher for syscall
+    /// `nr` (the program serves tracepoint `syscalls:sys_enter_*`/`sys_exit_*`).
+    SyscallTail {
+        /// Index into `Module::maps` of the dispatcher's program array.
+        table: usize,
+        /// Syscall number: the slot of the array.
+        nr: u32,
+    },
+    /// scry's own program on raw tracepoint `tracepoint` that tail-calls the program for
+    /// each syscall number from `table`. Not a user probe.
+    Dispatch {
+        /// `sys_enter` or `sys_exit`.
+        tracepoint: String,
+        /// Index into `Module::maps` of the program array.
+        table: usize,
     },
     /// Software `cpu-clock` perf event on one CPU, firing every `period_ns`.
     Interval {

@@ -5,6 +5,7 @@
 //! `runtime::tracefs` implements it for the real machine.
 
 pub mod interval;
+pub mod syscalls;
 pub mod tracepoint;
 pub mod uprobe;
 

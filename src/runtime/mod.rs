@@ -168,6 +168,15 @@ pub fn run_with_output(
             Attach::Uprobe { path, offset, ret } => {
                 attach::uprobe::attach(prog, path, *offset, *ret, uprobe_pid)
             }
+            Attach::SyscallTail { table, nr } => {
+                let map =
+                    map_of(*table).ok_or_else(|| Error::Other("program array missing".into()))?;
+                match attach::raw_syscalls::install(map, prog, *nr) {
+                    Ok(()) => continue,
+                    Err(reason) => Err(reason),
+                }
+            }
+            Attach::Dispatch { tracepoint, .. } => attach::raw_syscalls::attach(prog, tracepoint),
         };
         match attached {
             Ok(link) => links.push(link),
@@ -185,7 +194,11 @@ pub fn run_with_output(
         Some(map) => Some(events::ring_buffer(map, &state)?),
         None => None,
     };
-    let n = meta.probes.len();
+    let n = meta
+        .probes
+        .iter()
+        .filter(|p| !matches!(p.attach, Attach::Dispatch { .. }))
+        .count();
     writeln!(
         out,
         "Attaching {n} probe{}...",

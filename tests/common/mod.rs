@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Path of the `scry` binary under test.
@@ -33,8 +33,10 @@ pub struct Run {
     pub code: Option<i32>,
 }
 
-/// Runs scry with `args`, killing it after `timeout`.
+/// Runs scry with `args`, killing it after `timeout`. Output is drained while it runs
+/// (a full pipe would otherwise stall a chatty run).
 pub fn run_with_timeout(args: &[&str], timeout: Duration) -> Run {
+    use std::io::Read;
     let mut child = Command::new(scry())
         .args(args)
         .stdin(Stdio::null())
@@ -42,27 +44,35 @@ pub fn run_with_timeout(args: &[&str], timeout: Duration) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn scry");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
     let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            break;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
         }
         if start.elapsed() > timeout {
             let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
+            let _ = child.wait();
             panic!(
                 "scry {args:?} timed out after {timeout:?}\nstdout:\n{}\nstderr:\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+                out.join().unwrap_or_default(),
+                err.join().unwrap_or_default()
             );
         }
         std::thread::sleep(Duration::from_millis(5));
-    }
-    let out: Output = child.wait_with_output().expect("output");
+    };
     Run {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code(),
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+        code: status.code(),
     }
 }
 

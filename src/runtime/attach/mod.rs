@@ -3,5 +3,6 @@
 
 pub mod begin_end;
 pub mod interval;
+pub mod raw_syscalls;
 pub mod tracepoint;
 pub mod uprobe;

@@ -104,32 +104,77 @@ def attach_and_finish(reps, wildcard):
     return rows
 
 
+# (label, program, workload mode): per-event cost = (traced - untraced) / N for that mode.
 OVERHEAD = [
-    ("{ } (floor)", "tracepoint:syscalls:sys_enter_getpid { }"),
-    ("@ = count()", "tracepoint:syscalls:sys_enter_getpid { @ = count(); }"),
-    ("@[comm] = count()", "tracepoint:syscalls:sys_enter_getpid { @[comm] = count(); }"),
-    ("@[pid] = count()", "tracepoint:syscalls:sys_enter_getpid { @[pid] = count(); }"),
-    ("@[tid] = sum(pid)", "tracepoint:syscalls:sys_enter_getpid { @[tid] = sum(pid); }"),
+    ("{ } (floor)", "tracepoint:syscalls:sys_enter_getpid { }", "getpid"),
+    ("@ = count()", "tracepoint:syscalls:sys_enter_getpid { @ = count(); }", "getpid"),
+    ("@[comm] = count()", "tracepoint:syscalls:sys_enter_getpid { @[comm] = count(); }", "getpid"),
+    ("@[pid] = count()", "tracepoint:syscalls:sys_enter_getpid { @[pid] = count(); }", "getpid"),
+    ("@[tid] = sum(pid)", "tracepoint:syscalls:sys_enter_getpid { @[tid] = sum(pid); }", "getpid"),
+    ("@h = hist(args->count) (read)", "tracepoint:syscalls:sys_enter_read { @h = hist(args->count); }", "read"),
+    ("latency pair @start[tid] / hist(nsecs - @start[tid])",
+     "tracepoint:syscalls:sys_enter_getpid { @start[tid] = nsecs; } "
+     "tracepoint:syscalls:sys_exit_getpid /@start[tid]/ { @lat = hist(nsecs - @start[tid]); delete(@start[tid]); }",
+     "getpid"),
+    ("uprobe { @ = count(); } (first insn single-stepped)", "uprobe:WORKLOAD:scry_workload_func { @ = count(); }", "func"),
+    ("uprobe { @ = count(); } (push prologue, emulated)", "uprobe:WORKLOAD:scry_workload_framed { @ = count(); }", "framed"),
 ]
+
+
+def program(prog):
+    return prog.replace("WORKLOAD", WORKLOAD)
 
 
 def overhead(reps, n):
     rows = []
-    base = []
-    for _ in range(reps):
-        _, _, err, _ = run([WORKLOAD, "getpid", str(n)])
-        base.append(workload_times(err)[0])
-    untraced = statistics.median(base)
-    rows.append(("-", f"untraced getpid ns/call (N={n:,})", f"{untraced / n:.1f}"))
-    for label, prog in OVERHEAD:
+    untraced = {}
+    for mode in sorted({m for _, _, m in OVERHEAD}):
+        base = []
+        for _ in range(reps):
+            _, _, err, _ = run([WORKLOAD, mode, str(n)])
+            base.append(workload_times(err)[0])
+        untraced[mode] = statistics.median(base)
+        rows.append(("-", f"untraced {mode} ns/call (N={n:,})", f"{untraced[mode] / n:.1f}"))
+    for label, prog, mode in OVERHEAD:
         for tool in tools():
             added = []
             for _ in range(reps):
-                _, _, err, status = run(tracer(tool) + ["-e", prog, "-c", f"{WORKLOAD} getpid {n}"], timeout=600)
+                _, _, err, status = run(tracer(tool) + ["-e", program(prog), "-c", f"{WORKLOAD} {mode} {n}"], timeout=600)
                 if status != 0:
                     raise RuntimeError(f"{tool} failed on {prog}: {err[-1000:]}")
-                added.append((workload_times(err)[0] - untraced) / n)
+                added.append((workload_times(err)[0] - untraced[mode]) / n)
             rows.append((tool, f"added ns/event: {label}", stats(added)))
+    return rows
+
+
+def bpf_prog_ids():
+    out = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True, text=True).stdout
+    import json
+    return {p["id"]: p for p in json.loads(out or "[]")}
+
+
+def xlated():
+    """Instructions the kernel holds for each overhead program (bpftool's bytes_xlated / 8),
+    summed over the programs a tool loaded for it."""
+    rows = []
+    if not shutil.which("bpftool"):
+        return rows
+    for label, prog, _ in OVERHEAD:
+        for tool in tools():
+            before = set(bpf_prog_ids())
+            p = subprocess.Popen(tracer(tool) + ["-e", program(prog), "-c", f"{WORKLOAD} sleep 3000"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            seen, stable, deadline = None, 0, time.monotonic() + 20
+            while time.monotonic() < deadline and stable < 3:
+                time.sleep(0.1)
+                now = {i: q for i, q in bpf_prog_ids().items() if i not in before}
+                key = sorted(now)
+                stable = stable + 1 if now and key == seen else 0
+                seen = key
+                progs = now
+            p.wait(timeout=60)
+            insns = sum(q.get("bytes_xlated", 0) // 8 for q in progs.values())
+            rows.append((tool, f"xlated insns: {label}", f"{insns} in {len(progs)} prog(s)"))
     return rows
 
 
@@ -161,7 +206,7 @@ def size():
         rows.append(("bpftrace", "binary bytes", f"{os.path.getsize(os.path.realpath(BPFTRACE)):,}"))
     listing = subprocess.run([SCRY, "--dump", "insns", "-e", OVERHEAD[2][1]], capture_output=True, text=True).stdout
     count = sum(1 for l in listing.splitlines() if re.match(r"^\s+\d+:", l))
-    rows.append(("scry", f"instructions of `{OVERHEAD[2][1]}`", str(count)))
+    rows.append(("scry", f"emitted instructions of `{OVERHEAD[2][1]}`", str(count)))
     return rows
 
 
@@ -174,7 +219,8 @@ def main():
     reps, n, wildcard = (1, 2000, False) if args.smoke else (7, 1_000_000, True)
     rows = []
     for section in (lambda: startup(reps * 3), lambda: attach_and_finish(reps if not args.smoke else 1, wildcard),
-                    lambda: overhead(reps if not args.smoke else 1, n), lambda: printf_rate(n), size):
+                    lambda: overhead(reps if not args.smoke else 1, n), lambda: printf_rate(n), size,
+                    (lambda: []) if args.smoke else xlated):
         rows.extend(section())
     width = max(len(r[1]) for r in rows)
     print(f"| tool | measurement | median (min..max) |\n|---|---|---|")

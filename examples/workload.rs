@@ -9,6 +9,8 @@
 //! - `write N [BYTES]`: N `write`s of BYTES (default 1) to /dev/null;
 //! - `writes N`: N `write`s to /dev/null of 0, 1, …, N−1 bytes (a known distribution);
 //! - `func N`: N calls of the non-inlined function `scry_workload_func`;
+//! - `framed N`: N calls of `scry_workload_framed`, the same function with a C-style
+//!   `push %rbp` prologue (x86-64), which uprobes emulate instead of single-stepping;
 //! - `sleep N`: sleep N milliseconds;
 //! - `rss CMD ARGS...`: runs CMD and prints its peak RSS as `maxrss_kb=K` (measured from
 //!   this small process, so the parent's own memory does not inflate the figure).
@@ -22,10 +24,29 @@ pub extern "C" fn scry_workload_func(x: u64) -> u64 {
     std::hint::black_box(x.wrapping_mul(3).wrapping_add(1))
 }
 
+// f(x) = 3x + 1 behind the frame-pointer prologue a C compiler emits.
+#[cfg(target_arch = "x86_64")]
+std::arch::global_asm!(
+    ".globl scry_workload_framed",
+    ".type scry_workload_framed, @function",
+    "scry_workload_framed:",
+    "push rbp",
+    "mov rbp, rsp",
+    "lea rax, [rdi + 2*rdi + 1]",
+    "pop rbp",
+    "ret",
+    ".size scry_workload_framed, . - scry_workload_framed",
+);
+
+#[cfg(target_arch = "x86_64")]
+unsafe extern "C" {
+    fn scry_workload_framed(x: u64) -> u64;
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
-        eprintln!("usage: workload getpid|read|write|writes|func|sleep N [BYTES]");
+        eprintln!("usage: workload getpid|read|write|writes|func|framed|sleep N [BYTES]");
         std::process::exit(2)
     };
     let mode = args.get(1).map(String::as_str).unwrap_or_else(|| usage());
@@ -106,6 +127,15 @@ fn main() {
             let mut acc = 0u64;
             for i in 0..n {
                 acc = acc.wrapping_add(scry_workload_func(std::hint::black_box(i)));
+            }
+            std::hint::black_box(acc);
+        }
+        #[cfg(target_arch = "x86_64")]
+        "framed" => {
+            let mut acc = 0u64;
+            for i in 0..n {
+                // SAFETY: a leaf function of one argument, defined above.
+                acc = acc.wrapping_add(unsafe { scry_workload_framed(std::hint::black_box(i)) });
             }
             std::hint::black_box(acc);
         }

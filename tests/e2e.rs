@@ -412,10 +412,11 @@ fn aggregations_over_a_known_distribution() {
 #[test]
 fn latency_pair_with_delete() {
     let cmd = format!("{} read 50", workload());
-    let prog = "t:syscalls:sys_enter_read /pid == cpid/ { @start[tid] = nsecs; }
-        t:syscalls:sys_exit_read /pid == cpid && @start[tid]/ {
+    // The reading probe comes first: maps are global, whatever the source order.
+    let prog = "t:syscalls:sys_exit_read /pid == cpid && @start[tid]/ {
             @lat = hist(nsecs - @start[tid]); @n = count(); @neg = min(nsecs - @start[tid]);
-            delete(@start[tid]); }";
+            delete(@start[tid]); }
+        t:syscalls:sys_enter_read /pid == cpid/ { @start[tid] = nsecs; }";
     let r = run(&["-e", prog, "-c", &cmd]);
     assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
     let out = body(&r.stdout);
@@ -608,4 +609,20 @@ fn syscall_tracepoints_served_from_raw_syscalls() {
         "{out:?}"
     );
     assert!(!out.iter().any(|l| l.starts_with("@classic")), "{out:?}");
+}
+
+/// Builtins used several times share one helper call; each still gets its own part.
+#[test]
+fn repeated_builtins_keep_their_values() {
+    let cmd = format!("{} getpid 10", workload());
+    let prog = "t:syscalls:sys_enter_getpid /pid == cpid && tid == cpid/ {
+        @[pid == cpid, tid == cpid, uid, gid, uid + gid, cpu == cpu] = count(); }";
+    let r = run(&["-e", prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    // SAFETY: getuid/getgid cannot fail.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    assert_eq!(
+        lines(&r.stdout),
+        [format!("@[1, 1, {uid}, {gid}, {}, 1]: 10", uid + gid)]
+    );
 }

@@ -47,6 +47,9 @@ pub(super) struct Lowerer<'a> {
     /// `raw_syscalls:sys_enter`/`sys_exit` raw tracepoint: the context is then
     /// `bpf_raw_tracepoint_args` (`regs`, `id`/`ret`), not the tracepoint record.
     pub(super) raw_syscall: Option<bool>,
+    /// Helper results computed once at entry because the probe uses them more than once
+    /// (`get_current_pid_tgid` for pid and tid, `get_current_uid_gid`, the CPU id).
+    hoisted: Vec<(u32, VReg)>,
 }
 
 /// `struct pt_regs` offsets of the six syscall arguments (x86-64: di si dx r10 r8 r9).
@@ -68,6 +71,7 @@ impl<'a> Lowerer<'a> {
             var_sizes: Vec::new(),
             exit_label: Label(0),
             raw_syscall: None,
+            hoisted: Vec::new(),
         };
         l.exit_label = l.label();
         l
@@ -83,6 +87,29 @@ impl<'a> Lowerer<'a> {
             self.zero(Base::Stack, off, size);
             self.vars.push(off);
             self.var_sizes.push(size);
+        }
+        // A helper whose result several builtins of this probe need is called once.
+        let mut uses: Vec<(u32, usize)> = Vec::new();
+        let mut note = |e: &hir::Expr| {
+            if let ExprKind::Builtin(b) = e.kind
+                && let Some((h, _, _)) = builtin_helper(b)
+                && h != helper::KTIME_GET_NS
+            {
+                match uses.iter_mut().find(|(x, _)| *x == h) {
+                    Some((_, n)) => *n += 1,
+                    None => uses.push((h, 1)),
+                }
+            }
+        };
+        if let Some(p) = &probe.predicate {
+            visit_expr(p, &mut note);
+        }
+        visit_stmts(&probe.body, &mut note);
+        for (h, n) in uses {
+            if n > 1 {
+                let v = self.call(h, vec![]);
+                self.hoisted.push((h, v));
+            }
         }
         if let Some(pred) = &probe.predicate {
             self.ops.push(Op::Mark(pred.span));
@@ -1018,24 +1045,20 @@ impl<'a> Lowerer<'a> {
     }
 
     fn builtin(&mut self, b: Builtin) -> Val {
-        let (helper, shift, zext) = match b {
-            Builtin::Pid => (helper::GET_CURRENT_PID_TGID, 32, false),
-            Builtin::Tid => (helper::GET_CURRENT_PID_TGID, 0, true),
-            Builtin::Uid => (helper::GET_CURRENT_UID_GID, 0, true),
-            Builtin::Gid => (helper::GET_CURRENT_UID_GID, 32, false),
-            Builtin::Nsecs => (helper::KTIME_GET_NS, 0, false),
-            Builtin::Cpu => (helper::GET_SMP_PROCESSOR_ID, 0, false),
-            Builtin::Comm => {
-                let off = self.alloc(16);
-                self.ops.push(Op::Call {
-                    helper: helper::GET_CURRENT_COMM,
-                    args: vec![Arg::Stack(off), Arg::Imm(16)],
-                    ret: None,
-                });
-                return Val::Buf { off, len: 16 };
-            }
+        let Some((helper, shift, zext)) = builtin_helper(b) else {
+            let off = self.alloc(16);
+            self.ops.push(Op::Call {
+                helper: helper::GET_CURRENT_COMM,
+                args: vec![Arg::Stack(off), Arg::Imm(16)],
+                ret: None,
+            });
+            return Val::Buf { off, len: 16 };
         };
-        let v = self.call(helper, vec![]);
+        let v = match self.hoisted.iter().find(|(h, _)| *h == helper) {
+            Some(&(_, r)) if shift == 0 && !zext => return Val::Int(Src::V(r)),
+            Some(&(_, r)) => self.fresh_copy(Src::V(r)),
+            None => self.call(helper, vec![]),
+        };
         if shift > 0 {
             self.ops.push(Op::Alu {
                 op: Alu::Rsh,
@@ -1058,5 +1081,72 @@ impl<'a> Lowerer<'a> {
     /// A fresh label for sibling lowering modules.
     pub(super) fn new_label(&mut self) -> Label {
         self.label()
+    }
+}
+
+/// The helper behind an integer builtin, with the right shift and 32-bit truncation that
+/// extract it from the helper's result; `None` for `comm` (a buffer).
+fn builtin_helper(b: Builtin) -> Option<(u32, i32, bool)> {
+    Some(match b {
+        Builtin::Pid => (helper::GET_CURRENT_PID_TGID, 32, false),
+        Builtin::Tid => (helper::GET_CURRENT_PID_TGID, 0, true),
+        Builtin::Uid => (helper::GET_CURRENT_UID_GID, 0, true),
+        Builtin::Gid => (helper::GET_CURRENT_UID_GID, 32, false),
+        Builtin::Nsecs => (helper::KTIME_GET_NS, 0, false),
+        Builtin::Cpu => (helper::GET_SMP_PROCESSOR_ID, 0, false),
+        Builtin::Comm => return None,
+    })
+}
+
+/// Calls `f` on every expression of `stmts`, outermost first.
+fn visit_stmts(stmts: &[hir::Stmt], f: &mut dyn FnMut(&hir::Expr)) {
+    for s in stmts {
+        match &s.kind {
+            StmtKind::MapUpdate { keys, op, .. } => {
+                keys.iter().for_each(|k| visit_expr(k, f));
+                match op {
+                    MapOp::Count => {}
+                    MapOp::Sum(e)
+                    | MapOp::Assign(e)
+                    | MapOp::Avg(e)
+                    | MapOp::Min(e)
+                    | MapOp::Max(e)
+                    | MapOp::Hist(e)
+                    | MapOp::Lhist(e, _) => visit_expr(e, f),
+                }
+            }
+            StmtKind::Delete { keys, .. } => keys.iter().for_each(|k| visit_expr(k, f)),
+            StmtKind::VarAssign { value, .. } | StmtKind::Expr(value) => visit_expr(value, f),
+            StmtKind::Printf { args, .. } => args.iter().for_each(|a| visit_expr(a, f)),
+            StmtKind::Exit => {}
+            StmtKind::If { cond, then, else_ } => {
+                visit_expr(cond, f);
+                visit_stmts(then, f);
+                visit_stmts(else_, f);
+            }
+        }
+    }
+}
+
+/// Calls `f` on `e` and every expression inside it.
+fn visit_expr(e: &hir::Expr, f: &mut dyn FnMut(&hir::Expr)) {
+    f(e);
+    match &e.kind {
+        ExprKind::MapRead { keys, .. } => keys.iter().for_each(|k| visit_expr(k, f)),
+        ExprKind::Unary(_, a) => visit_expr(a, f),
+        ExprKind::Binary(_, a, b) => {
+            visit_expr(a, f);
+            visit_expr(b, f);
+        }
+        ExprKind::Ternary(c, a, b) => {
+            visit_expr(c, f);
+            visit_expr(a, f);
+            visit_expr(b, f);
+        }
+        ExprKind::Int(_)
+        | ExprKind::Str(_)
+        | ExprKind::Builtin(_)
+        | ExprKind::CtxField { .. }
+        | ExprKind::Var(_) => {}
     }
 }

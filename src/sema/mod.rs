@@ -38,14 +38,26 @@ pub fn check(
         printfs: Vec::new(),
         diags: Vec::new(),
     };
-    let mut probes = Vec::new();
+    let mut points = Vec::new();
     for probe in &program.probes {
         for spec in &probe.specs {
-            for (attach, kind, display, ctx) in cx.resolve(spec) {
-                if let Some(p) = cx.check_probe(probe, attach, kind, display, ctx) {
-                    probes.push(p);
-                }
+            for point in cx.resolve(spec) {
+                points.push((probe, point));
             }
+        }
+    }
+    // Maps are global: a probe may read a map that a later probe assigns. A first,
+    // silent pass learns every map's type; the second reports and builds.
+    let resolve_errors = cx.diags.len();
+    for (probe, (attach, kind, display, ctx)) in &points {
+        cx.check_probe(probe, attach.clone(), *kind, display.clone(), ctx.clone());
+    }
+    cx.diags.truncate(resolve_errors);
+    cx.printfs.clear();
+    let mut probes = Vec::new();
+    for (probe, (attach, kind, display, ctx)) in points {
+        if let Some(p) = cx.check_probe(probe, attach, kind, display, ctx) {
+            probes.push(p);
         }
     }
     if probes.is_empty() && cx.diags.is_empty() {

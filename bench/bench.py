@@ -69,14 +69,16 @@ def tools():
 
 def startup(reps):
     rows = []
+    walls = {tool: [] for tool in tools()}
+    rss = {tool: [] for tool in tools()}
+    for _ in range(reps):
+        for tool in tools():
+            prog = tracer(tool) + ["-e", "BEGIN { exit(); }"]
+            walls[tool].append(run(prog)[0] / 1e6)
+            rss[tool].append(run_rss(prog)[1] / 1024)
     for tool in tools():
-        walls, rss = [], []
-        prog = tracer(tool) + ["-e", "BEGIN { exit(); }"]
-        for _ in range(reps):
-            walls.append(run(prog)[0] / 1e6)
-            rss.append(run_rss(prog)[1] / 1024)
-        rows.append((tool, "BEGIN { exit(); } wall ms", stats(walls)))
-        rows.append((tool, "BEGIN { exit(); } max RSS MB", stats(rss)))
+        rows.append((tool, "BEGIN { exit(); } wall ms", stats(walls[tool])))
+        rows.append((tool, "BEGIN { exit(); } max RSS MB", stats(rss[tool])))
     return rows
 
 
@@ -87,20 +89,22 @@ def attach_and_finish(reps, wildcard):
     if wildcard:
         progs.append(("sys_enter_* wildcard", "tracepoint:syscalls:sys_enter_* { @[probe] = count(); }"))
     for label, prog in progs:
-        for tool in tools():
-            attach, finish = [], []
-            # Wildcard runs cost ~30 s each in teardown: three are enough for a median.
-            for _ in range(min(reps, 3) if "wildcard" in label else reps):
+        attach = {tool: [] for tool in tools()}
+        finish = {tool: [] for tool in tools()}
+        # bpftrace's wildcard runs cost ~27 s each in teardown: three make a median.
+        for _ in range(min(reps, 3) if "wildcard" in label else reps):
+            for tool in tools():
                 t0 = time.monotonic_ns()
                 _, out, err, status = run(tracer(tool) + ["-e", prog, "-c", f"{WORKLOAD} getpid 10"], timeout=300)
                 t1 = time.monotonic_ns()
                 if status != 0:
                     raise RuntimeError(f"{tool} failed: {err[-2000:]}")
                 _, start, end = workload_times(err)
-                attach.append((start - t0) / 1e6)
-                finish.append((t1 - end) / 1e6)
-            rows.append((tool, f"{label}: launch to attached ms", stats(attach)))
-            rows.append((tool, f"{label}: command end to exit ms", stats(finish)))
+                attach[tool].append((start - t0) / 1e6)
+                finish[tool].append((t1 - end) / 1e6)
+        for tool in tools():
+            rows.append((tool, f"{label}: launch to attached ms", stats(attach[tool])))
+            rows.append((tool, f"{label}: command end to exit ms", stats(finish[tool])))
     return rows
 
 
@@ -136,14 +140,16 @@ def overhead(reps, n):
         untraced[mode] = statistics.median(base)
         rows.append(("-", f"untraced {mode} ns/call (N={n:,})", f"{untraced[mode] / n:.1f}"))
     for label, prog, mode in OVERHEAD:
-        for tool in tools():
-            added = []
-            for _ in range(reps):
+        added = {tool: [] for tool in tools()}
+        for _ in range(reps):
+            # Alternate the tools so drifts of the machine hit both alike.
+            for tool in tools():
                 _, _, err, status = run(tracer(tool) + ["-e", program(prog), "-c", f"{WORKLOAD} {mode} {n}"], timeout=600)
                 if status != 0:
                     raise RuntimeError(f"{tool} failed on {prog}: {err[-1000:]}")
-                added.append((workload_times(err)[0] - untraced[mode]) / n)
-            rows.append((tool, f"added ns/event: {label}", stats(added)))
+                added[tool].append((workload_times(err)[0] - untraced[mode]) / n)
+        for tool in tools():
+            rows.append((tool, f"added ns/event: {label}", stats(added[tool])))
     return rows
 
 

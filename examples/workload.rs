@@ -5,6 +5,7 @@
 //! `elapsed_ns=T` and the CLOCK_MONOTONIC instants it started and ended the work as
 //! `start_mono_ns=S end_mono_ns=E` (benchmarks time attach and teardown against them):
 //! - `getpid N`: N `getpid` system calls (issued directly, never cached by libc);
+//! - `threads N [T]`: T threads (default 4) each making N `getpid` calls at once;
 //! - `read N [BYTES]`: N `read`s of BYTES (default 1) from /dev/zero;
 //! - `write N [BYTES]`: N `write`s of BYTES (default 1) to /dev/null;
 //! - `writes N`: N `write`s to /dev/null of 0, 1, …, N−1 bytes (a known distribution);
@@ -46,7 +47,9 @@ unsafe extern "C" {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
-        eprintln!("usage: workload getpid|read|write|writes|func|framed|sleep N [BYTES]");
+        eprintln!(
+            "usage: workload getpid|threads|read|write|writes|func|framed|sleep N [BYTES|THREADS]"
+        );
         std::process::exit(2)
     };
     let mode = args.get(1).map(String::as_str).unwrap_or_else(|| usage());
@@ -71,7 +74,8 @@ fn main() {
         .get(2)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| usage());
-    let bytes: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let default = if mode == "threads" { 4 } else { 1 };
+    let bytes: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(default);
     let start_mono = mono_ns();
     let start = Instant::now();
     match mode {
@@ -79,6 +83,21 @@ fn main() {
             for _ in 0..n {
                 // SAFETY: getpid takes no arguments and cannot fail.
                 unsafe { libc::syscall(libc::SYS_getpid) };
+            }
+        }
+        "threads" => {
+            let workers: Vec<_> = (0..bytes.max(1))
+                .map(|_| {
+                    std::thread::spawn(move || {
+                        for _ in 0..n {
+                            // SAFETY: getpid takes no arguments and cannot fail.
+                            unsafe { libc::syscall(libc::SYS_getpid) };
+                        }
+                    })
+                })
+                .collect();
+            for w in workers {
+                w.join().expect("worker");
             }
         }
         "read" | "write" => {

@@ -626,3 +626,28 @@ fn repeated_builtins_keep_their_values() {
         [format!("@[1, 1, {uid}, {gid}, {}, 1]: 10", uid + gid)]
     );
 }
+
+/// Four threads on two CPUs hit the same keys at once, new keys included: per-CPU
+/// aggregation loses nothing.
+#[test]
+fn aggregations_exact_under_concurrency() {
+    let cmd = format!("{} threads 50000 4", workload());
+    let prog = "t:syscalls:sys_enter_getpid /pid == cpid/ {
+        @n = count(); @k[pid] = count(); @s[comm] = sum(2); @h[1] = hist(5); @a[1] = avg(4); }";
+    let r = run(&["-e", prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let out = lines(&r.stdout);
+    assert!(out.contains(&"@n: 200000".to_string()), "{out:?}");
+    assert!(
+        out.iter()
+            .any(|l| l.starts_with("@k[") && l.ends_with("]: 200000")),
+        "{out:?}"
+    );
+    assert!(out.contains(&"@s[workload]: 400000".to_string()), "{out:?}");
+    assert!(out.contains(&"@a[1]: 4".to_string()), "{out:?}");
+    assert!(
+        out.iter()
+            .any(|l| l.starts_with("[4, 8)") && l.contains(" 200000 |")),
+        "{out:?}"
+    );
+}

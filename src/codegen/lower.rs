@@ -14,8 +14,6 @@ use crate::types::{Ty, round_up};
 
 /// `BPF_ANY`: create or replace.
 const BPF_ANY: i64 = 0;
-/// `BPF_NOEXIST`: create only.
-const BPF_NOEXIST: i64 = 1;
 
 /// A computed value.
 #[derive(Clone, Copy, Debug)]
@@ -456,10 +454,15 @@ impl<'a> Lowerer<'a> {
             });
         }
         let done = self.label();
-        let p = self.slot(&ml, key, done);
+        // The first value of a new key: the update applied to an empty slot.
+        let delta = if bucket.is_some() { Src::Imm(1) } else { v };
+        let first = match op {
+            MapOp::Avg(_) | MapOp::Min(_) | MapOp::Max(_) => [delta, Src::Imm(1)],
+            _ => [delta, Src::Imm(0)],
+        };
+        let p = self.slot(&ml, key, &first, done);
         match op {
             MapOp::Count | MapOp::Sum(_) | MapOp::Hist(_) | MapOp::Lhist(..) => {
-                let delta = if bucket.is_some() { Src::Imm(1) } else { v };
                 self.add_at(p, 0, delta);
             }
             MapOp::Avg(_) => {
@@ -514,33 +517,39 @@ impl<'a> Lowerer<'a> {
         self.ops.push(Op::Label(done));
     }
 
-    /// Looks up the value of `key` in a per-CPU map, inserting a zero value first when a
-    /// hash has no entry yet; jumps to `missing` if there still is none (map full).
-    fn slot(&mut self, ml: &MapLayout, key: i16, missing: Label) -> VReg {
-        let have = self.label();
+    /// Looks up the value of `key` in a per-CPU map and returns the pointer, jumping to
+    /// `done` if there is none. A per-CPU hash without the key gets it inserted with the
+    /// words `first` (this CPU's first value; the kernel zeroes the other CPUs' slots, and
+    /// if another CPU inserted the key meanwhile, `BPF_ANY` only sets this CPU's slot,
+    /// still empty) and the caller's update is skipped: one helper call, no second lookup.
+    fn slot(&mut self, ml: &MapLayout, key: i16, first: &[Src; 2], done: Label) -> VReg {
         let p = self.call(
             helper::MAP_LOOKUP_ELEM,
             vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
         );
         if ml.kind == MapKind::PercpuHash {
+            let have = self.label();
             self.ops.push(Op::Jmp {
                 cond: Cond::Ne,
                 a: p,
                 b: Src::Imm(0),
                 target: have,
             });
-            // First update of this key on this CPU: insert a zero and look again.
-            let zero = self.alloc(ml.value_size);
-            self.zero(Base::Stack, zero, ml.value_size);
-            self.update_elem(ml.bpf_map, key, zero, BPF_NOEXIST);
-            self.ops.push(Op::Call {
-                helper: helper::MAP_LOOKUP_ELEM,
-                args: vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
-                ret: Some(p),
-            });
+            let init = self.alloc(ml.value_size);
+            for (i, w) in first.iter().take((ml.value_size / 8) as usize).enumerate() {
+                self.ops.push(Op::Store {
+                    size: Size::DW,
+                    base: Base::Stack,
+                    off: init + 8 * i as i16,
+                    src: *w,
+                });
+            }
+            self.update_elem(ml.bpf_map, key, init, BPF_ANY);
+            self.ops.push(Op::Goto(done));
+            self.ops.push(Op::Label(have));
+        } else {
+            self.jump_if_null(p, done);
         }
-        self.jump_if_null(p, missing);
-        self.ops.push(Op::Label(have));
         p
     }
 

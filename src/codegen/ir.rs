@@ -81,10 +81,12 @@ pub enum Op {
         /// Operand.
         dst: VReg,
     },
-    /// `dst = (u32)dst`.
+    /// `dst = (u32)src` (a 32-bit move, which zero-extends).
     Zext32 {
-        /// Operand.
+        /// Destination.
         dst: VReg,
+        /// Source (may be `dst`).
+        src: VReg,
     },
     /// `dst = *(size *)(base + off)`.
     Load {
@@ -168,9 +170,12 @@ impl Op {
                 out.push(*dst);
                 src(s, out);
             }
+            Op::Zext32 { dst, src: s } => {
+                out.push(*dst);
+                out.push(*s);
+            }
             Op::LdImm64 { dst, .. }
             | Op::Neg { dst }
-            | Op::Zext32 { dst }
             | Op::StackAddr { dst, .. }
             | Op::Ctx { dst } => out.push(*dst),
             Op::Load { dst, base: b, .. } => {

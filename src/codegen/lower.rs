@@ -1065,6 +1065,12 @@ impl<'a> Lowerer<'a> {
         };
         let v = match self.hoisted.iter().find(|(h, _)| *h == helper) {
             Some(&(_, r)) if shift == 0 && !zext => return Val::Int(Src::V(r)),
+            Some(&(_, r)) if zext => {
+                // Truncating copy in one 32-bit move.
+                let v = self.vreg();
+                self.ops.push(Op::Zext32 { dst: v, src: r });
+                return Val::Int(Src::V(v));
+            }
             Some(&(_, r)) => self.fresh_copy(Src::V(r)),
             None => self.call(helper, vec![]),
         };
@@ -1077,7 +1083,7 @@ impl<'a> Lowerer<'a> {
             });
         }
         if zext {
-            self.ops.push(Op::Zext32 { dst: v });
+            self.ops.push(Op::Zext32 { dst: v, src: v });
         }
         Val::Int(Src::V(v))
     }

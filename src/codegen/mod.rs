@@ -41,54 +41,74 @@ fn raw_syscall_nr(probe: &hir::Probe, enter: bool) -> Option<u32> {
 }
 
 /// The dispatcher on `raw_syscalls:sys_enter`/`sys_exit`: tail-calls slot `nr` of the
-/// program array `table` (an empty slot falls through to `return 0`).
+/// program array `table` (an empty slot falls through to `return 0`). 32-bit compat
+/// syscalls (code segment `__USER32_CS`) are skipped, as the `syscalls:` tracepoints skip
+/// them on x86-64: their numbers belong to another table.
 fn dispatcher(table: usize, enter: bool) -> Vec<ir::Op> {
-    use crate::bpf::Size;
     use crate::bpf::insn::helper;
-    use ir::{Arg, Base, Op, Src, VReg};
-    let (ctx, nr) = (VReg(1), VReg(2));
-    let mut ops = vec![Op::Ctx { dst: ctx }];
-    if enter {
-        // ctx->args[1] is the syscall number.
-        ops.push(Op::Load {
+    use crate::bpf::{Cond, Size};
+    use ir::{Arg, Base, Label, Op, Src, VReg};
+    /// `struct pt_regs`: `orig_ax` at 120, then `ip`, then `cs`.
+    const ORIG_AX: i32 = 120;
+    const USER32_CS: i32 = 0x23;
+    let (ctx, regs, cs, nr) = (VReg(1), VReg(2), VReg(3), VReg(4));
+    let out = Label(1);
+    vec![
+        Op::Ctx { dst: ctx },
+        // regs = ctx->args[0]; read orig_ax, ip, cs in one go.
+        Op::Load {
             size: Size::DW,
-            dst: nr,
-            base: Base::V(ctx),
-            off: 8,
-        });
-    } else {
-        // On exit args[1] is the return value: read regs->orig_ax.
-        ops.push(Op::Load {
-            size: Size::DW,
-            dst: nr,
+            dst: regs,
             base: Base::V(ctx),
             off: 0,
-        });
-        ops.push(Op::Alu {
+        },
+        Op::Alu {
             op: crate::bpf::Alu::Add,
-            dst: nr,
-            src: Src::Imm(120),
+            dst: regs,
+            src: Src::Imm(ORIG_AX),
             signed: false,
-        });
-        ops.push(Op::Call {
+        },
+        Op::Call {
             helper: helper::PROBE_READ_KERNEL,
-            args: vec![Arg::Stack(-8), Arg::Imm(8), Arg::V(nr)],
+            args: vec![Arg::Stack(-24), Arg::Imm(24), Arg::V(regs)],
             ret: None,
-        });
-        ops.push(Op::Load {
-            size: Size::DW,
-            dst: nr,
+        },
+        Op::Load {
+            size: Size::H,
+            dst: cs,
             base: Base::Stack,
             off: -8,
-        });
-    }
-    ops.push(Op::Call {
-        helper: helper::TAIL_CALL,
-        args: vec![Arg::V(ctx), Arg::Map(table), Arg::V(nr)],
-        ret: None,
-    });
-    ops.push(Op::Exit);
-    ops
+        },
+        Op::Jmp {
+            cond: Cond::Eq,
+            a: cs,
+            b: Src::Imm(USER32_CS),
+            target: out,
+        },
+        // The number: ctx->args[1] on entry; on exit that is the return value, so orig_ax.
+        if enter {
+            Op::Load {
+                size: Size::DW,
+                dst: nr,
+                base: Base::V(ctx),
+                off: 8,
+            }
+        } else {
+            Op::Load {
+                size: Size::DW,
+                dst: nr,
+                base: Base::Stack,
+                off: -24,
+            }
+        },
+        Op::Call {
+            helper: helper::TAIL_CALL,
+            args: vec![Arg::V(ctx), Arg::Map(table), Arg::V(nr)],
+            ret: None,
+        },
+        Op::Label(out),
+        Op::Exit,
+    ]
 }
 
 /// The BPF stack limit per program.
@@ -208,7 +228,7 @@ pub fn lower(program: &hir::Program) -> Result<(Module, Meta), Vec<Diagnostic>> 
     for (table, enter) in [(tables[0], true), (tables[1], false)] {
         let Some(table) = table else { continue };
         let tracepoint = if enter { "sys_enter" } else { "sys_exit" };
-        let emitted = regalloc::emit(&dispatcher(table, enter), 8);
+        let emitted = regalloc::emit(&dispatcher(table, enter), 24);
         module.progs.push(Prog {
             section: "raw_tp".into(),
             name: format!("{tracepoint}_tails"),

@@ -222,20 +222,21 @@ impl Emitter {
                     }
                     self.writeback(dst, d);
                 }
-                Op::Neg { dst } | Op::Zext32 { dst } => {
+                Op::Neg { dst } => {
                     let d = self.read(dst, Reg::R0);
-                    self.insns.push(match op {
-                        Op::Neg { .. } => Insn::neg64(d),
-                        _ => Insn::new(
-                            crate::bpf::insn::class::ALU
-                                | crate::bpf::insn::src::X
-                                | Alu::Mov as u8,
-                            d.num(),
-                            d.num(),
-                            0,
-                            0,
-                        ),
-                    });
+                    self.insns.push(Insn::neg64(d));
+                    self.writeback(dst, d);
+                }
+                Op::Zext32 { dst, src } => {
+                    let s = self.read(src, Reg::R0);
+                    let d = self.target(dst, Reg::R0);
+                    self.insns.push(Insn::new(
+                        crate::bpf::insn::class::ALU | crate::bpf::insn::src::X | Alu::Mov as u8,
+                        d.num(),
+                        s.num(),
+                        0,
+                        0,
+                    ));
                     self.writeback(dst, d);
                 }
                 Op::Load {

@@ -579,83 +579,32 @@ impl<'a> Lowerer<'a> {
     /// The `hist()` bucket of signed `v` ([`crate::codegen::module::hist_bucket`]):
     /// 0 below zero, 1 for zero, else 2 + log2(v) by binary search on the bit length.
     fn hist_bucket(&mut self, v: Src) -> VReg {
+        let b = self.vreg();
         if let Src::Imm(c) = v {
-            let b = self.vreg();
             let k = crate::codegen::module::hist_bucket(c as i64);
-            self.ops.push(Op::Mov {
-                dst: b,
-                src: Src::Imm(k as i32),
-            });
+            self.mov(b, Src::Imm(k as i32));
             return b;
         }
         let t = self.fresh_copy(v);
-        let b = self.vreg();
         let done = self.label();
-        self.ops.push(Op::Mov {
-            dst: b,
-            src: Src::Imm(0),
-        });
-        self.ops.push(Op::Jmp {
-            cond: Cond::Slt,
-            a: t,
-            b: Src::Imm(0),
-            target: done,
-        });
-        self.ops.push(Op::Mov {
-            dst: b,
-            src: Src::Imm(1),
-        });
-        self.ops.push(Op::Jmp {
-            cond: Cond::Eq,
-            a: t,
-            b: Src::Imm(0),
-            target: done,
-        });
-        self.ops.push(Op::Mov {
-            dst: b,
-            src: Src::Imm(2),
-        });
+        self.mov(b, Src::Imm(0));
+        self.jmp(Cond::Slt, t, Src::Imm(0), done);
+        self.mov(b, Src::Imm(1));
+        self.jmp(Cond::Eq, t, Src::Imm(0), done);
+        self.mov(b, Src::Imm(2));
         // Bits above 32 first: 1 << 32 is no 32-bit immediate.
         let low = self.label();
         let hi = self.fresh_copy(Src::V(t));
-        self.ops.push(Op::Alu {
-            op: Alu::Rsh,
-            dst: hi,
-            src: Src::Imm(32),
-            signed: false,
-        });
+        self.alu(Alu::Rsh, hi, Src::Imm(32));
         self.jump_if_null(hi, low);
-        self.ops.push(Op::Mov {
-            dst: t,
-            src: Src::V(hi),
-        });
-        self.ops.push(Op::Alu {
-            op: Alu::Add,
-            dst: b,
-            src: Src::Imm(32),
-            signed: false,
-        });
+        self.mov(t, Src::V(hi));
+        self.alu(Alu::Add, b, Src::Imm(32));
         self.ops.push(Op::Label(low));
         for k in [16, 8, 4, 2, 1] {
             let skip = self.label();
-            self.ops.push(Op::Jmp {
-                cond: Cond::Lt,
-                a: t,
-                b: Src::Imm(1 << k),
-                target: skip,
-            });
-            self.ops.push(Op::Alu {
-                op: Alu::Rsh,
-                dst: t,
-                src: Src::Imm(k),
-                signed: false,
-            });
-            self.ops.push(Op::Alu {
-                op: Alu::Add,
-                dst: b,
-                src: Src::Imm(k),
-                signed: false,
-            });
+            self.jmp(Cond::Lt, t, Src::Imm(1 << k), skip);
+            self.alu(Alu::Rsh, t, Src::Imm(k));
+            self.alu(Alu::Add, b, Src::Imm(k));
             self.ops.push(Op::Label(skip));
         }
         self.ops.push(Op::Label(done));
@@ -666,65 +615,48 @@ impl<'a> Lowerer<'a> {
     fn lhist_bucket(&mut self, v: Src, l: &Lhist) -> VReg {
         let b = self.vreg();
         if let Src::Imm(c) = v {
-            self.ops.push(Op::Mov {
-                dst: b,
-                src: Src::Imm(l.bucket(c as i64) as i32),
-            });
+            self.mov(b, Src::Imm(l.bucket(c as i64) as i32));
             return b;
         }
         let t = self.fresh_copy(v);
         let done = self.label();
-        self.ops.push(Op::Mov {
-            dst: b,
-            src: Src::Imm(0),
-        });
+        self.mov(b, Src::Imm(0));
         let min = self.constant(l.min as u64);
-        self.ops.push(Op::Jmp {
-            cond: Cond::Slt,
-            a: t,
-            b: min,
-            target: done,
-        });
-        self.ops.push(Op::Mov {
-            dst: b,
-            src: Src::Imm(l.buckets() as i32 - 1),
-        });
+        self.jmp(Cond::Slt, t, min, done);
+        self.mov(b, Src::Imm(l.buckets() as i32 - 1));
         let max = self.constant(l.max as u64);
-        self.ops.push(Op::Jmp {
-            cond: Cond::Sge,
-            a: t,
-            b: max,
-            target: done,
-        });
-        self.ops.push(Op::Mov {
-            dst: b,
-            src: Src::V(t),
-        });
+        self.jmp(Cond::Sge, t, max, done);
+        self.mov(b, Src::V(t));
         if l.min != 0 {
-            self.ops.push(Op::Alu {
-                op: Alu::Sub,
-                dst: b,
-                src: min,
-                signed: false,
-            });
+            self.alu(Alu::Sub, b, min);
         }
         if l.step != 1 {
             let step = self.constant(l.step as u64);
-            self.ops.push(Op::Alu {
-                op: Alu::Div,
-                dst: b,
-                src: step,
-                signed: false,
-            });
+            self.alu(Alu::Div, b, step);
         }
-        self.ops.push(Op::Alu {
-            op: Alu::Add,
-            dst: b,
-            src: Src::Imm(1),
-            signed: false,
-        });
+        self.alu(Alu::Add, b, Src::Imm(1));
         self.ops.push(Op::Label(done));
         b
+    }
+
+    /// `dst = src`.
+    fn mov(&mut self, dst: VReg, src: Src) {
+        self.ops.push(Op::Mov { dst, src });
+    }
+
+    /// `dst op= src` (unsigned).
+    fn alu(&mut self, op: Alu, dst: VReg, src: Src) {
+        self.ops.push(Op::Alu {
+            op,
+            dst,
+            src,
+            signed: false,
+        });
+    }
+
+    /// `if a cond b goto target`.
+    fn jmp(&mut self, cond: Cond, a: VReg, b: Src, target: Label) {
+        self.ops.push(Op::Jmp { cond, a, b, target });
     }
 
     /// `delete(@m[k])`.

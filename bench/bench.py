@@ -208,6 +208,13 @@ def size():
     libs = subprocess.run(["ldd", SCRY], capture_output=True, text=True).stdout
     names = sorted({l.split()[0] for l in libs.splitlines() if "=>" in l})
     rows.append(("scry", "shared libraries", " ".join(names)))
+    static = os.path.join(ROOT, f"target/{os.uname().machine}-unknown-linux-gnu/release/scry")
+    if os.path.exists(static) and shutil.which("strip"):
+        shutil.copy(static, stripped)
+        subprocess.run(["strip", stripped], check=True)
+        rows.append(("scry", "static build (tools/build-static.sh), stripped bytes", f"{os.path.getsize(stripped):,}"))
+        linked = subprocess.run(["ldd", static], capture_output=True, text=True)
+        rows.append(("scry", "static build shared libraries", (linked.stdout + linked.stderr).strip()))
     if BPFTRACE:
         rows.append(("bpftrace", "binary bytes", f"{os.path.getsize(os.path.realpath(BPFTRACE)):,}"))
     listing = subprocess.run([SCRY, "--dump", "insns", "-e", OVERHEAD[2][1]], capture_output=True, text=True).stdout

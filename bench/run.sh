@@ -6,4 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh
 cargo build --release --bin scry --example workload
+if [[ "${1:-}" != --smoke ]]; then
+    tools/build-static.sh
+fi
 exec python3 bench/bench.py "$@"

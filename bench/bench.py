@@ -122,6 +122,7 @@ OVERHEAD = [
      "getpid"),
     ("uprobe { @ = count(); } (first insn single-stepped)", "uprobe:WORKLOAD:scry_workload_func { @ = count(); }", "func"),
     ("uprobe { @ = count(); } (push prologue, emulated)", "uprobe:WORKLOAD:scry_workload_framed { @ = count(); }", "framed"),
+    ("uprobe { @ = count(); } (endbr64 landing pad first)", "uprobe:WORKLOAD:scry_workload_cet { @ = count(); }", "cet"),
 ]
 
 

@@ -12,6 +12,8 @@
 //! - `func N`: N calls of the non-inlined function `scry_workload_func`;
 //! - `framed N`: N calls of `scry_workload_framed`, the same function with a C-style
 //!   `push %rbp` prologue (x86-64), which uprobes emulate instead of single-stepping;
+//! - `cet N`: N calls of `scry_workload_cet`, the same behind an `endbr64` landing pad,
+//!   as C compilers emit with -fcf-protection;
 //! - `sleep N`: sleep N milliseconds;
 //! - `rss CMD ARGS...`: runs CMD and prints its peak RSS as `maxrss_kb=K` (measured from
 //!   this small process, so the parent's own memory does not inflate the figure).
@@ -37,18 +39,29 @@ std::arch::global_asm!(
     "pop rbp",
     "ret",
     ".size scry_workload_framed, . - scry_workload_framed",
+    ".globl scry_workload_cet",
+    ".type scry_workload_cet, @function",
+    "scry_workload_cet:",
+    "endbr64",
+    "push rbp",
+    "mov rbp, rsp",
+    "lea rax, [rdi + 2*rdi + 1]",
+    "pop rbp",
+    "ret",
+    ".size scry_workload_cet, . - scry_workload_cet",
 );
 
 #[cfg(target_arch = "x86_64")]
 unsafe extern "C" {
     fn scry_workload_framed(x: u64) -> u64;
+    fn scry_workload_cet(x: u64) -> u64;
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
         eprintln!(
-            "usage: workload getpid|threads|read|write|writes|func|framed|sleep N [BYTES|THREADS]"
+            "usage: workload getpid|threads|read|write|writes|func|framed|cet|sleep N [BYTES|THREADS]"
         );
         std::process::exit(2)
     };
@@ -150,11 +163,16 @@ fn main() {
             std::hint::black_box(acc);
         }
         #[cfg(target_arch = "x86_64")]
-        "framed" => {
+        "framed" | "cet" => {
+            let f = if mode == "cet" {
+                scry_workload_cet
+            } else {
+                scry_workload_framed
+            };
             let mut acc = 0u64;
             for i in 0..n {
-                // SAFETY: a leaf function of one argument, defined above.
-                acc = acc.wrapping_add(unsafe { scry_workload_framed(std::hint::black_box(i)) });
+                // SAFETY: leaf functions of one argument, defined above.
+                acc = acc.wrapping_add(unsafe { f(std::hint::black_box(i)) });
             }
             std::hint::black_box(acc);
         }

@@ -647,3 +647,27 @@ fn aggregations_exact_under_concurrency() {
         "{out:?}"
     );
 }
+
+/// A function behind an `endbr64` landing pad is probed past it (emulated `push`, not a
+/// single-stepped pad): arguments and return values are unchanged, every call counted once.
+#[test]
+fn uprobes_past_a_landing_pad() {
+    let w = workload();
+    let cmd = format!("{w} cet 1000");
+    let prog = format!(
+        "uprobe:{w}:scry_workload_cet {{ @calls = count(); @args = sum(arg0); }}
+         uretprobe:{w}:scry_workload_cet {{ @ret = sum(retval); }}"
+    );
+    let r = run(&["-e", &prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(
+        lines(&r.stdout),
+        ["@args: 499500", "@calls: 1000", "@ret: 1499500"]
+    );
+    // The probe really sits past the pad; functions without one are probed at entry.
+    let b = scry::runtime::binary::read(&w).unwrap();
+    let skip = |name: &str| b.funcs.iter().find(|f| f.name == name).unwrap().entry_skip;
+    assert_eq!(skip("scry_workload_cet"), 4);
+    assert_eq!(skip("scry_workload_framed"), 0);
+    assert_eq!(skip("scry_workload_func"), 0);
+}

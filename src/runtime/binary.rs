@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use goblin::elf::{Elf, program_header::PT_LOAD, sym};
 
-use crate::provider::uprobe::{Binary, Func};
+use crate::provider::uprobe::{Binary, Code, Func, landing_pads};
 
 /// Directories searched for a bare library name such as `libc` or `c`.
 const LIB_DIRS: &[&str] = &[
@@ -120,9 +120,24 @@ pub fn parse(bytes: &[u8]) -> Result<Binary, String> {
                 addr: s.st_value,
                 size: s.st_size,
                 file_offset,
+                entry_skip: 0,
             });
         }
     }
+    let code: Vec<Code<'_>> = elf
+        .program_headers
+        .iter()
+        .filter(|ph| ph.p_type == PT_LOAD && ph.is_executable())
+        .filter_map(|ph| {
+            let start = ph.p_offset as usize;
+            let bytes = bytes.get(start..start.checked_add(ph.p_filesz as usize)?)?;
+            Some(Code {
+                addr: ph.p_vaddr,
+                bytes,
+            })
+        })
+        .collect();
+    landing_pads(&code, &mut b.funcs);
     b.funcs
         .sort_by(|x, y| x.name.cmp(&y.name).then(y.size.cmp(&x.size)));
     b.funcs.dedup_by(|x, y| x.name == y.name);

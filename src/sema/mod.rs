@@ -220,7 +220,10 @@ impl Checker<'_> {
                         } else {
                             f.name.clone()
                         };
-                        mk(name, f.file_offset + offset)
+                        // Past an `endbr64` landing pad when that is provably safe:
+                        // emulated instead of single-stepped, ~20× cheaper a hit.
+                        let skip = if *offset == 0 { f.entry_skip } else { 0 };
+                        mk(name, f.file_offset + offset + skip)
                     })
                     .collect();
                 if found.is_empty() {

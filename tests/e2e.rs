@@ -671,3 +671,19 @@ fn uprobes_past_a_landing_pad() {
     assert_eq!(skip("scry_workload_framed"), 0);
     assert_eq!(skip("scry_workload_func"), 0);
 }
+
+/// A map entry read twice is looked up once, but never across a change of the map.
+#[test]
+fn repeated_map_reads_see_every_change() {
+    let prog = r#"BEGIN { @x = 1; $a = @x + @x; @x = 5; $b = @x; if (@x == 5) { @x = 7; }
+        $c = @x; @x = @x ? @x + 1 : 0; $d = @x; delete(@x); $e = @x;
+        printf("%d %d %d %d %d\n", $a, $b, $c, $d, $e); exit(); }"#;
+    let r = run(&["-e", prog]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["2 5 7 8 0"]);
+    let dump = run(&["--dump", "insns", "-e", prog]);
+    let lookups = dump.stdout.matches("call bpf_map_lookup_elem").count();
+    // One lookup for `@x + @x`, then one after each of the four changes; the `if`
+    // condition and the ternary reuse the value read just before them.
+    assert_eq!(lookups, 5, "{}", dump.stdout);
+}

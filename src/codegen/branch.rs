@@ -17,7 +17,10 @@ impl Lowerer<'_> {
             dst: v,
             src: Src::Imm(0),
         });
+        // Both outcomes join below: nothing read inside is known on every path.
+        self.cond_depth += 1;
         self.branch(e, false, f);
+        self.cond_depth -= 1;
         self.ops.push(Op::Mov {
             dst: v,
             src: Src::Imm(1),
@@ -27,6 +30,9 @@ impl Lowerer<'_> {
     }
 
     /// Jumps to `target` when `e` is non-zero (`when` = true) or zero (`when` = false).
+    /// Falling through means every operand that falls through was evaluated; a
+    /// short-circuit operand that is skipped on a fall-through path is lowered as
+    /// conditional code (`cond_depth`).
     pub(super) fn branch(&mut self, e: &hir::Expr, when: bool, target: Label) {
         match &e.kind {
             ExprKind::Unary(UnOp::Not, inner) => self.branch(inner, !when, target),
@@ -34,7 +40,9 @@ impl Lowerer<'_> {
                 if when {
                     let skip = self.new_label();
                     self.branch(l, false, skip);
+                    self.cond_depth += 1;
                     self.branch(r, true, target);
+                    self.cond_depth -= 1;
                     self.ops.push(Op::Label(skip));
                 } else {
                     self.branch(l, false, target);
@@ -48,7 +56,9 @@ impl Lowerer<'_> {
                 } else {
                     let skip = self.new_label();
                     self.branch(l, true, skip);
+                    self.cond_depth += 1;
                     self.branch(r, false, target);
+                    self.cond_depth -= 1;
                     self.ops.push(Op::Label(skip));
                 }
             }

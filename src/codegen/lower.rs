@@ -48,6 +48,12 @@ pub(super) struct Lowerer<'a> {
     /// Helper results computed once at entry because the probe uses them more than once
     /// (`get_current_pid_tgid` for pid and tid, `get_current_uid_gid`, the CPU id).
     hoisted: Vec<(u32, VReg)>,
+    /// Integer map reads already computed on every path to here: (map, key fingerprint,
+    /// value). Dropped for a map when it is updated or deleted from.
+    map_reads: Vec<(usize, String, VReg)>,
+    /// Above 0 while lowering code that runs on some paths only (branches, ternary arms,
+    /// short-circuit operands): reads there are not remembered.
+    pub(super) cond_depth: u32,
 }
 
 /// `struct pt_regs` offsets of the six syscall arguments (x86-64: di si dx r10 r8 r9).
@@ -70,6 +76,8 @@ impl<'a> Lowerer<'a> {
             exit_label: Label(0),
             raw_syscall: None,
             hoisted: Vec::new(),
+            map_reads: Vec::new(),
+            cond_depth: 0,
         };
         l.exit_label = l.label();
         l
@@ -254,8 +262,16 @@ impl<'a> Lowerer<'a> {
                     }
                 }
             }
-            StmtKind::MapUpdate { map, keys, op } => self.map_update(*map, keys, op),
-            StmtKind::Delete { map, keys } => self.delete(*map, keys),
+            // Reads of a map are forgotten once it changes (after the values and keys
+            // of the change itself were computed, which may read it).
+            StmtKind::MapUpdate { map, keys, op } => {
+                self.map_update(*map, keys, op);
+                self.map_reads.retain(|(m, _, _)| m != map);
+            }
+            StmtKind::Delete { map, keys } => {
+                self.delete(*map, keys);
+                self.map_reads.retain(|(m, _, _)| m != map);
+            }
             StmtKind::Printf { event, args } => self.printf(*event, args),
             StmtKind::If { cond, then, else_ } => return self.if_stmt(cond, then, else_),
         }
@@ -309,6 +325,13 @@ impl<'a> Lowerer<'a> {
     }
 
     fn if_stmt(&mut self, cond: &hir::Expr, then: &[hir::Stmt], else_: &[hir::Stmt]) -> bool {
+        self.cond_depth += 1;
+        let exits = self.if_stmt_inner(cond, then, else_);
+        self.cond_depth -= 1;
+        exits
+    }
+
+    fn if_stmt_inner(&mut self, cond: &hir::Expr, then: &[hir::Stmt], else_: &[hir::Stmt]) -> bool {
         let else_label = self.label();
         self.branch(cond, false, else_label);
         let then_exits = self.stmts(then);
@@ -782,47 +805,27 @@ impl<'a> Lowerer<'a> {
                 }
             }
             ExprKind::MapRead { map, keys } => {
-                let ml = self.layout.maps[*map].clone();
-                let key = self.key(&ml, keys);
-                let p = self.call(
-                    helper::MAP_LOOKUP_ELEM,
-                    vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
-                );
-                let missing = self.label();
-                match &e.ty {
-                    Ty::Str { len } => {
-                        let to = self.alloc(*len);
-                        let rounded = round_up(*len, 8);
-                        self.zero(Base::Stack, to, rounded);
-                        self.jump_if_null(p, missing);
-                        self.copy(
-                            Base::Stack,
-                            to,
-                            Base::V(p),
-                            0,
-                            rounded.min(ml.value_size),
-                            8,
-                        );
-                        self.ops.push(Op::Label(missing));
-                        Val::Buf { off: to, len: *len }
-                    }
-                    _ => {
-                        let v = self.vreg();
-                        self.ops.push(Op::Mov {
-                            dst: v,
-                            src: Src::Imm(0),
-                        });
-                        self.jump_if_null(p, missing);
-                        self.ops.push(Op::Load {
-                            size: Size::DW,
-                            dst: v,
-                            base: Base::V(p),
-                            off: 0,
-                        });
-                        self.ops.push(Op::Label(missing));
-                        Val::Int(Src::V(v))
-                    }
+                // The same integer entry read again on a path that already read it, with
+                // no update of the map in between, reuses the value.
+                let print = match e.ty {
+                    Ty::Int { .. } => keys
+                        .iter()
+                        .map(fingerprint)
+                        .collect::<Option<Vec<_>>>()
+                        .map(|k| k.join(",")),
+                    _ => None,
+                };
+                if let Some(p) = &print
+                    && let Some(&(_, _, v)) =
+                        self.map_reads.iter().find(|(m, k, _)| m == map && k == p)
+                {
+                    return Val::Int(Src::V(v));
                 }
+                let val = self.map_read(*map, keys, &e.ty);
+                if let (Some(p), Val::Int(Src::V(v)), 0) = (print, val, self.cond_depth) {
+                    self.map_reads.push((*map, p, v));
+                }
+                val
             }
             ExprKind::Unary(op, inner) => {
                 let src = self.int(inner);
@@ -885,7 +888,8 @@ impl<'a> Lowerer<'a> {
             ExprKind::Ternary(c, a, b) => {
                 let else_l = self.label();
                 let end = self.label();
-                match &e.ty {
+                self.cond_depth += 1;
+                let v = match &e.ty {
                     Ty::Str { len } => {
                         let to = self.alloc(*len);
                         let rounded = round_up(*len, 8);
@@ -909,7 +913,9 @@ impl<'a> Lowerer<'a> {
                         self.ops.push(Op::Label(end));
                         Val::Int(Src::V(v))
                     }
-                }
+                };
+                self.cond_depth -= 1;
+                v
             }
         }
     }
@@ -959,6 +965,51 @@ impl<'a> Lowerer<'a> {
             base: Base::Stack,
             off: tmp,
         });
+    }
+
+    /// Looks up `map[keys]`: the value, or 0 / an empty string when absent.
+    fn map_read(&mut self, map: usize, keys: &[hir::Expr], ty: &Ty) -> Val {
+        let ml = self.layout.maps[map].clone();
+        let key = self.key(&ml, keys);
+        let p = self.call(
+            helper::MAP_LOOKUP_ELEM,
+            vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
+        );
+        let missing = self.label();
+        match ty {
+            Ty::Str { len } => {
+                let to = self.alloc(*len);
+                let rounded = round_up(*len, 8);
+                self.zero(Base::Stack, to, rounded);
+                self.jump_if_null(p, missing);
+                self.copy(
+                    Base::Stack,
+                    to,
+                    Base::V(p),
+                    0,
+                    rounded.min(ml.value_size),
+                    8,
+                );
+                self.ops.push(Op::Label(missing));
+                Val::Buf { off: to, len: *len }
+            }
+            _ => {
+                let v = self.vreg();
+                self.ops.push(Op::Mov {
+                    dst: v,
+                    src: Src::Imm(0),
+                });
+                self.jump_if_null(p, missing);
+                self.ops.push(Op::Load {
+                    size: Size::DW,
+                    dst: v,
+                    base: Base::V(p),
+                    off: 0,
+                });
+                self.ops.push(Op::Label(missing));
+                Val::Int(Src::V(v))
+            }
+        }
     }
 
     /// Evaluates a string into the `size`-byte buffer at `to`, zero-padding it.
@@ -1096,4 +1147,22 @@ fn visit_expr(e: &hir::Expr, f: &mut dyn FnMut(&hir::Expr)) {
         | ExprKind::CtxField { .. }
         | ExprKind::Var(_) => {}
     }
+}
+
+/// A spelling of a key expression that is equal exactly when two occurrences have the
+/// same value within one run of a probe; `None` for anything that may differ (variables,
+/// map reads, `nsecs`).
+fn fingerprint(e: &hir::Expr) -> Option<String> {
+    Some(match &e.kind {
+        ExprKind::Int(v) => format!("{v}"),
+        ExprKind::Str(s) => format!("{s:?}"),
+        ExprKind::Builtin(Builtin::Nsecs) => return None,
+        ExprKind::Builtin(b) => format!("{b:?}"),
+        ExprKind::CtxField { offset } => format!("ctx{offset}:{}", e.ty),
+        ExprKind::Unary(op, a) => format!("({op:?} {})", fingerprint(a)?),
+        ExprKind::Binary(op, a, b) => {
+            format!("({} {op:?} {})", fingerprint(a)?, fingerprint(b)?)
+        }
+        ExprKind::Var(_) | ExprKind::MapRead { .. } | ExprKind::Ternary(..) => return None,
+    })
 }

@@ -90,7 +90,7 @@ fn variables_ternaries_and_arithmetic() {
 #[test]
 fn string_comparison_in_predicate() {
     let cmd = format!("{} getpid 50", workload());
-    let prog = r#"tracepoint:syscalls:sys_enter_getpid /comm == "workload"/ { @n = count(); } tracepoint:syscalls:sys_enter_getpid /comm != "workload" && pid == cpid/ { @wrong = count(); }"#;
+    let prog = r#"tracepoint:syscalls:sys_enter_getpid /comm == "workload" && pid == cpid/ { @n = count(); } tracepoint:syscalls:sys_enter_getpid /comm != "workload" && pid == cpid/ { @wrong = count(); }"#;
     let r = run(&["-e", prog, "-c", &cmd]);
     assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
     assert_eq!(lines(&r.stdout), ["@n: 50"]);

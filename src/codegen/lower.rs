@@ -415,16 +415,7 @@ impl<'a> Lowerer<'a> {
     fn map_update(&mut self, map: usize, keys: &[hir::Expr], op: &MapOp) {
         let ml = self.layout.maps[map].clone();
         // The new value (or delta) first: it may read maps itself.
-        let val = match op {
-            MapOp::Count => None,
-            MapOp::Sum(e)
-            | MapOp::Assign(e)
-            | MapOp::Avg(e)
-            | MapOp::Min(e)
-            | MapOp::Max(e)
-            | MapOp::Hist(e)
-            | MapOp::Lhist(e, _) => Some(self.value(e)),
-        };
+        let val = op.value().map(|e| self.value(e));
         if let MapOp::Assign(_) = op {
             let key = self.key(&ml, keys);
             let voff = match val.expect("assign has a value") {
@@ -1102,15 +1093,8 @@ fn visit_stmts(stmts: &[hir::Stmt], f: &mut dyn FnMut(&hir::Expr)) {
         match &s.kind {
             StmtKind::MapUpdate { keys, op, .. } => {
                 keys.iter().for_each(|k| visit_expr(k, f));
-                match op {
-                    MapOp::Count => {}
-                    MapOp::Sum(e)
-                    | MapOp::Assign(e)
-                    | MapOp::Avg(e)
-                    | MapOp::Min(e)
-                    | MapOp::Max(e)
-                    | MapOp::Hist(e)
-                    | MapOp::Lhist(e, _) => visit_expr(e, f),
+                if let Some(e) = op.value() {
+                    visit_expr(e, f);
                 }
             }
             StmtKind::Delete { keys, .. } => keys.iter().for_each(|k| visit_expr(k, f)),

@@ -85,6 +85,22 @@ pub enum MapOp {
     Lhist(Expr, Lhist),
 }
 
+impl MapOp {
+    /// The expression the update takes (`None` for `count()`).
+    pub fn value(&self) -> Option<&Expr> {
+        match self {
+            MapOp::Count => None,
+            MapOp::Sum(e)
+            | MapOp::Assign(e)
+            | MapOp::Avg(e)
+            | MapOp::Min(e)
+            | MapOp::Max(e)
+            | MapOp::Hist(e)
+            | MapOp::Lhist(e, _) => Some(e),
+        }
+    }
+}
+
 /// Statement kinds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StmtKind {

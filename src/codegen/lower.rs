@@ -8,12 +8,8 @@ use super::layout::{Layout, MapLayout};
 use crate::ast::{BinOp, UnOp};
 use crate::bpf::insn::helper;
 use crate::bpf::{Alu, Cond, Size};
-use crate::codegen::module::{Lhist, MapKind};
-use crate::sema::hir::{self, Builtin, ExprKind, MapOp, StmtKind};
+use crate::sema::hir::{self, Builtin, ExprKind, StmtKind};
 use crate::types::{Ty, round_up};
-
-/// `BPF_ANY`: create or replace.
-const BPF_ANY: i64 = 0;
 
 /// A computed value.
 #[derive(Clone, Copy, Debug)]
@@ -28,7 +24,7 @@ pub(super) enum Val {
 /// Lowering state of one program.
 pub(super) struct Lowerer<'a> {
     pub(super) ops: Vec<Op>,
-    layout: &'a Layout,
+    pub(super) layout: &'a Layout,
     next_vreg: u32,
     next_label: u32,
     /// Bytes of the frame in use (buffers grow downwards from R10).
@@ -50,7 +46,7 @@ pub(super) struct Lowerer<'a> {
     hoisted: Vec<(u32, VReg)>,
     /// Integer map reads already computed on every path to here: (map, key fingerprint,
     /// value). Dropped for a map when it is updated or deleted from.
-    map_reads: Vec<(usize, String, VReg)>,
+    pub(super) map_reads: Vec<(usize, String, VReg)>,
     /// Above 0 while lowering code that runs on some paths only (branches, ternary arms,
     /// short-circuit operands): reads there are not remembered.
     pub(super) cond_depth: u32,
@@ -131,18 +127,18 @@ impl<'a> Lowerer<'a> {
         (self.ops, self.stack_max)
     }
 
-    fn vreg(&mut self) -> VReg {
+    pub(super) fn vreg(&mut self) -> VReg {
         self.next_vreg += 1;
         VReg(self.next_vreg)
     }
 
-    fn label(&mut self) -> Label {
+    pub(super) fn label(&mut self) -> Label {
         self.next_label += 1;
         Label(self.next_label)
     }
 
     /// Reserves `size` bytes (rounded to 8) of frame; returns the offset from R10.
-    fn alloc(&mut self, size: u32) -> i16 {
+    pub(super) fn alloc(&mut self, size: u32) -> i16 {
         self.stack += round_up(size.max(1), 8);
         self.stack_max = self.stack_max.max(self.stack);
         // Offsets beyond the 512-byte frame are reported by `codegen::lower` from
@@ -152,7 +148,7 @@ impl<'a> Lowerer<'a> {
 
     /// Zeroes `size` bytes at `base + off` with naturally aligned stores (the verifier
     /// rejects misaligned stack access); `base` is 8-byte aligned.
-    fn zero(&mut self, base: Base, off: i16, size: u32) {
+    pub(super) fn zero(&mut self, base: Base, off: i16, size: u32) {
         let mut done = 0u32;
         while done < size {
             let at = off as i32 + done as i32;
@@ -172,7 +168,15 @@ impl<'a> Lowerer<'a> {
 
     /// Copies `len` bytes from `src + soff` to `dst + doff`, in the widest accesses that
     /// `align` (the alignment both sides are known to have) allows.
-    fn copy(&mut self, dst: Base, doff: i16, src: Base, soff: i16, len: u32, align: u32) {
+    pub(super) fn copy(
+        &mut self,
+        dst: Base,
+        doff: i16,
+        src: Base,
+        soff: i16,
+        len: u32,
+        align: u32,
+    ) {
         let mut done = 0u32;
         for (w, s) in [(8, Size::DW), (4, Size::W), (2, Size::H), (1, Size::B)] {
             if w > align {
@@ -197,7 +201,7 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn constant(&mut self, c: u64) -> Src {
+    pub(super) fn constant(&mut self, c: u64) -> Src {
         match i32::try_from(c as i64) {
             Ok(i) => Src::Imm(i),
             Err(_) => {
@@ -208,7 +212,7 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn call(&mut self, helper: u32, args: Vec<Arg>) -> VReg {
+    pub(super) fn call(&mut self, helper: u32, args: Vec<Arg>) -> VReg {
         let v = self.vreg();
         self.ops.push(Op::Call {
             helper,
@@ -315,7 +319,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// `if p == NULL goto target`.
-    fn jump_if_null(&mut self, p: VReg, target: Label) {
+    pub(super) fn jump_if_null(&mut self, p: VReg, target: Label) {
         self.ops.push(Op::Jmp {
             cond: Cond::Eq,
             a: p,
@@ -350,7 +354,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Builds the BPF key of `map` for `keys` on the stack; returns its offset.
-    fn key(&mut self, layout: &MapLayout, keys: &[hir::Expr]) -> i16 {
+    pub(super) fn key(&mut self, layout: &MapLayout, keys: &[hir::Expr]) -> i16 {
         // Evaluate every key before writing any, so nested map reads can't clobber.
         let vals: Vec<Val> = keys.iter().map(|k| self.value(k)).collect();
         // A lone string that fills the key exactly (`@[comm]`) is the key as it stands.
@@ -399,7 +403,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// `bpf_map_update_elem(map, R10 + key, R10 + value, flags)`, result unused.
-    fn update_elem(&mut self, map: usize, key: i16, value: i16, flags: i64) {
+    pub(super) fn update_elem(&mut self, map: usize, key: i16, value: i16, flags: i64) {
         self.ops.push(Op::Call {
             helper: helper::MAP_UPDATE_ELEM,
             args: vec![
@@ -408,278 +412,6 @@ impl<'a> Lowerer<'a> {
                 Arg::Stack(value),
                 Arg::Imm(flags),
             ],
-            ret: None,
-        });
-    }
-
-    fn map_update(&mut self, map: usize, keys: &[hir::Expr], op: &MapOp) {
-        let ml = self.layout.maps[map].clone();
-        // The new value (or delta) first: it may read maps itself.
-        let val = op.value().map(|e| self.value(e));
-        if let MapOp::Assign(_) = op {
-            let key = self.key(&ml, keys);
-            let voff = match val.expect("assign has a value") {
-                Val::Int(src) => {
-                    let off = self.alloc(8);
-                    self.ops.push(Op::Store {
-                        size: Size::DW,
-                        base: Base::Stack,
-                        off,
-                        src,
-                    });
-                    off
-                }
-                Val::Buf { off, len } => {
-                    if len >= ml.value_size {
-                        off
-                    } else {
-                        let to = self.alloc(ml.value_size);
-                        self.copy(Base::Stack, to, Base::Stack, off, round_up(len, 8), 8);
-                        self.zero(
-                            Base::Stack,
-                            to + round_up(len, 8) as i16,
-                            ml.value_size - round_up(len, 8),
-                        );
-                        to
-                    }
-                }
-            };
-            self.update_elem(ml.bpf_map, key, voff, BPF_ANY);
-            return;
-        }
-        let v = match val {
-            None => Src::Imm(1),
-            Some(Val::Int(src)) => src,
-            Some(Val::Buf { .. }) => unreachable!("sema: aggregation of an integer"),
-        };
-        let bucket = match op {
-            MapOp::Hist(_) => Some(self.hist_bucket(v)),
-            MapOp::Lhist(_, l) => Some(self.lhist_bucket(v, l)),
-            _ => None,
-        };
-        let key = self.key(&ml, keys);
-        if let Some(b) = bucket {
-            let at = key + ml.key_offsets.last().map_or(0, |&o| o as i16);
-            self.ops.push(Op::Store {
-                size: Size::DW,
-                base: Base::Stack,
-                off: at,
-                src: Src::V(b),
-            });
-        }
-        let done = self.label();
-        // The first value of a new key: the update applied to an empty slot.
-        let delta = if bucket.is_some() { Src::Imm(1) } else { v };
-        let first = match op {
-            MapOp::Avg(_) | MapOp::Min(_) | MapOp::Max(_) => [delta, Src::Imm(1)],
-            _ => [delta, Src::Imm(0)],
-        };
-        let p = self.slot(&ml, key, &first, done);
-        match op {
-            MapOp::Count | MapOp::Sum(_) | MapOp::Hist(_) | MapOp::Lhist(..) => {
-                self.add_at(p, 0, delta);
-            }
-            MapOp::Avg(_) => {
-                self.add_at(p, 0, v);
-                self.add_at(p, 8, Src::Imm(1));
-            }
-            MapOp::Min(_) | MapOp::Max(_) => {
-                // `{value, set}`: store when unset or when `v` beats the value.
-                let store = self.label();
-                let set = self.vreg();
-                self.ops.push(Op::Load {
-                    size: Size::DW,
-                    dst: set,
-                    base: Base::V(p),
-                    off: 8,
-                });
-                self.jump_if_null(set, store);
-                let cur = self.vreg();
-                self.ops.push(Op::Load {
-                    size: Size::DW,
-                    dst: cur,
-                    base: Base::V(p),
-                    off: 0,
-                });
-                let keep = if matches!(op, MapOp::Min(_)) {
-                    Cond::Sle
-                } else {
-                    Cond::Sge
-                };
-                self.ops.push(Op::Jmp {
-                    cond: keep,
-                    a: cur,
-                    b: v,
-                    target: done,
-                });
-                self.ops.push(Op::Label(store));
-                self.ops.push(Op::Store {
-                    size: Size::DW,
-                    base: Base::V(p),
-                    off: 0,
-                    src: v,
-                });
-                self.ops.push(Op::Store {
-                    size: Size::DW,
-                    base: Base::V(p),
-                    off: 8,
-                    src: Src::Imm(1),
-                });
-            }
-            MapOp::Assign(_) => unreachable!("handled above"),
-        }
-        self.ops.push(Op::Label(done));
-    }
-
-    /// Looks up the value of `key` in a per-CPU map and returns the pointer, jumping to
-    /// `done` if there is none. A per-CPU hash without the key gets it inserted with the
-    /// words `first` (this CPU's first value; the kernel zeroes the other CPUs' slots, and
-    /// if another CPU inserted the key meanwhile, `BPF_ANY` only sets this CPU's slot,
-    /// still empty) and the caller's update is skipped: one helper call, no second lookup.
-    fn slot(&mut self, ml: &MapLayout, key: i16, first: &[Src; 2], done: Label) -> VReg {
-        let p = self.call(
-            helper::MAP_LOOKUP_ELEM,
-            vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
-        );
-        if ml.kind == MapKind::PercpuHash {
-            let have = self.label();
-            self.ops.push(Op::Jmp {
-                cond: Cond::Ne,
-                a: p,
-                b: Src::Imm(0),
-                target: have,
-            });
-            let init = self.alloc(ml.value_size);
-            for (i, w) in first.iter().take((ml.value_size / 8) as usize).enumerate() {
-                self.ops.push(Op::Store {
-                    size: Size::DW,
-                    base: Base::Stack,
-                    off: init + 8 * i as i16,
-                    src: *w,
-                });
-            }
-            self.update_elem(ml.bpf_map, key, init, BPF_ANY);
-            self.ops.push(Op::Goto(done));
-            self.ops.push(Op::Label(have));
-        } else {
-            self.jump_if_null(p, done);
-        }
-        p
-    }
-
-    /// `*(u64 *)(p + off) += delta`.
-    fn add_at(&mut self, p: VReg, off: i16, delta: Src) {
-        let t = self.vreg();
-        self.ops.push(Op::Load {
-            size: Size::DW,
-            dst: t,
-            base: Base::V(p),
-            off,
-        });
-        self.ops.push(Op::Alu {
-            op: Alu::Add,
-            dst: t,
-            src: delta,
-            signed: false,
-        });
-        self.ops.push(Op::Store {
-            size: Size::DW,
-            base: Base::V(p),
-            off,
-            src: Src::V(t),
-        });
-    }
-
-    /// The `hist()` bucket of signed `v` ([`crate::codegen::module::hist_bucket`]):
-    /// 0 below zero, 1 for zero, else 2 + log2(v) by binary search on the bit length.
-    fn hist_bucket(&mut self, v: Src) -> VReg {
-        let b = self.vreg();
-        if let Src::Imm(c) = v {
-            let k = crate::codegen::module::hist_bucket(c as i64);
-            self.mov(b, Src::Imm(k as i32));
-            return b;
-        }
-        let t = self.fresh_copy(v);
-        let done = self.label();
-        self.mov(b, Src::Imm(0));
-        self.jmp(Cond::Slt, t, Src::Imm(0), done);
-        self.mov(b, Src::Imm(1));
-        self.jmp(Cond::Eq, t, Src::Imm(0), done);
-        self.mov(b, Src::Imm(2));
-        // Bits above 32 first: 1 << 32 is no 32-bit immediate.
-        let low = self.label();
-        let hi = self.fresh_copy(Src::V(t));
-        self.alu(Alu::Rsh, hi, Src::Imm(32));
-        self.jump_if_null(hi, low);
-        self.mov(t, Src::V(hi));
-        self.alu(Alu::Add, b, Src::Imm(32));
-        self.ops.push(Op::Label(low));
-        for k in [16, 8, 4, 2, 1] {
-            let skip = self.label();
-            self.jmp(Cond::Lt, t, Src::Imm(1 << k), skip);
-            self.alu(Alu::Rsh, t, Src::Imm(k));
-            self.alu(Alu::Add, b, Src::Imm(k));
-            self.ops.push(Op::Label(skip));
-        }
-        self.ops.push(Op::Label(done));
-        b
-    }
-
-    /// The `lhist()` bucket of signed `v` ([`Lhist::bucket`]).
-    fn lhist_bucket(&mut self, v: Src, l: &Lhist) -> VReg {
-        let b = self.vreg();
-        if let Src::Imm(c) = v {
-            self.mov(b, Src::Imm(l.bucket(c as i64) as i32));
-            return b;
-        }
-        let t = self.fresh_copy(v);
-        let done = self.label();
-        self.mov(b, Src::Imm(0));
-        let min = self.constant(l.min as u64);
-        self.jmp(Cond::Slt, t, min, done);
-        self.mov(b, Src::Imm(l.buckets() as i32 - 1));
-        let max = self.constant(l.max as u64);
-        self.jmp(Cond::Sge, t, max, done);
-        self.mov(b, Src::V(t));
-        if l.min != 0 {
-            self.alu(Alu::Sub, b, min);
-        }
-        if l.step != 1 {
-            let step = self.constant(l.step as u64);
-            self.alu(Alu::Div, b, step);
-        }
-        self.alu(Alu::Add, b, Src::Imm(1));
-        self.ops.push(Op::Label(done));
-        b
-    }
-
-    /// `dst = src`.
-    fn mov(&mut self, dst: VReg, src: Src) {
-        self.ops.push(Op::Mov { dst, src });
-    }
-
-    /// `dst op= src` (unsigned).
-    fn alu(&mut self, op: Alu, dst: VReg, src: Src) {
-        self.ops.push(Op::Alu {
-            op,
-            dst,
-            src,
-            signed: false,
-        });
-    }
-
-    /// `if a cond b goto target`.
-    fn jmp(&mut self, cond: Cond, a: VReg, b: Src, target: Label) {
-        self.ops.push(Op::Jmp { cond, a, b, target });
-    }
-
-    /// `delete(@m[k])`.
-    fn delete(&mut self, map: usize, keys: &[hir::Expr]) {
-        let ml = self.layout.maps[map].clone();
-        let key = self.key(&ml, keys);
-        self.ops.push(Op::Call {
-            helper: helper::MAP_DELETE_ELEM,
-            args: vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
             ret: None,
         });
     }
@@ -1013,7 +745,7 @@ impl<'a> Lowerer<'a> {
         self.zero(Base::Stack, to + n as i16, size - n);
     }
 
-    fn fresh_copy(&mut self, src: Src) -> VReg {
+    pub(super) fn fresh_copy(&mut self, src: Src) -> VReg {
         let v = self.vreg();
         self.ops.push(Op::Mov { dst: v, src });
         v

@@ -6,6 +6,7 @@
 //! operations, `regalloc` assigns registers and emits instructions, `elf` writes the
 //! object, `listing` renders `--dump insns`. No syscalls here.
 
+mod aggregate;
 mod branch;
 pub mod btf;
 pub mod elf;

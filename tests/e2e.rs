@@ -5,6 +5,13 @@ mod common;
 
 use common::{body, run, workload};
 
+/// Runs `prog` with `-c cmd` and asserts that it succeeded.
+fn traced(prog: &str, cmd: &str) -> common::Run {
+    let r = run(&["-e", prog, "-c", cmd]);
+    assert_eq!(r.code, Some(0), "{prog}\nstderr: {}", r.stderr);
+    r
+}
+
 /// Non-empty lines of the output after the `Attaching` line.
 fn lines(stdout: &str) -> Vec<String> {
     body(stdout)
@@ -36,8 +43,7 @@ fn counts_exactly_the_getpid_calls_of_the_command() {
 fn sums_a_tracepoint_argument() {
     let cmd = format!("{} write 100 7", workload());
     let prog = "t:syscalls:sys_enter_write /pid == cpid && args.count == 7/ { @bytes = sum(args.count); @calls[args->count] = count(); }";
-    let r = run(&["-e", prog, "-c", &cmd]);
-    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let r = traced(prog, &cmd);
     assert_eq!(lines(&r.stdout), ["@bytes: 700", "@calls[7]: 100"]);
 }
 
@@ -91,8 +97,7 @@ fn variables_ternaries_and_arithmetic() {
 fn string_comparison_in_predicate() {
     let cmd = format!("{} getpid 50", workload());
     let prog = r#"tracepoint:syscalls:sys_enter_getpid /comm == "workload" && pid == cpid/ { @n = count(); } tracepoint:syscalls:sys_enter_getpid /comm != "workload" && pid == cpid/ { @wrong = count(); }"#;
-    let r = run(&["-e", prog, "-c", &cmd]);
-    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let r = traced(prog, &cmd);
     assert_eq!(lines(&r.stdout), ["@n: 50"]);
 }
 
@@ -257,8 +262,7 @@ fn missing_command_is_a_clear_error() {
 fn wildcard_tracepoints_attach_and_count() {
     let cmd = format!("{} getpid 30", workload());
     let prog = "tracepoint:syscalls:sys_enter_getp*id /pid == cpid/ { @[probe] = count(); }";
-    let r = run(&["-e", prog, "-c", &cmd]);
-    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let r = traced(prog, &cmd);
     assert!(
         r.stdout.starts_with("Attaching 3 probes..."),
         "{}",
@@ -285,8 +289,7 @@ fn signed_tracepoint_fields_and_comparisons() {
     // sys_exit_getpid's `ret` is a signed long: the pid, positive; sums are exact.
     let cmd = format!("{} getpid 20", workload());
     let prog = "t:syscalls:sys_exit_getpid /pid == cpid/ { @pos = sum(args.ret > 0); @neg = sum(args.ret < 0 ? 1 : 0); @n = count(); }";
-    let r = run(&["-e", prog, "-c", &cmd]);
-    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let r = traced(prog, &cmd);
     assert_eq!(lines(&r.stdout), ["@n: 20", "@neg: 0", "@pos: 20"]);
 }
 
@@ -333,8 +336,7 @@ fn aggregations_over_a_known_distribution() {
         @a = avg(args.count); @s = stats(args.count); @mn = min(args.count); @mx = max(args.count);
         @mk[args.count % 3] = max(args.count); @nk[args.count % 3] = min(args.count);
         @ak[args.count % 2] = avg(args.count); @neg = min(0 - args.count); @q = quantize(args.count); }";
-    let r = run(&["-e", prog, "-c", &cmd]);
-    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let r = traced(prog, &cmd);
     // 0..100 in power-of-two buckets, for both `hist` and ply's `quantize`.
     let pow2 = "[0]                    1 |@                                                   |
 [1]                    1 |@                                                   |
@@ -413,8 +415,7 @@ fn latency_pair_with_delete() {
             @lat = hist(nsecs - @start[tid]); @n = count(); @neg = min(nsecs - @start[tid]);
             delete(@start[tid]); }
         t:syscalls:sys_enter_read /pid == cpid/ { @start[tid] = nsecs; }";
-    let r = run(&["-e", prog, "-c", &cmd]);
-    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let r = traced(prog, &cmd);
     let out = body(&r.stdout);
     // Every read was timed (at least the workload's 50), no timestamp is left behind,
     // and no latency is negative.
@@ -527,8 +528,7 @@ fn uprobes_count_arguments_and_return_values() {
          uretprobe:{w}:scry_workload_func {{ @ret = sum(retval); @big = max(retval); }}
          u:{w}:scry_workload_fun* {{ @wild = count(); }}"
     );
-    let r = run(&["-e", &prog, "-c", &cmd]);
-    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let r = traced(&prog, &cmd);
     assert!(
         r.stdout.starts_with("Attaching 3 probes..."),
         "{}",
@@ -593,8 +593,7 @@ fn syscall_tracepoints_served_from_raw_syscalls() {
     let dump = run(&["--dump", "insns", "-e", &prog, "-c", &cmd]);
     assert!(dump.stdout.contains("sys_enter_tails"), "{}", dump.stdout);
     assert!(dump.stdout.contains("sys_exit_tails"), "{}", dump.stdout);
-    let r = run(&["-e", &prog, "-c", &cmd]);
-    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let r = traced(&prog, &cmd);
     let out = lines(&r.stdout);
     assert!(
         out.contains(&"@[tracepoint:syscalls:sys_enter_write, 3]: 100".to_string()),
@@ -613,8 +612,7 @@ fn repeated_builtins_keep_their_values() {
     let cmd = format!("{} getpid 10", workload());
     let prog = "t:syscalls:sys_enter_getpid /pid == cpid && tid == cpid/ {
         @[pid == cpid, tid == cpid, uid, gid, uid + gid, cpu == cpu] = count(); }";
-    let r = run(&["-e", prog, "-c", &cmd]);
-    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let r = traced(prog, &cmd);
     // SAFETY: getuid/getgid cannot fail.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     assert_eq!(
@@ -630,8 +628,7 @@ fn aggregations_exact_under_concurrency() {
     let cmd = format!("{} threads 50000 4", workload());
     let prog = "t:syscalls:sys_enter_getpid /pid == cpid/ {
         @n = count(); @k[pid] = count(); @s[comm] = sum(2); @h[1] = hist(5); @a[1] = avg(4); }";
-    let r = run(&["-e", prog, "-c", &cmd]);
-    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let r = traced(prog, &cmd);
     let out = lines(&r.stdout);
     assert!(out.contains(&"@n: 200000".to_string()), "{out:?}");
     assert!(
@@ -658,8 +655,7 @@ fn uprobes_past_a_landing_pad() {
         "uprobe:{w}:scry_workload_cet {{ @calls = count(); @args = sum(arg0); }}
          uretprobe:{w}:scry_workload_cet {{ @ret = sum(retval); }}"
     );
-    let r = run(&["-e", &prog, "-c", &cmd]);
-    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let r = traced(&prog, &cmd);
     assert_eq!(
         lines(&r.stdout),
         ["@args: 499500", "@calls: 1000", "@ret: 1499500"]

@@ -6,10 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 
-use scry::codegen::{self, elf, listing};
+use scry::artifact::Manifest;
 use scry::diag::{self, Diagnostic};
-use scry::runtime::{self, child::Child, tracefs::Tracefs};
-use scry::{ast, parser, sema};
+use scry::host::system::System;
+use scry::object::listing;
+use scry::runtime::{self, child::Child};
+use scry::{ast, codegen, parser, sema};
 
 /// What `--dump` prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -94,11 +96,11 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
             .map(|c| c.pid())
             .or(cli.command.as_ref().map(|_| 0)),
     };
-    let hir = sema::check(&program, &Tracefs::new(), &options)?;
-    let (module, meta) = codegen::lower(&hir)?;
-    let object = elf::write(&module);
+    let hir = sema::check(&program, &System::new(), &options)?;
+    let compiled = codegen::lower(&hir)?;
+    let artifact = compiled.artifact();
     if let Some(path) = &cli.emit_elf {
-        std::fs::write(path, &object).map_err(|e| {
+        std::fs::write(path, &artifact.object).map_err(|e| {
             vec![Diagnostic::global(
                 "E0502",
                 format!("cannot write {}: {e}", path.display()),
@@ -106,23 +108,23 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         })?;
     }
     if cli.dump == Some(Dump::Insns) {
-        print!("{}", listing::listing(&module, source));
+        print!("{}", listing::listing(&compiled.module, source));
         return Ok(0);
     }
     let options = runtime::RunOptions {
         child,
         pid: cli.pid,
     };
-    runtime::run(&object, &module, &meta, options).map_err(|e| vec![runtime_diagnostic(e, &module)])
+    runtime::run(&artifact, options).map_err(|e| vec![runtime_diagnostic(e, &artifact.manifest)])
 }
 
 /// A runtime failure as a diagnostic; a verifier rejection points at the source construct
 /// of the failing instruction.
-fn runtime_diagnostic(e: runtime::Error, module: &codegen::Module) -> Diagnostic {
+fn runtime_diagnostic(e: runtime::Error, manifest: &Manifest) -> Diagnostic {
     match &e {
         runtime::Error::Load { prog, insn, log } => {
-            let span = module
-                .progs
+            let span = manifest
+                .programs
                 .iter()
                 .find(|p| &p.name == prog)
                 .and_then(|p| insn.and_then(|i| p.span_of(i)));

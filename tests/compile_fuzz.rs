@@ -1,50 +1,16 @@
 //! Mutated programs through the whole pure pipeline (parse, check, lower, ELF): every
 //! input ends in Ok or diagnostics, never a panic.
 
-use scry::provider::tracepoint::parse_format;
-use scry::provider::{Catalog, TracepointFormat};
+use scry::host::fake::Fake;
 use scry::{codegen, parser, sema};
-
-/// A fixed catalog: two syscall tracepoints with realistic layouts.
-struct Fake;
-
-const READ: &str = "format:
-\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;
-\tfield:unsigned int fd;\toffset:16;\tsize:8;\tsigned:0;
-\tfield:char * buf;\toffset:24;\tsize:8;\tsigned:0;
-\tfield:size_t count;\toffset:32;\tsize:8;\tsigned:0;
-";
-const SWITCH: &str = "format:
-\tfield:char prev_comm[16];\toffset:8;\tsize:16;\tsigned:0;
-\tfield:pid_t prev_pid;\toffset:24;\tsize:4;\tsigned:1;
-\tfield:int prev_prio;\toffset:28;\tsize:4;\tsigned:1;
-\tfield:long prev_state;\toffset:32;\tsize:8;\tsigned:1;
-";
-
-impl Catalog for Fake {
-    fn tracepoint_format(&self, category: &str, name: &str) -> Option<TracepointFormat> {
-        match (category, name) {
-            ("syscalls", "sys_enter_read") => parse_format(READ),
-            ("sched", "sched_switch") => parse_format(SWITCH),
-            _ => None,
-        }
-    }
-
-    fn tracepoints(&self) -> Vec<(String, String)> {
-        vec![
-            ("sched".into(), "sched_switch".into()),
-            ("syscalls".into(), "sys_enter_read".into()),
-        ]
-    }
-}
 
 fn compile(src: &str) {
     let Ok(ast) = parser::parse(src) else { return };
     let Ok(hir) = sema::check(&ast, &Fake, &sema::Options { cpid: Some(7) }) else {
         return;
     };
-    if let Ok((module, _)) = codegen::lower(&hir) {
-        let _ = codegen::elf::write(&module);
+    if let Ok(compiled) = codegen::lower(&hir) {
+        let _ = compiled.artifact();
     }
 }
 

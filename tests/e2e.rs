@@ -661,7 +661,7 @@ fn uprobes_past_a_landing_pad() {
         ["@args: 499500", "@calls: 1000", "@ret: 1499500"]
     );
     // The probe really sits past the pad; functions without one are probed at entry.
-    let b = scry::runtime::binary::read(&w).unwrap();
+    let b = scry::host::elf::read(&w).unwrap();
     let skip = |name: &str| b.funcs.iter().find(|f| f.name == name).unwrap().entry_skip;
     assert_eq!(skip("scry_workload_cet"), 4);
     assert_eq!(skip("scry_workload_framed"), 0);

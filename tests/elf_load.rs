@@ -2,11 +2,13 @@
 //! the right types and sizes, relocated map loads, every program type scry emits.
 
 use libbpf_rs::MapCore;
-use scry::codegen::module::{Attach, ProgKind, ValueKind};
-use scry::codegen::{self, elf};
+use scry::artifact::Attach;
+use scry::bpf::abi::ProgKind;
+use scry::codegen;
 use scry::diag::Span;
+use scry::lang::agg::ValueKind;
+use scry::lang::ty::Ty;
 use scry::sema::hir::{self, Builtin, ExprKind, MapOp, StmtKind};
-use scry::types::Ty;
 
 fn e(kind: ExprKind, ty: Ty) -> hir::Expr {
     hir::Expr {
@@ -106,8 +108,10 @@ fn program() -> hir::Program {
 
 #[test]
 fn object_loads_with_maps_of_the_right_shape() {
-    let (module, _meta) = codegen::lower(&program()).expect("lowers");
-    let bytes = elf::write(&module);
+    let bytes = codegen::lower(&program())
+        .expect("lowers")
+        .artifact()
+        .object;
     let mut builder = libbpf_rs::ObjectBuilder::default();
     let open = builder
         .open_memory(&bytes)

@@ -2,11 +2,31 @@
 //! instruction (which maps back to a source span), and a failed attach names the probe
 //! and leaves nothing attached or loaded.
 
+use scry::artifact::{Artifact, Attach, Manifest, ProbeAttach, ProgramInfo};
 use scry::bpf::{Insn, Reg};
-use scry::codegen::module::{Attach, Meta, ProbeAttach, Prog, ProgKind};
-use scry::codegen::{Module, elf};
 use scry::diag::Span;
+use scry::object::elf;
+use scry::object::module::{Module, Prog, ProgKind};
 use scry::runtime::{Error, RunOptions, run_with_output};
+
+/// The artifact of a hand-written module with these attachments.
+fn artifact(module: &Module, probes: Vec<ProbeAttach>) -> Artifact {
+    Artifact {
+        object: elf::write(module),
+        manifest: Manifest {
+            programs: module
+                .progs
+                .iter()
+                .map(|p| ProgramInfo {
+                    name: p.name.clone(),
+                    source_map: p.source_map.clone(),
+                })
+                .collect(),
+            probes,
+            ..Manifest::default()
+        },
+    }
+}
 
 fn prog(name: &str, section: &str, kind: ProgKind, insns: Vec<Insn>) -> Prog {
     Prog {
@@ -37,30 +57,23 @@ fn verifier_rejection_names_the_instruction() {
         maps: vec![],
         progs: vec![prog("bad_stack", "raw_tp", ProgKind::RawTracepoint, insns)],
     };
-    let meta = Meta {
-        probes: vec![ProbeAttach {
+    let art = artifact(
+        &module,
+        vec![ProbeAttach {
             prog: 0,
             attach: Attach::Begin,
             display: "BEGIN".into(),
         }],
-        ..Meta::default()
-    };
+    );
     let mut out = Vec::new();
-    let err = run_with_output(
-        &elf::write(&module),
-        &module,
-        &meta,
-        RunOptions::default(),
-        &mut out,
-    )
-    .unwrap_err();
+    let err = run_with_output(&art, RunOptions::default(), &mut out).unwrap_err();
     let Error::Load { prog, insn, log } = err else {
         panic!("expected a load error, got {err}")
     };
     assert_eq!(prog, "bad_stack");
     assert_eq!(insn, Some(2), "log:\n{log}");
     assert!(log.contains("expected=map_ptr"), "{log}");
-    assert_eq!(module.progs[0].span_of(2), Some(Span::new(6, 20)));
+    assert_eq!(art.manifest.programs[0].span_of(2), Some(Span::new(6, 20)));
     assert!(out.is_empty(), "nothing runs after a failed load");
 }
 
@@ -87,8 +100,9 @@ fn failed_attach_names_the_probe_and_detaches_everything() {
         category: "syscalls".into(),
         name: name.into(),
     };
-    let meta = Meta {
-        probes: vec![
+    let art = artifact(
+        &module,
+        vec![
             ProbeAttach {
                 prog: 0,
                 attach: tp("sys_enter_getpid"),
@@ -100,17 +114,9 @@ fn failed_attach_names_the_probe_and_detaches_everything() {
                 display: "tracepoint:syscalls:sys_enter_nope".into(),
             },
         ],
-        ..Meta::default()
-    };
+    );
     let mut out = Vec::new();
-    let err = run_with_output(
-        &elf::write(&module),
-        &module,
-        &meta,
-        RunOptions::default(),
-        &mut out,
-    )
-    .unwrap_err();
+    let err = run_with_output(&art, RunOptions::default(), &mut out).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, Error::Attach { .. }), "{text}");
     assert!(

@@ -4,6 +4,7 @@
 //! Knows nothing of the scry language; codegen builds [`Insn`]s, the ELF writer encodes
 //! them, `--dump insns` disassembles them.
 
+pub mod abi;
 pub mod disasm;
 pub mod insn;
 

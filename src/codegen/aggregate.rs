@@ -5,11 +5,12 @@
 use super::ir::{Arg, Base, Label, Op, Src, VReg};
 use super::layout::MapLayout;
 use super::lower::{Lowerer, Val};
+use crate::bpf::abi::MapKind;
 use crate::bpf::insn::helper;
 use crate::bpf::{Alu, Cond, Size};
-use crate::codegen::module::{Lhist, MapKind};
+use crate::lang::agg::Lhist;
+use crate::lang::ty::round_up;
 use crate::sema::hir::{self, MapOp};
-use crate::types::round_up;
 
 /// `BPF_ANY`: create or replace.
 const BPF_ANY: i64 = 0;
@@ -193,12 +194,12 @@ impl Lowerer<'_> {
         });
     }
 
-    /// The `hist()` bucket of signed `v` ([`crate::codegen::module::hist_bucket`]):
+    /// The `hist()` bucket of signed `v` ([`crate::lang::agg::hist_bucket`]):
     /// 0 below zero, 1 for zero, else 2 + log2(v) by binary search on the bit length.
     fn hist_bucket(&mut self, v: Src) -> VReg {
         let b = self.vreg();
         if let Src::Imm(c) = v {
-            let k = crate::codegen::module::hist_bucket(c as i64);
+            let k = crate::lang::agg::hist_bucket(c as i64);
             self.mov(b, Src::Imm(k as i32));
             return b;
         }

@@ -5,8 +5,8 @@ use super::ir::{Label, Op, Src};
 use super::lower::{Lowerer, Val};
 use crate::ast::{BinOp, UnOp};
 use crate::bpf::Cond;
+use crate::lang::ty::Ty;
 use crate::sema::hir::{self, ExprKind};
-use crate::types::Ty;
 
 impl Lowerer<'_> {
     /// 0/1 value of a condition.

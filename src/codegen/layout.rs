@@ -1,9 +1,11 @@
 //! Decides how user maps, the ring buffer and event records are laid out: BPF map types,
 //! key offsets, value sizes, event ids and argument offsets.
 
-use crate::codegen::module::{EventKind, MapDef, MapKind, MapMeta, ValueKind};
+use crate::artifact::{EventKind, MapMeta};
+use crate::lang::agg::ValueKind;
+use crate::lang::ty::{Ty, round_up, tuple_layout};
+use crate::object::module::{MapDef, MapKind};
 use crate::sema::hir;
-use crate::types::{Ty, round_up, tuple_layout};
 
 /// Ring-buffer size in bytes (a power-of-two multiple of the page size).
 pub const RINGBUF_BYTES: u32 = 1 << 20;

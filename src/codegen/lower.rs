@@ -8,8 +8,8 @@ use super::layout::{Layout, MapLayout};
 use crate::ast::{BinOp, UnOp};
 use crate::bpf::insn::helper;
 use crate::bpf::{Alu, Cond, Size};
+use crate::lang::ty::{Ty, round_up};
 use crate::sema::hir::{self, Builtin, ExprKind, StmtKind};
-use crate::types::{Ty, round_up};
 
 /// A computed value.
 #[derive(Clone, Copy, Debug)]

@@ -8,21 +8,37 @@
 
 mod aggregate;
 mod branch;
-pub mod btf;
-pub mod elf;
 pub mod ir;
 pub mod layout;
-pub mod listing;
 mod lower;
-pub mod module;
 pub mod regalloc;
 mod strcmp;
 
-pub use module::{Meta, Module};
-
+use crate::artifact::{Artifact, Attach, Manifest, MapInfo, ProbeAttach, ProgramInfo};
 use crate::diag::Diagnostic;
+use crate::object::elf;
+use crate::object::module::{self, Module, Prog, ProgKind};
 use crate::sema::hir;
-use module::{Attach, ProbeAttach, Prog, ProgKind};
+
+/// What lowering produces: the object model (for `--dump insns` and the ELF writer) and
+/// the manifest the runtime reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Compiled {
+    /// Maps and programs as instructions.
+    pub module: Module,
+    /// What the runtime needs besides the object.
+    pub manifest: Manifest,
+}
+
+impl Compiled {
+    /// The object bytes and manifest: the one thing the runtime is given.
+    pub fn artifact(&self) -> Artifact {
+        Artifact {
+            object: elf::write(&self.module),
+            manifest: self.manifest.clone(),
+        }
+    }
+}
 
 /// Syscall tracepoints of one direction from which a `raw_syscalls` dispatcher serves
 /// them: below this, classic tracepoints (no cost for other syscalls) win; above it,
@@ -38,7 +54,7 @@ fn raw_syscall_nr(probe: &hir::Probe, enter: bool) -> Option<u32> {
     if category != "syscalls" {
         return None;
     }
-    crate::provider::syscalls::number(name.strip_prefix(prefix)?)
+    crate::probe::arch::x86_64::number(name.strip_prefix(prefix)?)
 }
 
 /// The dispatcher on `raw_syscalls:sys_enter`/`sys_exit`: tail-calls slot `nr` of the
@@ -116,13 +132,15 @@ fn dispatcher(table: usize, enter: bool) -> Vec<ir::Op> {
 pub const STACK_LIMIT: u32 = 512;
 
 /// Lowers every probe of `program`.
-pub fn lower(program: &hir::Program) -> Result<(Module, Meta), Vec<Diagnostic>> {
+pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
     let (lay, maps, map_meta, events) = layout::layout(program);
     let mut module = Module {
         maps,
         progs: Vec::new(),
     };
-    let mut meta = Meta {
+    let mut meta = Manifest {
+        programs: Vec::new(),
+        bpf_maps: Vec::new(),
         probes: Vec::new(),
         maps: map_meta,
         events,
@@ -159,7 +177,7 @@ pub fn lower(program: &hir::Program) -> Result<(Module, Meta), Vec<Diagnostic>> 
                 kind: module::MapKind::ProgArray,
                 key_size: 4,
                 value_size: 4,
-                max_entries: crate::provider::syscalls::limit(),
+                max_entries: crate::probe::arch::x86_64::limit(),
                 flags: 0,
             });
         }
@@ -256,5 +274,24 @@ pub fn lower(program: &hir::Program) -> Result<(Module, Meta), Vec<Diagnostic>> 
             .iter()
             .all(|p| p.kind != ProgKind::Kprobe || !p.insns.is_empty())
     );
-    Ok((module, meta))
+    meta.programs = module
+        .progs
+        .iter()
+        .map(|p| ProgramInfo {
+            name: p.name.clone(),
+            source_map: p.source_map.clone(),
+        })
+        .collect();
+    meta.bpf_maps = module
+        .maps
+        .iter()
+        .map(|m| MapInfo {
+            name: m.name.clone(),
+            kind: m.kind,
+        })
+        .collect();
+    Ok(Compiled {
+        module,
+        manifest: meta,
+    })
 }

@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 
 use super::ir::{Arg, Base, Label, Op, Src, VReg};
-use super::module::MapReloc;
 use crate::bpf::{Alu, Insn, Reg, Size};
 use crate::diag::Span;
+use crate::object::module::MapReloc;
 
 /// Where a virtual register lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

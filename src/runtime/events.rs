@@ -1,5 +1,5 @@
 //! Ring-buffer events: decoding records (a u64 event id, then arguments at the offsets in
-//! `Meta::events`) into printf output and the exit request.
+//! `Manifest::events`) into printf output and the exit request.
 
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -8,9 +8,9 @@ use std::rc::Rc;
 use libbpf_rs::{MapCore, RingBuffer, RingBufferBuilder};
 
 use super::Error;
-use crate::codegen::module::{EventKind, Meta};
-use crate::format::{self, Piece, Value};
-use crate::types::Ty;
+use crate::artifact::{EventKind, Manifest};
+use crate::lang::format::{self, Piece, Value};
+use crate::lang::ty::Ty;
 
 /// Decoded output waiting to be written, and the exit flag.
 #[derive(Default)]
@@ -32,7 +32,7 @@ pub struct State {
 
 impl State {
     /// Pre-parses every printf format of `meta`.
-    pub fn new(meta: &Meta) -> State {
+    pub fn new(meta: &Manifest) -> State {
         let formats = meta
             .events
             .iter()

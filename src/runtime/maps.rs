@@ -6,8 +6,9 @@ use std::io::{self, Write};
 
 use libbpf_rs::{MapCore, MapFlags};
 
-use crate::codegen::module::{MapMeta, ValueKind};
-use crate::types::{Ty, tuple_layout};
+use crate::artifact::MapMeta;
+use crate::lang::agg::ValueKind;
+use crate::lang::ty::{Ty, tuple_layout};
 
 /// A decoded key element or value.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -383,7 +384,7 @@ mod tests {
 
     #[test]
     fn histogram_labels_and_rows() {
-        use crate::codegen::module::Lhist;
+        use crate::lang::agg::Lhist;
         let h = ValueKind::Hist;
         assert_eq!(bucket_label(&h, 0), "(..., 0)");
         assert_eq!(bucket_label(&h, 3), "[2, 4)");

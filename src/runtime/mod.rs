@@ -7,18 +7,17 @@
 //! detaching classic tracepoints takes ~75 ms each.
 
 pub mod attach;
-pub mod binary;
 pub mod child;
 pub mod events;
 pub mod maps;
-pub mod tracefs;
 
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use libbpf_rs::{Link, MapCore, ObjectBuilder, ProgramMut};
 
-use crate::codegen::module::{Attach, Meta, Module};
+use crate::artifact::{Artifact, Attach};
+use crate::host::system;
 use child::Child;
 
 /// How the run ends besides signals and `exit()`.
@@ -62,22 +61,21 @@ pub enum Error {
 const LOG_BUF: usize = 1 << 20;
 
 /// Runs the program, printing to stdout.
-pub fn run(object: &[u8], module: &Module, meta: &Meta, opts: RunOptions) -> Result<i32, Error> {
+pub fn run(artifact: &Artifact, opts: RunOptions) -> Result<i32, Error> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let r = run_with_output(object, module, meta, opts, &mut out);
+    let r = run_with_output(artifact, opts, &mut out);
     let _ = out.flush();
     r
 }
 
 /// Runs the program, writing its output to `out`.
 pub fn run_with_output(
-    object: &[u8],
-    module: &Module,
-    meta: &Meta,
+    artifact: &Artifact,
     mut opts: RunOptions,
     out: &mut dyn Write,
 ) -> Result<i32, Error> {
+    let (object, meta) = (&artifact.object[..], &artifact.manifest);
     let mut builder = ObjectBuilder::default();
     let mut open = builder
         .open_memory(object)
@@ -121,7 +119,7 @@ pub fn run_with_output(
     drop(logs);
     let progs: Vec<ProgramMut<'_>> = obj.progs_mut().collect();
     let prog_of = |i: usize| {
-        let name = &module.progs[i].name;
+        let name = &meta.programs[i].name;
         progs
             .iter()
             .find(|p| p.name().to_string_lossy() == name.as_str())
@@ -129,7 +127,7 @@ pub fn run_with_output(
     let maps: Vec<_> = obj.maps().collect();
     let map_of = |i: usize| {
         maps.iter()
-            .find(|m| m.name().to_string_lossy() == module.maps[i].name.as_str())
+            .find(|m| m.name().to_string_lossy() == meta.bpf_maps[i].name.as_str())
     };
 
     if meta
@@ -138,7 +136,7 @@ pub fn run_with_output(
         .any(|p| matches!(p.attach, Attach::Tracepoint { .. }))
     {
         // libbpf finds tracepoint ids through tracefs.
-        tracefs::ensure_mounted();
+        system::ensure_mounted();
     }
     // With -p or -c, uprobes fire only in that process (as bpftrace does).
     let uprobe_pid = opts
@@ -295,7 +293,7 @@ pub fn run_with_output(
         let entries = maps::read(
             map as &dyn MapCore,
             m,
-            module.maps[m.bpf_map].kind.is_percpu(),
+            meta.bpf_maps[m.bpf_map].kind.is_percpu(),
         );
         if !entries.is_empty() {
             maps::print_map(out, m, entries).map_err(io_err)?;

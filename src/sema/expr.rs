@@ -3,9 +3,9 @@
 use super::hir::{self, Builtin, ExprKind};
 use super::{Checker, Context, ProbeScope};
 use crate::ast::{self, BinOp, UnOp};
-use crate::codegen::module::ValueKind;
 use crate::diag::Diagnostic;
-use crate::types::Ty;
+use crate::lang::agg::ValueKind;
+use crate::lang::ty::Ty;
 
 /// Builtin identifiers with their types (shown in help text, in this order).
 const BUILTINS: &[&str] = &[

@@ -1,10 +1,12 @@
 //! The checked program: every name resolved, every expression typed, sugar removed.
 //! Produced by `sema::check`, consumed by `codegen::lower`.
 
+use crate::artifact::Attach;
 use crate::ast::{BinOp, UnOp};
-use crate::codegen::module::{Attach, Lhist, ProgKind, ValueKind};
+use crate::bpf::abi::ProgKind;
 use crate::diag::Span;
-use crate::types::Ty;
+use crate::lang::agg::{Lhist, ValueKind};
+use crate::lang::ty::Ty;
 
 /// A whole checked program.
 #[derive(Clone, Debug, PartialEq)]

@@ -11,11 +11,14 @@ mod stmt;
 
 use std::collections::BTreeMap;
 
+use crate::artifact::Attach;
 use crate::ast;
-use crate::codegen::module::{Attach, ProgKind, ValueKind};
+use crate::bpf::abi::ProgKind;
 use crate::diag::{Diagnostic, Span};
-use crate::provider::{self, Catalog, Spec, TracepointFormat};
-use crate::types::Ty;
+use crate::host::{Host, TracepointFormat};
+use crate::lang::agg::ValueKind;
+use crate::lang::ty::Ty;
+use crate::probe::{self as provider, Spec};
 
 /// Compile-time facts that come from the command line.
 #[derive(Clone, Debug, Default)]
@@ -27,7 +30,7 @@ pub struct Options {
 /// Checks `program`; returns the typed program or every error found.
 pub fn check(
     program: &ast::Program,
-    catalog: &dyn Catalog,
+    catalog: &dyn Host,
     options: &Options,
 ) -> Result<hir::Program, Vec<Diagnostic>> {
     let mut cx = Checker {
@@ -101,7 +104,7 @@ pub(crate) enum Context {
 }
 
 struct Checker<'a> {
-    catalog: &'a dyn Catalog,
+    catalog: &'a dyn Host,
     options: &'a Options,
     maps: Vec<hir::Map>,
     map_ids: BTreeMap<String, hir::MapId>,

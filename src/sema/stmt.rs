@@ -5,10 +5,10 @@ use super::expr::{key_ty, unknown_function};
 use super::hir::{self, ExprKind, MapOp, StmtKind};
 use super::{Checker, ProbeScope};
 use crate::ast::{self, BinOp};
-use crate::codegen::module::{Lhist, ValueKind};
 use crate::diag::{Diagnostic, Span};
-use crate::format;
-use crate::types::Ty;
+use crate::lang::agg::{Lhist, ValueKind};
+use crate::lang::format;
+use crate::lang::ty::Ty;
 
 impl Checker<'_> {
     /// Checks a block; statements with errors are dropped after reporting.

@@ -1,23 +1,22 @@
-//! The real machine's tracepoint catalog, read from tracefs (located via /proc/mounts;
-//! debugfs is not required). Nothing is read until sema asks.
+//! The real machine's facts: tracepoints read from tracefs (located via /proc/mounts;
+//! debugfs is not required), binaries read from disk. Nothing is read until asked.
 
 use std::path::PathBuf;
 
-use crate::provider::tracepoint::parse_format;
-use crate::provider::uprobe::Binary;
-use crate::provider::{Catalog, TracepointFormat};
+use super::tracepoint::parse_format;
+use super::{Binary, Host, TracepointFormat};
 
 /// tracefs at its mount point, found on first use (programs without tracepoints never
 /// read /proc/mounts).
 #[derive(Default)]
-pub struct Tracefs {
+pub struct System {
     root: std::cell::OnceCell<PathBuf>,
 }
 
-impl Tracefs {
+impl System {
     /// A catalog that finds tracefs when first asked.
-    pub fn new() -> Tracefs {
-        Tracefs::default()
+    pub fn new() -> System {
+        System::default()
     }
 
     /// The tracefs mount (mounted at /sys/kernel/tracing when absent).
@@ -60,7 +59,7 @@ pub fn ensure_mounted() -> PathBuf {
     dir
 }
 
-impl Catalog for Tracefs {
+impl Host for System {
     fn tracepoint_format(&self, category: &str, name: &str) -> Option<TracepointFormat> {
         if category.contains(['/', '.']) || name.contains(['/', '.']) {
             return None;
@@ -90,6 +89,6 @@ impl Catalog for Tracefs {
     }
 
     fn binary(&self, path: &str) -> Result<Binary, String> {
-        super::binary::read(path)
+        super::elf::read(path)
     }
 }

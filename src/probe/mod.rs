@@ -4,25 +4,9 @@
 //! through the [`Catalog`] trait, so everything here and in sema is testable without root;
 //! `runtime::tracefs` implements it for the real machine.
 
+pub mod arch;
 pub mod interval;
-pub mod syscalls;
-pub mod tracepoint;
 pub mod uprobe;
-
-pub use tracepoint::{TpField, TracepointFormat};
-
-/// What sema may ask of the kernel.
-pub trait Catalog {
-    /// Layout of tracepoint `category:name`; `None` if there is no such tracepoint.
-    fn tracepoint_format(&self, category: &str, name: &str) -> Option<TracepointFormat>;
-    /// Every tracepoint as `(category, name)`, sorted. Only called to expand wildcards.
-    fn tracepoints(&self) -> Vec<(String, String)>;
-    /// The function symbols of the binary `path` (a path, a command found in `$PATH`,
-    /// or a library name such as `libc`); an error says why it cannot be read.
-    fn binary(&self, path: &str) -> Result<uprobe::Binary, String> {
-        Err(format!("cannot read `{path}`: no binaries in this catalog"))
-    }
-}
 
 /// A probe spec split into its provider and arguments.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,147 @@
+//! The one contract between codegen and the runtime: the object bytes and a manifest of
+//! what they hold (programs with source maps, how each attaches, user maps, events).
+//! The runtime needs nothing else from compilation.
+
+use crate::bpf::abi::MapKind;
+use crate::diag::Span;
+use crate::lang::agg::ValueKind;
+use crate::lang::ty::Ty;
+
+/// Where and how a program attaches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Attach {
+    /// Run once with `BPF_PROG_TEST_RUN` after everything is attached.
+    Begin,
+    /// Run once with `BPF_PROG_TEST_RUN` before maps are printed.
+    End,
+    /// Classic tracepoint `category:name`.
+    Tracepoint {
+        /// e.g. `syscalls`.
+        category: String,
+        /// e.g. `sys_enter_openat`.
+        name: String,
+    },
+    /// A uprobe (or uretprobe) at `offset` bytes into the file `path`.
+    Uprobe {
+        /// Absolute path of the binary.
+        path: String,
+        /// File offset of the probed instruction.
+        offset: u64,
+        /// On return.
+        ret: bool,
+    },
+    /// Not attached itself: tail-called by the `raw_syscalls` dispatcher for syscall
+    /// `nr` (the program serves tracepoint `syscalls:sys_enter_*`/`sys_exit_*`).
+    SyscallTail {
+        /// Index into `Module::maps` of the dispatcher's program array.
+        table: usize,
+        /// Syscall number: the slot of the array.
+        nr: u32,
+    },
+    /// scry's own program on raw tracepoint `tracepoint` that tail-calls the program for
+    /// each syscall number from `table`. Not a user probe.
+    Dispatch {
+        /// `sys_enter` or `sys_exit`.
+        tracepoint: String,
+        /// Index into `Module::maps` of the program array.
+        table: usize,
+    },
+    /// Software `cpu-clock` perf event on one CPU, firing every `period_ns`.
+    Interval {
+        /// Period in nanoseconds.
+        period_ns: u64,
+    },
+}
+
+/// One attachment of one program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeAttach {
+    /// Index into [`Module::progs`].
+    pub prog: usize,
+    /// How to attach.
+    pub attach: Attach,
+    /// Full probe name for messages, e.g. `tracepoint:syscalls:sys_enter_getpid`.
+    pub display: String,
+}
+
+/// A user-visible map (`@name`) and its layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapMeta {
+    /// Name as printed, including `@` (e.g. `@`, `@calls`).
+    pub name: String,
+    /// Index into [`Manifest::bpf_maps`].
+    pub bpf_map: usize,
+    /// Key element types, laid out with [`crate::lang::ty::tuple_layout`]. Empty for `@x`
+    /// without brackets: the BPF key is then a zero of the map's key size, to be ignored.
+    pub keys: Vec<Ty>,
+    /// Value kind.
+    pub value: ValueKind,
+}
+
+/// One ring-buffer event kind. Every record starts with a u64 event id (index into
+/// [`Manifest::events`]); arguments follow at the offsets given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// `printf(format, args...)`.
+    Printf {
+        /// Format string as written (escapes decoded).
+        format: String,
+        /// Argument types and their byte offsets in the record.
+        args: Vec<(Ty, u32)>,
+    },
+    /// `exit()`: stop tracing.
+    Exit,
+}
+
+/// A program in the object: its name (how the runtime finds it) and where its
+/// instructions came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramInfo {
+    /// Program (function symbol) name in the object.
+    pub name: String,
+    /// For each slot that starts a source construct: (slot, span), ascending by slot.
+    pub source_map: Vec<(usize, Span)>,
+}
+
+impl ProgramInfo {
+    /// The span of the source construct that produced slot `insn`, if known.
+    pub fn span_of(&self, insn: usize) -> Option<Span> {
+        let i = self.source_map.partition_point(|&(slot, _)| slot <= insn);
+        i.checked_sub(1).map(|i| self.source_map[i].1)
+    }
+}
+
+/// A BPF map in the object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapInfo {
+    /// Map name in the object.
+    pub name: String,
+    /// Map type.
+    pub kind: MapKind,
+}
+
+/// Everything the runtime needs besides the object bytes.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Manifest {
+    /// Programs, in object order.
+    pub programs: Vec<ProgramInfo>,
+    /// BPF maps, in object order.
+    pub bpf_maps: Vec<MapInfo>,
+    /// Attachments, in source order of the probes.
+    pub probes: Vec<ProbeAttach>,
+    /// User maps.
+    pub maps: Vec<MapMeta>,
+    /// Event kinds by id.
+    pub events: Vec<EventKind>,
+    /// Index of the ring buffer in [`Manifest::bpf_maps`], if any event is emitted.
+    pub ringbuf: Option<usize>,
+}
+
+/// What codegen hands the runtime: the object and its manifest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Artifact {
+    /// A relocatable BPF ELF object, as `--emit-elf` writes it.
+    pub object: Vec<u8>,
+    /// What the object holds.
+    pub manifest: Manifest,
+}

@@ -15,6 +15,10 @@
 //! - `cet N`: N calls of `scry_workload_cet`, the same behind an `endbr64` landing pad,
 //!   as C compilers emit with -fcf-protection;
 //! - `sleep N`: sleep N milliseconds;
+//! - `spin N`: keep a CPU busy for N milliseconds;
+//! - `faults N`: N minor page faults (one anonymous page, written, then dropped with
+//!   `MADV_DONTNEED` so the next write faults again), between two `getppid` calls that
+//!   mark the window for a tracer;
 //! - `rss CMD ARGS...`: runs CMD and prints its peak RSS as `maxrss_kb=K` (measured from
 //!   this small process, so the parent's own memory does not inflate the figure).
 
@@ -61,7 +65,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
         eprintln!(
-            "usage: workload getpid|threads|read|write|writes|func|framed|cet|sleep N [BYTES|THREADS]"
+            "usage: workload getpid|threads|read|write|writes|func|framed|cet|sleep|spin|faults N [BYTES|THREADS]"
         );
         std::process::exit(2)
     };
@@ -177,6 +181,35 @@ fn main() {
             std::hint::black_box(acc);
         }
         "sleep" => std::thread::sleep(std::time::Duration::from_millis(n)),
+        "spin" => {
+            let until = Instant::now() + std::time::Duration::from_millis(n);
+            let mut x = 0u64;
+            while Instant::now() < until {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        }
+        "faults" => {
+            // SAFETY: a fresh private anonymous mapping of one page, used only here.
+            unsafe {
+                let page = libc::sysconf(libc::_SC_PAGESIZE) as usize;
+                let p = libc::mmap(
+                    std::ptr::null_mut(),
+                    page,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                );
+                assert!(p != libc::MAP_FAILED, "mmap failed");
+                libc::syscall(libc::SYS_getppid);
+                for i in 0..n {
+                    std::ptr::write_volatile(p.cast::<u64>(), i);
+                    libc::madvise(p, page, libc::MADV_DONTNEED);
+                }
+                libc::syscall(libc::SYS_getppid);
+                libc::munmap(p, page);
+            }
+        }
         _ => usage(),
     }
     let elapsed = start.elapsed().as_nanos();

@@ -6,62 +6,19 @@ use crate::bpf::abi::MapKind;
 use crate::diag::Span;
 use crate::lang::agg::ValueKind;
 use crate::lang::ty::Ty;
-
-/// Where and how a program attaches.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Attach {
-    /// Run once with `BPF_PROG_TEST_RUN` after everything is attached.
-    Begin,
-    /// Run once with `BPF_PROG_TEST_RUN` before maps are printed.
-    End,
-    /// Classic tracepoint `category:name`.
-    Tracepoint {
-        /// e.g. `syscalls`.
-        category: String,
-        /// e.g. `sys_enter_openat`.
-        name: String,
-    },
-    /// A uprobe (or uretprobe) at `offset` bytes into the file `path`.
-    Uprobe {
-        /// Absolute path of the binary.
-        path: String,
-        /// File offset of the probed instruction.
-        offset: u64,
-        /// On return.
-        ret: bool,
-    },
-    /// Not attached itself: tail-called by the `raw_syscalls` dispatcher for syscall
-    /// `nr` (the program serves tracepoint `syscalls:sys_enter_*`/`sys_exit_*`).
-    SyscallTail {
-        /// Index into `Module::maps` of the dispatcher's program array.
-        table: usize,
-        /// Syscall number: the slot of the array.
-        nr: u32,
-    },
-    /// scry's own program on raw tracepoint `tracepoint` that tail-calls the program for
-    /// each syscall number from `table`. Not a user probe.
-    Dispatch {
-        /// `sys_enter` or `sys_exit`.
-        tracepoint: String,
-        /// Index into `Module::maps` of the program array.
-        table: usize,
-    },
-    /// Software `cpu-clock` perf event on one CPU, firing every `period_ns`.
-    Interval {
-        /// Period in nanoseconds.
-        period_ns: u64,
-    },
-}
+use crate::probe::Target;
 
 /// One attachment of one program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProbeAttach {
-    /// Index into [`Module::progs`].
+    /// Index into [`Manifest::programs`].
     pub prog: usize,
-    /// How to attach.
-    pub attach: Attach,
+    /// The kernel mechanism it attaches through.
+    pub target: Target,
     /// Full probe name for messages, e.g. `tracepoint:syscalls:sys_enter_getpid`.
     pub display: String,
+    /// scry's own program (a dispatcher), not counted as a user probe.
+    pub internal: bool,
 }
 
 /// A user-visible map (`@name`) and its layout.
@@ -127,6 +84,8 @@ pub struct Manifest {
     pub programs: Vec<ProgramInfo>,
     /// BPF maps, in object order.
     pub bpf_maps: Vec<MapInfo>,
+    /// The BPF map of each tail table ([`Target::TailSlot::table`] indexes this).
+    pub tables: Vec<usize>,
     /// Attachments, in source order of the probes.
     pub probes: Vec<ProbeAttach>,
     /// User maps.

@@ -48,8 +48,6 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // libbpf's own messages duplicate what the diagnostics say, better.
-    libbpf_rs::set_print(None);
     let (name, source) = match (&cli.program, &cli.file) {
         (Some(p), _) => ("<program>".to_string(), p.clone()),
         (None, Some(f)) => match std::fs::read_to_string(f) {

@@ -115,3 +115,18 @@ fn uprobe_binary_missing() {
 fn register_argument_outside_uprobe() {
     insta::assert_snapshot!(diag("BEGIN { @ = arg0; }"));
 }
+
+#[test]
+fn probe_type_not_implemented_yet() {
+    insta::assert_snapshot!(diag("rawtracepoint:sched_switch { }"));
+}
+
+#[test]
+fn unknown_software_event_lists_the_valid_ones() {
+    insta::assert_snapshot!(diag("software:page-fault { @ = count(); }"));
+}
+
+#[test]
+fn profile_rate_of_zero() {
+    insta::assert_snapshot!(diag("profile:hz:0 { @ = count(); }"));
+}

@@ -2,12 +2,11 @@
 //! the right types and sizes, relocated map loads, every program type scry emits.
 
 use libbpf_rs::MapCore;
-use scry::artifact::Attach;
-use scry::bpf::abi::ProgKind;
 use scry::codegen;
 use scry::diag::Span;
 use scry::lang::agg::ValueKind;
 use scry::lang::ty::Ty;
+use scry::probe::{Cpus, RunAt, Sample, Target};
 use scry::sema::hir::{self, Builtin, ExprKind, MapOp, StmtKind};
 
 fn e(kind: ExprKind, ty: Ty) -> hir::Expr {
@@ -56,9 +55,9 @@ fn program() -> hir::Program {
         }),
         stmt(StmtKind::Exit),
     ];
-    let probe = |attach: Attach, kind: ProgKind| hir::Probe {
-        attach,
-        kind,
+    let probe = |target: Target, tag: &'static str| hir::Probe {
+        target,
+        tag,
         display: "test".into(),
         predicate: None,
         body: body.clone(),
@@ -67,19 +66,23 @@ fn program() -> hir::Program {
     };
     hir::Program {
         probes: vec![
-            probe(Attach::Begin, ProgKind::RawTracepoint),
+            probe(Target::TestRun(RunAt::Begin), "begin"),
             probe(
-                Attach::Tracepoint {
+                Target::Tracepoint {
                     category: "syscalls".into(),
                     name: "sys_enter_getpid".into(),
                 },
-                ProgKind::Tracepoint,
+                "tp",
             ),
             probe(
-                Attach::Interval {
-                    period_ns: 1_000_000,
+                Target::PerfEvent {
+                    type_: 1,
+                    config: 0,
+                    sample: Sample::Period(1_000_000),
+                    cpus: Cpus::First,
+                    follow_pid: false,
                 },
-                ProgKind::PerfEvent,
+                "interval",
             ),
         ],
         maps: vec![
@@ -103,6 +106,7 @@ fn program() -> hir::Program {
             },
         ],
         printfs: vec![("%d %s\n".into(), vec![Ty::U64, Ty::Str { len: 16 }])],
+        tables: vec![],
     }
 }
 

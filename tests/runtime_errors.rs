@@ -2,11 +2,12 @@
 //! instruction (which maps back to a source span), and a failed attach names the probe
 //! and leaves nothing attached or loaded.
 
-use scry::artifact::{Artifact, Attach, Manifest, ProbeAttach, ProgramInfo};
+use scry::artifact::{Artifact, Manifest, ProbeAttach, ProgramInfo};
 use scry::bpf::{Insn, Reg};
 use scry::diag::Span;
 use scry::object::elf;
 use scry::object::module::{Module, Prog, ProgKind};
+use scry::probe::{RunAt, Target};
 use scry::runtime::{Error, RunOptions, run_with_output};
 
 /// The artifact of a hand-written module with these attachments.
@@ -61,8 +62,9 @@ fn verifier_rejection_names_the_instruction() {
         &module,
         vec![ProbeAttach {
             prog: 0,
-            attach: Attach::Begin,
+            target: Target::TestRun(RunAt::Begin),
             display: "BEGIN".into(),
+            internal: false,
         }],
     );
     let mut out = Vec::new();
@@ -96,7 +98,7 @@ fn failed_attach_names_the_probe_and_detaches_everything() {
             ),
         ],
     };
-    let tp = |name: &str| Attach::Tracepoint {
+    let tp = |name: &str| Target::Tracepoint {
         category: "syscalls".into(),
         name: name.into(),
     };
@@ -105,13 +107,15 @@ fn failed_attach_names_the_probe_and_detaches_everything() {
         vec![
             ProbeAttach {
                 prog: 0,
-                attach: tp("sys_enter_getpid"),
+                target: tp("sys_enter_getpid"),
                 display: "tracepoint:syscalls:sys_enter_getpid".into(),
+                internal: false,
             },
             ProbeAttach {
                 prog: 1,
-                attach: tp("sys_enter_nope"),
+                target: tp("sys_enter_nope"),
                 display: "tracepoint:syscalls:sys_enter_nope".into(),
+                internal: false,
             },
         ],
     );

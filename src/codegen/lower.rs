@@ -31,16 +31,12 @@ pub(super) struct Lowerer<'a> {
     stack: u32,
     /// Highest `stack` seen.
     pub(super) stack_max: u32,
-    ctx: Option<VReg>,
+    pub(super) ctx: Option<VReg>,
     /// Frame offset of each scratch variable.
     vars: Vec<i16>,
     /// Byte size of each scratch variable.
     var_sizes: Vec<u32>,
     exit_label: Label,
-    /// `Some(enter)` when this program serves a syscall tracepoint from the
-    /// `raw_syscalls:sys_enter`/`sys_exit` raw tracepoint: the context is then
-    /// `bpf_raw_tracepoint_args` (`regs`, `id`/`ret`), not the tracepoint record.
-    pub(super) raw_syscall: Option<bool>,
     /// Helper results computed once at entry because the probe uses them more than once
     /// (`get_current_pid_tgid` for pid and tid, `get_current_uid_gid`, the CPU id).
     hoisted: Vec<(u32, VReg)>,
@@ -51,11 +47,6 @@ pub(super) struct Lowerer<'a> {
     /// short-circuit operands): reads there are not remembered.
     pub(super) cond_depth: u32,
 }
-
-/// `struct pt_regs` offsets of the six syscall arguments (x86-64: di si dx r10 r8 r9).
-const SYSCALL_ARG_REGS: [i16; 6] = [112, 104, 96, 56, 72, 64];
-/// `struct pt_regs` offset of `orig_ax`, the syscall number.
-const ORIG_AX: i16 = 120;
 
 impl<'a> Lowerer<'a> {
     pub(super) fn new(layout: &'a Layout) -> Lowerer<'a> {
@@ -70,7 +61,6 @@ impl<'a> Lowerer<'a> {
             vars: Vec::new(),
             var_sizes: Vec::new(),
             exit_label: Label(0),
-            raw_syscall: None,
             hoisted: Vec::new(),
             map_reads: Vec::new(),
             cond_depth: 0,
@@ -458,55 +448,7 @@ impl<'a> Lowerer<'a> {
                 Val::Buf { off, len }
             }
             ExprKind::Builtin(b) => self.builtin(*b),
-            ExprKind::CtxField { offset } => {
-                let ctx = *self.ctx.get_or_insert_with(|| {
-                    self.next_vreg += 1;
-                    VReg(self.next_vreg)
-                });
-                match &e.ty {
-                    Ty::Str { len } => {
-                        let off = self.alloc(*len);
-                        let align = 1 << offset.trailing_zeros().min(3);
-                        self.copy(Base::Stack, off, Base::V(ctx), *offset as i16, *len, align);
-                        let rounded = round_up(*len, 8);
-                        self.zero(Base::Stack, off + *len as i16, rounded - len);
-                        Val::Buf { off, len: *len }
-                    }
-                    Ty::Int { bits, signed } => {
-                        let v = self.vreg();
-                        if let Some(enter) = self.raw_syscall {
-                            // Every syscall tracepoint field is an 8-byte slot.
-                            self.raw_syscall_field(v, ctx, enter, *offset);
-                        } else {
-                            let size =
-                                Size::from_bytes(*bits as u32 / 8).expect("sema checked the width");
-                            self.ops.push(Op::Load {
-                                size,
-                                dst: v,
-                                base: Base::V(ctx),
-                                off: *offset as i16,
-                            });
-                        }
-                        if *signed && *bits < 64 {
-                            let shift = 64 - *bits as i32;
-                            self.ops.push(Op::Alu {
-                                op: Alu::Lsh,
-                                dst: v,
-                                src: Src::Imm(shift),
-                                signed: false,
-                            });
-                            self.ops.push(Op::Alu {
-                                op: Alu::Arsh,
-                                dst: v,
-                                src: Src::Imm(shift),
-                                signed: false,
-                            });
-                        }
-                        Val::Int(Src::V(v))
-                    }
-                    other => unreachable!("ctx field of type {other}"),
-                }
-            }
+            ExprKind::Ctx(access) => self.ctx_read(*access, &e.ty),
             ExprKind::Var(id) => {
                 let off = self.vars[*id];
                 match &e.ty {
@@ -641,53 +583,6 @@ impl<'a> Lowerer<'a> {
                 v
             }
         }
-    }
-
-    /// Reads the syscall tracepoint field at `offset` (`__syscall_nr` at 8, then the
-    /// arguments, or `ret` at 16 on exit) from a `raw_syscalls` context into `v`.
-    fn raw_syscall_field(&mut self, v: VReg, ctx: VReg, enter: bool, offset: u32) {
-        // ctx->args[1]: the syscall number on entry, the return value on exit.
-        let direct = if enter { offset == 8 } else { offset == 16 };
-        if direct {
-            self.ops.push(Op::Load {
-                size: Size::DW,
-                dst: v,
-                base: Base::V(ctx),
-                off: 8,
-            });
-            return;
-        }
-        let reg = if offset == 8 {
-            ORIG_AX
-        } else {
-            SYSCALL_ARG_REGS[((offset - 16) / 8) as usize % 6]
-        };
-        // regs = ctx->args[0], a kernel pointer: read the register through a helper.
-        let addr = self.vreg();
-        self.ops.push(Op::Load {
-            size: Size::DW,
-            dst: addr,
-            base: Base::V(ctx),
-            off: 0,
-        });
-        self.ops.push(Op::Alu {
-            op: Alu::Add,
-            dst: addr,
-            src: Src::Imm(reg as i32),
-            signed: false,
-        });
-        let tmp = self.alloc(8);
-        self.ops.push(Op::Call {
-            helper: helper::PROBE_READ_KERNEL,
-            args: vec![Arg::Stack(tmp), Arg::Imm(8), Arg::V(addr)],
-            ret: None,
-        });
-        self.ops.push(Op::Load {
-            size: Size::DW,
-            dst: v,
-            base: Base::Stack,
-            off: tmp,
-        });
     }
 
     /// Looks up `map[keys]`: the value, or 0 / an empty string when absent.
@@ -860,7 +755,7 @@ fn visit_expr(e: &hir::Expr, f: &mut dyn FnMut(&hir::Expr)) {
         ExprKind::Int(_)
         | ExprKind::Str(_)
         | ExprKind::Builtin(_)
-        | ExprKind::CtxField { .. }
+        | ExprKind::Ctx(_)
         | ExprKind::Var(_) => {}
     }
 }
@@ -874,7 +769,7 @@ fn fingerprint(e: &hir::Expr) -> Option<String> {
         ExprKind::Str(s) => format!("{s:?}"),
         ExprKind::Builtin(Builtin::Nsecs) => return None,
         ExprKind::Builtin(b) => format!("{b:?}"),
-        ExprKind::CtxField { offset } => format!("ctx{offset}:{}", e.ty),
+        ExprKind::Ctx(access) => format!("{access:?}:{}", e.ty),
         ExprKind::Unary(op, a) => format!("({op:?} {})", fingerprint(a)?),
         ExprKind::Binary(op, a, b) => {
             format!("({} {op:?} {})", fingerprint(a)?, fingerprint(b)?)

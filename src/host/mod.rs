@@ -11,8 +11,30 @@ pub mod tracepoint;
 pub use elf::{Binary, Func};
 pub use tracepoint::{TpField, TracepointFormat};
 
-/// What sema may ask of the kernel.
+/// A kernel facility a probe type needs, checked on the running kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelFeature {
+    /// Dynamic kernel probes (`CONFIG_KPROBES`).
+    Kprobes,
+    /// Dynamic user probes (`CONFIG_UPROBES`).
+    Uprobes,
+    /// A perf event of `type_`/`config` can be opened (hardware events need a PMU).
+    PerfEvent {
+        /// `PERF_TYPE_*`.
+        type_: u32,
+        /// The event.
+        config: u64,
+    },
+}
+
+/// What sema and the probe providers may ask of the machine.
 pub trait Host {
+    /// `Ok` when the kernel has `feature`; otherwise what was checked and found missing,
+    /// e.g. `/sys/bus/event_source/devices/kprobe does not exist`.
+    fn check(&self, feature: KernelFeature) -> Result<(), String> {
+        let _ = feature;
+        Ok(())
+    }
     /// Layout of tracepoint `category:name`; `None` if there is no such tracepoint.
     fn tracepoint_format(&self, category: &str, name: &str) -> Option<TracepointFormat>;
     /// Every tracepoint as `(category, name)`, sorted. Only called to expand wildcards.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::tracepoint::parse_format;
-use super::{Binary, Host, TracepointFormat};
+use super::{Binary, Host, KernelFeature, TracepointFormat};
 
 /// tracefs at its mount point, found on first use (programs without tracepoints never
 /// read /proc/mounts).
@@ -88,7 +88,61 @@ impl Host for System {
         all
     }
 
+    fn check(&self, feature: KernelFeature) -> Result<(), String> {
+        match feature {
+            KernelFeature::Kprobes => pmu("kprobe"),
+            KernelFeature::Uprobes => pmu("uprobe"),
+            KernelFeature::PerfEvent { type_, config } => open_perf_event(type_, config),
+        }
+    }
+
     fn binary(&self, path: &str) -> Result<Binary, String> {
         super::elf::read(path)
     }
+}
+
+/// `Ok` when the kernel registered the perf event source `name` (kprobes and uprobes
+/// register one each when configured in).
+fn pmu(name: &str) -> Result<(), String> {
+    let dir = format!("/sys/bus/event_source/devices/{name}");
+    if std::path::Path::new(&dir).exists() {
+        Ok(())
+    } else {
+        Err(format!("{dir} does not exist"))
+    }
+}
+
+/// Opens (disabled) and closes a perf event of `type_`/`config` on the first CPU.
+fn open_perf_event(type_: u32, config: u64) -> Result<(), String> {
+    /// `PERF_ATTR_SIZE_VER8`
+    const ATTR_SIZE: usize = 136;
+    /// `PERF_FLAG_FD_CLOEXEC`
+    const PERF_FLAG_FD_CLOEXEC: u64 = 8;
+    /// `perf_event_attr.disabled`: bit 0 of the flags word.
+    const DISABLED: u64 = 1;
+    let mut attr = [0u64; ATTR_SIZE / 8];
+    attr[0] = type_ as u64 | ((ATTR_SIZE as u64) << 32);
+    attr[1] = config;
+    attr[5] = DISABLED;
+    // SAFETY: attr is a valid, fully initialised perf_event_attr of the declared size;
+    // the returned fd is closed right away.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            attr.as_ptr(),
+            -1 as libc::pid_t,
+            0,
+            -1,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(format!(
+            "perf_event_open(type {type_}, config {config}) on CPU 0: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: fd was just returned by perf_event_open and is owned here.
+    unsafe { libc::close(fd as i32) };
+    Ok(())
 }

@@ -1,61 +1,238 @@
-//! Pure descriptions of probe types: spec parsing, wildcard expansion, context layout.
-//!
-//! Knowledge of the running kernel (which tracepoints exist, their field layout) comes in
-//! through the [`Catalog`] trait, so everything here and in sema is testable without root;
-//! `runtime::tracefs` implements it for the real machine.
+//! Every probe type, pure: spec parsing, wildcard expansion against the [`Host`], the
+//! kernel mechanism each attach point uses ([`Target`]) and what its context offers
+//! ([`Context`], with reads described as [`Access`] data that codegen lowers in one
+//! place). The [`registry`] is the only place a probe kind is matched: adding a probe
+//! type is one provider file plus its registry line.
 
 pub mod arch;
+pub mod hardware;
 pub mod interval;
+pub mod perf;
+pub mod profile;
+pub mod registry;
+pub mod software;
+pub mod special;
+pub mod tracepoint;
 pub mod uprobe;
 
-/// A probe spec split into its provider and arguments.
+use crate::bpf::abi::ProgKind;
+use crate::host::Host;
+
+/// One probe type.
+pub trait Provider: Sync {
+    /// The name written before the first `:` (e.g. `tracepoint`).
+    fn name(&self) -> &'static str;
+    /// Other spellings (e.g. `t`).
+    fn aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Expands what follows `NAME:` into attach points, asking the host what exists.
+    /// `text` is the whole spec as written, for messages.
+    fn expand(&self, text: &str, rest: &str, host: &dyn Host) -> Result<Vec<Point>, SpecError>;
+    /// Rewrites this provider's points of the whole program for cheaper kernel
+    /// mechanisms (sharing programs, dispatchers); `tables` collects program arrays.
+    fn plan(&self, _points: &mut [&mut Point], _tables: &mut Vec<TailTable>) {}
+}
+
+/// One attach point: what the user's probe body runs on.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Spec {
-    /// `BEGIN` / `begin`.
+pub struct Point {
+    /// The provider's name.
+    pub provider: &'static str,
+    /// Full probe name, the value of `probe` (e.g. `tracepoint:syscalls:sys_enter_read`).
+    pub display: String,
+    /// Short tag for the program's name in the object (`tp`, `uprobe`, ...).
+    pub tag: &'static str,
+    /// How the kernel runs it.
+    pub target: Target,
+    /// What the body can read.
+    pub context: Context,
+}
+
+/// When a [`Target::TestRun`] program runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunAt {
+    /// After every probe is attached.
     Begin,
-    /// `END` / `end`.
+    /// Before the maps are printed.
     End,
-    /// `tracepoint:CAT:NAME`, either part may hold `*` / `?` wildcards.
+}
+
+/// How a perf event samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sample {
+    /// Every N events (nanoseconds for the clocks).
+    Period(u64),
+    /// N times a second (the kernel adjusts the period).
+    Freq(u64),
+}
+
+/// On which CPUs a perf event is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cpus {
+    /// The first online CPU only (`interval`: one firing per period).
+    First,
+    /// One event per online CPU (`profile`, `software`, `hardware`).
+    All,
+}
+
+/// The kernel mechanism a program attaches through. One runtime attach file each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Run once with `BPF_PROG_TEST_RUN` (a raw-tracepoint program).
+    TestRun(RunAt),
+    /// Classic tracepoint `category:name` (a perf event).
     Tracepoint {
-        /// Category pattern.
+        /// e.g. `syscalls`.
         category: String,
-        /// Name pattern.
+        /// e.g. `sys_enter_openat`.
         name: String,
     },
-    /// `uprobe:PATH:FUNC` / `uretprobe:PATH:FUNC`.
+    /// Raw tracepoint `name`.
+    RawTracepoint {
+        /// e.g. `sys_enter`.
+        name: String,
+    },
+    /// A perf event of `type_`/`config` with a BPF program on overflow.
+    PerfEvent {
+        /// `perf_event_attr.type` (`PERF_TYPE_*`).
+        type_: u32,
+        /// `perf_event_attr.config`.
+        config: u64,
+        /// Period or frequency.
+        sample: Sample,
+        /// Where it is opened.
+        cpus: Cpus,
+        /// Limited to the `-p`/`-c` process when there is one.
+        follow_pid: bool,
+    },
+    /// A uprobe (or uretprobe) at `offset` bytes into the file `path`.
     Uprobe {
-        /// Binary as written.
+        /// Absolute path of the binary.
         path: String,
-        /// Function (pattern) or address.
-        target: uprobe::Target,
-        /// Fires on return.
+        /// File offset of the probed instruction.
+        offset: u64,
+        /// On return.
         ret: bool,
     },
-    /// `interval:...` with its period.
-    Interval {
-        /// Period in nanoseconds.
-        period_ns: u64,
+    /// Not attached itself: slot `key` of program array `table`, whose dispatcher
+    /// tail-calls it (a raw-tracepoint program).
+    TailSlot {
+        /// Index into the program's tail tables.
+        table: usize,
+        /// The slot.
+        key: u32,
     },
 }
 
-/// Probe types scry knows of but cannot attach yet, with the alternative to suggest.
-const NOT_YET: &[(&str, &str)] = &[
-    ("kprobe", "kprobes need CONFIG_KPROBES; use a tracepoint"),
-    ("kretprobe", "kprobes need CONFIG_KPROBES; use a tracepoint"),
-    ("usdt", "USDT probes are not implemented yet"),
-    (
-        "profile",
-        "use `interval:` for periodic sampling on one CPU",
-    ),
-    ("software", "software events are not implemented yet"),
-    ("hardware", "this machine has no hardware PMU events"),
-    ("rawtracepoint", "use `tracepoint:`"),
-    ("fentry", "use a tracepoint"),
-    ("fexit", "use a tracepoint"),
-    ("kfunc", "use a tracepoint"),
-    ("kretfunc", "use a tracepoint"),
-    ("watchpoint", "watchpoints are not implemented yet"),
-];
+impl Target {
+    /// The program type and ELF section (as libbpf names them) of a program that
+    /// attaches through this mechanism. Tail-called programs are raw-tracepoint programs,
+    /// like the dispatchers that call them.
+    pub fn program(&self) -> (ProgKind, String) {
+        match self {
+            Target::TestRun(_) | Target::RawTracepoint { .. } | Target::TailSlot { .. } => {
+                (ProgKind::RawTracepoint, "raw_tp".into())
+            }
+            Target::Tracepoint { category, name } => (
+                ProgKind::Tracepoint,
+                format!("tracepoint/{category}/{name}"),
+            ),
+            Target::PerfEvent { .. } => (ProgKind::PerfEvent, "perf_event".into()),
+            Target::Uprobe { ret, .. } => (
+                ProgKind::Kprobe,
+                if *ret { "uretprobe" } else { "uprobe" }.into(),
+            ),
+        }
+    }
+}
+
+/// A program array and the dispatcher program that tail-calls into it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TailTable {
+    /// Map name in the object.
+    pub name: String,
+    /// Slots.
+    pub size: u32,
+    /// The raw tracepoint the dispatcher attaches to.
+    pub tracepoint: String,
+    /// How the dispatcher picks the slot.
+    pub dispatch: Dispatch,
+}
+
+/// Dispatcher kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dispatch {
+    /// `raw_syscalls:sys_enter` (`enter`) or `sys_exit`: by system call number,
+    /// skipping 32-bit compat calls.
+    Syscall {
+        /// Entry (true) or exit.
+        enter: bool,
+    },
+}
+
+/// Where a context value is read from. Codegen lowers each kind in one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// `size` bytes at `ctx + off`.
+    Ctx {
+        /// Offset in the context.
+        off: u32,
+        /// Bytes to load (1, 2, 4, 8, or a char array's length).
+        size: u32,
+    },
+    /// `size` bytes at kernel address `*(u64 *)(ctx + ptr) + off`, read with
+    /// `bpf_probe_read_kernel` (e.g. a register in the `pt_regs` a raw tracepoint
+    /// passes).
+    CtxPtr {
+        /// Offset of the pointer in the context.
+        ptr: u32,
+        /// Offset from the pointer.
+        off: u32,
+        /// Bytes to read.
+        size: u32,
+    },
+}
+
+/// Which address space pointers found in a context point into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AddrSpace {
+    /// Kernel memory.
+    #[default]
+    Kernel,
+    /// The traced process's memory (syscall arguments, uprobe registers).
+    User,
+}
+
+/// A named field of the context (`args.NAME`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// Name.
+    pub name: String,
+    /// C type as the kernel describes it, e.g. `const char *`, `char[16]`.
+    pub c_type: String,
+    /// Size in bytes.
+    pub size: u32,
+    /// Signed integer.
+    pub signed: bool,
+    /// Where it is read from.
+    pub access: Access,
+}
+
+/// What a probe body can read besides the builtins every probe has.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Context {
+    /// `args.NAME` fields (`None`: this probe has no `args`).
+    pub fields: Option<Vec<Field>>,
+    /// `arg0`, `arg1`, ...: function arguments in registers.
+    pub args: Vec<Access>,
+    /// `retval`.
+    pub retval: Option<Access>,
+    /// `func`: the probed function's name.
+    pub func: Option<String>,
+    /// Where pointers among the arguments point.
+    pub space: AddrSpace,
+}
 
 /// Why a spec was rejected: message plus a help line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,98 +241,26 @@ pub struct SpecError {
     pub code: &'static str,
     /// What is wrong.
     pub message: String,
+    /// The label under the spec.
+    pub label: &'static str,
     /// How to fix it.
     pub help: String,
 }
 
-fn err(code: &'static str, message: String, help: impl Into<String>) -> SpecError {
-    SpecError {
-        code,
-        message,
-        help: help.into(),
+impl SpecError {
+    /// An error with a code, message and help line, labelled "in this probe".
+    pub fn new(code: &'static str, message: impl Into<String>, help: impl Into<String>) -> Self {
+        SpecError {
+            code,
+            message: message.into(),
+            label: "in this probe",
+            help: help.into(),
+        }
     }
-}
 
-/// Splits a spec such as `t:syscalls:sys_enter_read` into a [`Spec`].
-pub fn parse_spec(text: &str) -> Result<Spec, SpecError> {
-    if text == "BEGIN" || text == "begin" {
-        return Ok(Spec::Begin);
-    }
-    if text == "END" || text == "end" {
-        return Ok(Spec::End);
-    }
-    let (kind, rest) = text.split_once(':').unwrap_or((text, ""));
-    match kind {
-        "tracepoint" | "t" => {
-            // ply writes `tracepoint:cat/name`.
-            let (category, name) = rest
-                .split_once(':')
-                .or_else(|| rest.split_once('/'))
-                .filter(|(c, n)| !c.is_empty() && !n.is_empty() && !n.contains(':'))
-                .ok_or_else(|| {
-                    err(
-                        "E0202",
-                        format!("malformed tracepoint `{text}`"),
-                        "write `tracepoint:CATEGORY:NAME`, e.g. `tracepoint:syscalls:sys_enter_openat`",
-                    )
-                })?;
-            Ok(Spec::Tracepoint {
-                category: category.into(),
-                name: name.into(),
-            })
-        }
-        "uprobe" | "u" | "uretprobe" | "ur" => {
-            let (path, target) = uprobe::parse(rest).map_err(|m| {
-                err(
-                    "E0202",
-                    format!("malformed uprobe `{text}`: {m}"),
-                    "write `uprobe:PATH:FUNCTION`, e.g. `uprobe:/bin/bash:readline`",
-                )
-            })?;
-            Ok(Spec::Uprobe {
-                path,
-                target,
-                ret: kind.starts_with("ur"),
-            })
-        }
-        "interval" | "i" => interval::parse(rest)
-            .map(|period_ns| Spec::Interval { period_ns })
-            .map_err(|m| {
-                err(
-                    "E0203",
-                    format!("invalid interval `{text}`: {m}"),
-                    "e.g. `interval:s:1` or `interval:ms:100`",
-                )
-            }),
-        _ => {
-            let short = match kind {
-                "k" => "kprobe",
-                "kr" => "kretprobe",
-                "u" => "uprobe",
-                "ur" => "uretprobe",
-                "U" => "usdt",
-                "p" => "profile",
-                "s" => "software",
-                "h" => "hardware",
-                "rawtracepoint" | "rt" => "rawtracepoint",
-                "f" => "fentry",
-                "fr" => "fexit",
-                "w" => "watchpoint",
-                other => other,
-            };
-            match NOT_YET.iter().find(|(k, _)| *k == short) {
-                Some((k, why)) => Err(err(
-                    "E0204",
-                    format!("`{k}` probes are not supported on this system"),
-                    *why,
-                )),
-                None => Err(err(
-                    "E0200",
-                    format!("unknown probe type `{kind}`"),
-                    "known probe types: BEGIN, END, tracepoint (t), uprobe (u), uretprobe (ur), interval (i)",
-                )),
-            }
-        }
+    /// The same error with another label.
+    pub fn labeled(self, label: &'static str) -> Self {
+        SpecError { label, ..self }
     }
 }
 
@@ -190,35 +295,6 @@ pub fn has_wildcard(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn specs() {
-        assert_eq!(parse_spec("BEGIN"), Ok(Spec::Begin));
-        assert_eq!(parse_spec("end"), Ok(Spec::End));
-        assert_eq!(
-            parse_spec("t:syscalls:sys_enter_read"),
-            Ok(Spec::Tracepoint {
-                category: "syscalls".into(),
-                name: "sys_enter_read".into()
-            })
-        );
-        assert_eq!(
-            parse_spec("tracepoint:sched/sched_switch"),
-            Ok(Spec::Tracepoint {
-                category: "sched".into(),
-                name: "sched_switch".into()
-            })
-        );
-        assert_eq!(
-            parse_spec("interval:s:2"),
-            Ok(Spec::Interval {
-                period_ns: 2_000_000_000
-            })
-        );
-        assert_eq!(parse_spec("tracepoint:x").unwrap_err().code, "E0202");
-        assert_eq!(parse_spec("kprobe:do_sys_open").unwrap_err().code, "E0204");
-        assert_eq!(parse_spec("bogus:x").unwrap_err().code, "E0200");
-    }
 
     #[test]
     fn wildcards() {

@@ -16,8 +16,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use libbpf_rs::{Link, MapCore, ObjectBuilder, ProgramMut};
 
-use crate::artifact::{Artifact, Attach};
+use crate::artifact::Artifact;
 use crate::host::system;
+use crate::probe::{RunAt, Target};
 use child::Child;
 
 /// How the run ends besides signals and `exit()`.
@@ -76,6 +77,8 @@ pub fn run_with_output(
     out: &mut dyn Write,
 ) -> Result<i32, Error> {
     let (object, meta) = (&artifact.object[..], &artifact.manifest);
+    // libbpf's own messages duplicate what the diagnostics say, better.
+    libbpf_rs::set_print(None);
     let mut builder = ObjectBuilder::default();
     let mut open = builder
         .open_memory(object)
@@ -133,16 +136,17 @@ pub fn run_with_output(
     if meta
         .probes
         .iter()
-        .any(|p| matches!(p.attach, Attach::Tracepoint { .. }))
+        .any(|p| matches!(p.target, Target::Tracepoint { .. }))
     {
         // libbpf finds tracepoint ids through tracefs.
         system::ensure_mounted();
     }
-    // With -p or -c, uprobes fire only in that process (as bpftrace does).
-    let uprobe_pid = opts
-        .pid
-        .or(opts.child.as_ref().map(|c| c.pid()))
-        .map_or(-1, |p| p as i32);
+    // With -p or -c, uprobes and per-process perf events follow that process (as
+    // bpftrace does).
+    let env = attach::Env {
+        pid: opts.pid.or(opts.child.as_ref().map(|c| c.pid())),
+        tables: meta.tables.iter().map(|&m| map_of(m)).collect(),
+    };
     // Attach everything; on failure the links attached so far drop, detaching them.
     let mut links: Vec<Link> = Vec::new();
     let mut begin = Vec::new();
@@ -150,34 +154,11 @@ pub fn run_with_output(
     for p in &meta.probes {
         let prog = prog_of(p.prog)
             .ok_or_else(|| Error::Other(format!("program for {} missing", p.display)))?;
-        let attached = match &p.attach {
-            Attach::Begin => {
-                begin.push(prog);
-                continue;
-            }
-            Attach::End => {
-                end.push(prog);
-                continue;
-            }
-            Attach::Tracepoint { category, name } => {
-                attach::tracepoint::attach(prog, category, name)
-            }
-            Attach::Interval { period_ns } => attach::interval::attach(prog, *period_ns),
-            Attach::Uprobe { path, offset, ret } => {
-                attach::uprobe::attach(prog, path, *offset, *ret, uprobe_pid)
-            }
-            Attach::SyscallTail { table, nr } => {
-                let map =
-                    map_of(*table).ok_or_else(|| Error::Other("program array missing".into()))?;
-                match attach::raw_syscalls::install(map, prog, *nr) {
-                    Ok(()) => continue,
-                    Err(reason) => Err(reason),
-                }
-            }
-            Attach::Dispatch { tracepoint, .. } => attach::raw_syscalls::attach(prog, tracepoint),
-        };
-        match attached {
-            Ok(link) => links.push(link),
+        match attach::attach(prog, &p.target, &env) {
+            Ok(attach::Attached::Links(l)) => links.extend(l),
+            Ok(attach::Attached::Run(RunAt::Begin)) => begin.push(prog),
+            Ok(attach::Attached::Run(RunAt::End)) => end.push(prog),
+            Ok(attach::Attached::Installed) => {}
             Err(reason) => {
                 return Err(Error::Attach {
                     probe: p.display.clone(),
@@ -192,11 +173,7 @@ pub fn run_with_output(
         Some(map) => Some(events::ring_buffer(map, &state)?),
         None => None,
     };
-    let n = meta
-        .probes
-        .iter()
-        .filter(|p| !matches!(p.attach, Attach::Dispatch { .. }))
-        .count();
+    let n = meta.probes.iter().filter(|p| !p.internal).count();
     writeln!(
         out,
         "Attaching {n} probe{}...",
@@ -207,7 +184,7 @@ pub fn run_with_output(
 
     let signals = signal_fd()?;
     for prog in &begin {
-        attach::begin_end::run_once(prog)
+        attach::test_run::run_once(prog)
             .map_err(|e| Error::Other(format!("running BEGIN: {e}")))?;
     }
     let child_fd = match opts.child.as_mut() {
@@ -276,7 +253,7 @@ pub fn run_with_output(
 
     // END, then the last events, then maps, then detach.
     for prog in &end {
-        attach::begin_end::run_once(prog).map_err(|e| Error::Other(format!("running END: {e}")))?;
+        attach::test_run::run_once(prog).map_err(|e| Error::Other(format!("running END: {e}")))?;
     }
     if let Some(rb) = &ringbuf {
         rb.consume()

@@ -1,7 +1,7 @@
 //! Expression checking: builtins, context fields, variables, map reads, operators.
 
 use super::hir::{self, Builtin, ExprKind};
-use super::{Checker, Context, ProbeScope};
+use super::{Checker, ProbeScope};
 use crate::ast::{self, BinOp, UnOp};
 use crate::diag::Diagnostic;
 use crate::lang::agg::ValueKind;
@@ -23,14 +23,6 @@ const BUILTINS: &[&str] = &[
     "retval",
     "func",
 ];
-
-/// x86-64 `struct pt_regs` offsets of the registers probes read.
-mod regs {
-    /// `di si dx cx r8 r9`: the first six function arguments.
-    pub const ARGS: [u32; 6] = [112, 104, 96, 88, 72, 64];
-    /// `ax`: the return value.
-    pub const AX: u32 = 80;
-}
 
 impl Checker<'_> {
     /// Checks an expression; `None` after reporting an error.
@@ -175,8 +167,8 @@ impl Checker<'_> {
             "nsecs" => builtin(Builtin::Nsecs, Ty::U64),
             "cpu" => builtin(Builtin::Cpu, u32_ty),
             "comm" => builtin(Builtin::Comm, Ty::Str { len: 16 }),
-            "func" => match &scope.ctx {
-                Context::Regs { func, .. } => {
+            "func" => match &scope.ctx.func {
+                Some(func) => {
                     let s = func.clone();
                     let len = s.len() as u32 + 1;
                     Some(hir::Expr {
@@ -187,9 +179,9 @@ impl Checker<'_> {
                 }
                 _ => self.no_reg(name, span, scope, "`func` exists in uprobes"),
             },
-            "retval" => match &scope.ctx {
-                Context::Regs { ret: true, .. } => Some(hir::Expr {
-                    kind: ExprKind::CtxField { offset: regs::AX },
+            "retval" => match scope.ctx.retval {
+                Some(access) => Some(hir::Expr {
+                    kind: ExprKind::Ctx(access),
                     ty: Ty::U64,
                     span,
                 }),
@@ -200,13 +192,14 @@ impl Checker<'_> {
                 && name.as_bytes()[3].is_ascii_digit() =>
             {
                 let i = (name.as_bytes()[3] - b'0') as usize;
-                match (&scope.ctx, regs::ARGS.get(i)) {
-                    (Context::Regs { ret: false, .. }, Some(&offset)) => Some(hir::Expr {
-                        kind: ExprKind::CtxField { offset },
+                let args = &scope.ctx.args;
+                match args.get(i) {
+                    Some(&access) => Some(hir::Expr {
+                        kind: ExprKind::Ctx(access),
                         ty: Ty::U64,
                         span,
                     }),
-                    (Context::Regs { ret: false, .. }, None) => {
+                    None if !args.is_empty() => {
                         self.error(
                             Diagnostic::error(
                                 "E0301",
@@ -305,7 +298,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        let Context::Tracepoint(format) = &scope.ctx else {
+        let Some(fields) = &scope.ctx.fields else {
             self.error(
                 Diagnostic::error(
                     "E0301",
@@ -317,8 +310,8 @@ impl Checker<'_> {
             );
             return None;
         };
-        let Some(f) = format.fields.iter().find(|f| f.name == field) else {
-            let names: Vec<&str> = format.fields.iter().map(|f| f.name.as_str()).collect();
+        let Some(f) = fields.iter().find(|f| f.name == field) else {
+            let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
             self.error(
                 Diagnostic::error(
                     "E0301",
@@ -367,7 +360,7 @@ impl Checker<'_> {
             return None;
         };
         Some(hir::Expr {
-            kind: ExprKind::CtxField { offset: f.offset },
+            kind: ExprKind::Ctx(f.access),
             ty,
             span: e.span,
         })

@@ -1,12 +1,11 @@
 //! The checked program: every name resolved, every expression typed, sugar removed.
 //! Produced by `sema::check`, consumed by `codegen::lower`.
 
-use crate::artifact::Attach;
 use crate::ast::{BinOp, UnOp};
-use crate::bpf::abi::ProgKind;
 use crate::diag::Span;
 use crate::lang::agg::{Lhist, ValueKind};
 use crate::lang::ty::Ty;
+use crate::probe::{Access, TailTable, Target};
 
 /// A whole checked program.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,6 +16,8 @@ pub struct Program {
     pub maps: Vec<Map>,
     /// printf formats by event id, with argument types.
     pub printfs: Vec<(String, Vec<Ty>)>,
+    /// Program arrays that probes with a [`Target::TailSlot`] sit in.
+    pub tables: Vec<TailTable>,
 }
 
 /// Index into [`Program::maps`].
@@ -38,10 +39,10 @@ pub struct Map {
 /// One attach point with its body.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Probe {
-    /// How the runtime attaches it.
-    pub attach: Attach,
-    /// Program type.
-    pub kind: ProgKind,
+    /// The kernel mechanism it attaches through.
+    pub target: Target,
+    /// Short tag for the program's name (`tp`, `uprobe`, ...).
+    pub tag: &'static str,
     /// Full name, e.g. `tracepoint:syscalls:sys_enter_getpid`.
     pub display: String,
     /// Filter; the body runs when it is non-zero.
@@ -190,11 +191,8 @@ pub enum ExprKind {
     Str(String),
     /// A builtin.
     Builtin(Builtin),
-    /// A field of the probe context at `offset` (tracepoint `args.x`).
-    CtxField {
-        /// Byte offset in the context.
-        offset: u32,
-    },
+    /// A value read from the probe's context (`args.x`, `arg0`, `retval`).
+    Ctx(Access),
     /// Read of a scratch variable.
     Var(VarId),
     /// Read of a map entry (0 / empty when absent).

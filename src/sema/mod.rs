@@ -1,7 +1,7 @@
 //! Name resolution, type checking and desugaring: `ast::Program` → `hir::Program`.
 //!
-//! Probe specs are resolved through `provider` (wildcards expanded against the kernel's
-//! [`Catalog`]), each attach point's body is checked against its context, maps get one
+//! Probe specs are resolved through the probe registry (wildcards expanded against the
+//! [`Host`]), each attach point's body is checked against its context, maps get one
 //! type across the whole program, and sugar (ply's `@m[k].count()`, `@x++`, `+=`) becomes
 //! plain updates. Emits no code and touches no kernel state beyond the catalog.
 
@@ -11,14 +11,12 @@ mod stmt;
 
 use std::collections::BTreeMap;
 
-use crate::artifact::Attach;
 use crate::ast;
-use crate::bpf::abi::ProgKind;
 use crate::diag::{Diagnostic, Span};
-use crate::host::{Host, TracepointFormat};
+use crate::host::Host;
 use crate::lang::agg::ValueKind;
 use crate::lang::ty::Ty;
-use crate::probe::{self as provider, Spec};
+use crate::probe::{self, Point, registry};
 
 /// Compile-time facts that come from the command line.
 #[derive(Clone, Debug, Default)]
@@ -30,36 +28,39 @@ pub struct Options {
 /// Checks `program`; returns the typed program or every error found.
 pub fn check(
     program: &ast::Program,
-    catalog: &dyn Host,
+    host: &dyn Host,
     options: &Options,
 ) -> Result<hir::Program, Vec<Diagnostic>> {
     let mut cx = Checker {
-        catalog,
+        host,
         options,
         maps: Vec::new(),
         map_ids: BTreeMap::new(),
         printfs: Vec::new(),
         diags: Vec::new(),
     };
+    let mut owners = Vec::new();
     let mut points = Vec::new();
     for probe in &program.probes {
         for spec in &probe.specs {
             for point in cx.resolve(spec) {
-                points.push((probe, point));
+                owners.push(probe);
+                points.push(point);
             }
         }
     }
+    let tables = registry::plan(&mut points);
     // Maps are global: a probe may read a map that a later probe assigns. A first,
     // silent pass learns every map's type; the second reports and builds.
     let resolve_errors = cx.diags.len();
-    for (probe, (attach, kind, display, ctx)) in &points {
-        cx.check_probe(probe, attach.clone(), *kind, display.clone(), ctx.clone());
+    for (probe, point) in owners.iter().zip(&points) {
+        cx.check_probe(probe, point.clone());
     }
     cx.diags.truncate(resolve_errors);
     cx.printfs.clear();
     let mut probes = Vec::new();
-    for (probe, (attach, kind, display, ctx)) in points {
-        if let Some(p) = cx.check_probe(probe, attach, kind, display, ctx) {
+    for (probe, point) in owners.into_iter().zip(points) {
+        if let Some(p) = cx.check_probe(probe, point) {
             probes.push(p);
         }
     }
@@ -84,27 +85,12 @@ pub fn check(
         probes,
         maps: cx.maps,
         printfs: cx.printfs,
+        tables,
     })
 }
 
-/// Typing context of one attach point.
-#[derive(Clone, Debug)]
-pub(crate) enum Context {
-    /// BEGIN, END, interval: no arguments.
-    None,
-    /// A tracepoint with its fields.
-    Tracepoint(TracepointFormat),
-    /// A probe whose context is `pt_regs` (uprobes): `arg0`…`arg5`, or `retval` on return.
-    Regs {
-        /// A return probe.
-        ret: bool,
-        /// The probed function, the value of `func`.
-        func: String,
-    },
-}
-
 struct Checker<'a> {
-    catalog: &'a dyn Host,
+    host: &'a dyn Host,
     options: &'a Options,
     maps: Vec<hir::Map>,
     map_ids: BTreeMap<String, hir::MapId>,
@@ -114,7 +100,7 @@ struct Checker<'a> {
 
 /// Per attach point state while checking a body.
 pub(crate) struct ProbeScope {
-    pub(crate) ctx: Context,
+    pub(crate) ctx: probe::Context,
     pub(crate) display: String,
     pub(crate) vars: Vec<(String, Ty)>,
 }
@@ -125,191 +111,24 @@ impl Checker<'_> {
     }
 
     /// Expands one spec into attach points.
-    fn resolve(&mut self, spec: &ast::ProbeSpec) -> Vec<(Attach, ProgKind, String, Context)> {
-        let parsed = match provider::parse_spec(&spec.text) {
-            Ok(s) => s,
+    fn resolve(&mut self, spec: &ast::ProbeSpec) -> Vec<Point> {
+        match registry::resolve(&spec.text, self.host) {
+            Ok(points) => points,
             Err(e) => {
                 self.error(
                     Diagnostic::error(e.code, spec.span, e.message)
-                        .with_label("in this probe")
+                        .with_label(e.label)
                         .with_help(e.help),
                 );
-                return Vec::new();
-            }
-        };
-        match parsed {
-            Spec::Begin => vec![(
-                Attach::Begin,
-                ProgKind::RawTracepoint,
-                "BEGIN".into(),
-                Context::None,
-            )],
-            Spec::End => vec![(
-                Attach::End,
-                ProgKind::RawTracepoint,
-                "END".into(),
-                Context::None,
-            )],
-            Spec::Interval { period_ns } => vec![(
-                Attach::Interval { period_ns },
-                ProgKind::PerfEvent,
-                spec.text.clone(),
-                Context::None,
-            )],
-            Spec::Tracepoint { category, name } => self.resolve_tracepoints(spec, &category, &name),
-            Spec::Uprobe { path, target, ret } => self.resolve_uprobes(spec, &path, &target, ret),
-        }
-    }
-
-    fn resolve_uprobes(
-        &mut self,
-        spec: &ast::ProbeSpec,
-        path: &str,
-        target: &provider::uprobe::Target,
-        ret: bool,
-    ) -> Vec<(Attach, ProgKind, String, Context)> {
-        use provider::uprobe::Target;
-        let kind = if ret { "uretprobe" } else { "uprobe" };
-        let binary = match self.catalog.binary(path) {
-            Ok(b) => b,
-            Err(e) => {
-                self.error(
-                    Diagnostic::error("E0206", spec.span, e)
-                        .with_label("binary not found")
-                        .with_help("give a path to an ELF executable or library, a command in $PATH, or a library name such as `libc`"),
-                );
-                return Vec::new();
-            }
-        };
-        let mk = |func: String, offset: u64| {
-            (
-                Attach::Uprobe {
-                    path: binary.path.clone(),
-                    offset,
-                    ret,
-                },
-                ProgKind::Kprobe,
-                format!("{kind}:{}:{func}", binary.path),
-                Context::Regs { ret, func },
-            )
-        };
-        match target {
-            Target::Addr(addr) => match binary.file_offset(*addr) {
-                Some(off) => vec![mk(format!("0x{addr:x}"), off)],
-                None => {
-                    self.error(
-                        Diagnostic::error(
-                            "E0201",
-                            spec.span,
-                            format!(
-                                "address 0x{addr:x} is not in an executable segment of `{}`",
-                                binary.path
-                            ),
-                        )
-                        .with_label("no code there")
-                        .with_help("give a function name, or an address from `nm` / `objdump -d`"),
-                    );
-                    Vec::new()
-                }
-            },
-            Target::Func { pattern, offset } => {
-                let found: Vec<_> = binary
-                    .funcs
-                    .iter()
-                    .filter(|f| provider::wildcard_match(pattern, &f.name))
-                    .map(|f| {
-                        let name = if *offset > 0 {
-                            format!("{}+{offset}", f.name)
-                        } else {
-                            f.name.clone()
-                        };
-                        // Past an `endbr64` landing pad when that is provably safe:
-                        // emulated instead of single-stepped, ~20× cheaper a hit.
-                        let skip = if *offset == 0 { f.entry_skip } else { 0 };
-                        mk(name, f.file_offset + offset + skip)
-                    })
-                    .collect();
-                if found.is_empty() {
-                    self.error(
-                        Diagnostic::error(
-                            "E0201",
-                            spec.span,
-                            format!("no function of `{}` matches `{pattern}`", binary.path),
-                        )
-                        .with_label("matches nothing")
-                        .with_help(format!(
-                            "functions are listed by `nm -D {}` (or `nm` when it has a symbol table)",
-                            binary.path
-                        )),
-                    );
-                }
-                found
+                Vec::new()
             }
         }
     }
 
-    fn resolve_tracepoints(
-        &mut self,
-        spec: &ast::ProbeSpec,
-        category: &str,
-        name: &str,
-    ) -> Vec<(Attach, ProgKind, String, Context)> {
-        let names: Vec<(String, String)> =
-            if provider::has_wildcard(category) || provider::has_wildcard(name) {
-                self.catalog
-                    .tracepoints()
-                    .into_iter()
-                    .filter(|(c, n)| {
-                        provider::wildcard_match(category, c) && provider::wildcard_match(name, n)
-                    })
-                    .collect()
-            } else {
-                vec![(category.to_string(), name.to_string())]
-            };
-        if names.is_empty() {
-            self.error(
-                Diagnostic::error(
-                    "E0201",
-                    spec.span,
-                    format!("no tracepoint matches `{category}:{name}`"),
-                )
-                .with_label("matches nothing")
-                .with_help("tracepoints are listed under /sys/kernel/tracing/events/"),
-            );
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        for (c, n) in names {
-            match self.catalog.tracepoint_format(&c, &n) {
-                Some(format) => out.push((
-                    Attach::Tracepoint { category: c.clone(), name: n.clone() },
-                    ProgKind::Tracepoint,
-                    format!("tracepoint:{c}:{n}"),
-                    Context::Tracepoint(format),
-                )),
-                None => self.error(
-                    Diagnostic::error("E0201", spec.span, format!("unknown tracepoint `{c}:{n}`"))
-                        .with_label("no such tracepoint")
-                        .with_help(format!(
-                            "tracepoints are listed under /sys/kernel/tracing/events/; does `{c}` have `{n}`?"
-                        )),
-                ),
-            }
-        }
-        out
-    }
-
-    fn check_probe(
-        &mut self,
-        probe: &ast::Probe,
-        attach: Attach,
-        kind: ProgKind,
-        display: String,
-        ctx: Context,
-    ) -> Option<hir::Probe> {
+    fn check_probe(&mut self, probe: &ast::Probe, point: Point) -> Option<hir::Probe> {
         let mut scope = ProbeScope {
-            ctx,
-            display: display.clone(),
+            ctx: point.context,
+            display: point.display.clone(),
             vars: Vec::new(),
         };
         let errors_before = self.diags.len();
@@ -323,9 +142,9 @@ impl Checker<'_> {
             return None;
         }
         Some(hir::Probe {
-            attach,
-            kind,
-            display,
+            target: point.target,
+            tag: point.tag,
+            display: point.display,
             predicate,
             body,
             vars: scope.vars.into_iter().map(|(_, t)| t).collect(),

@@ -1,7 +1,20 @@
-//! x86-64 system call numbers by the kernel entry point that names their tracepoints
-//! (`syscalls:sys_enter_newstat` is syscall 4, `stat`). Used to serve many syscall
-//! tracepoints from the two `raw_syscalls` raw tracepoints. A tracepoint missing here
-//! (a syscall newer than this table) simply stays a classic tracepoint.
+//! x86-64 facts: `struct pt_regs` offsets of the registers probes read, and system call
+//! numbers by the kernel entry point that names their tracepoints
+//! (`syscalls:sys_enter_newstat` is syscall 4, `stat`). The numbers serve many syscall
+//! tracepoints from the two `raw_syscalls` raw tracepoints; a tracepoint missing here (a
+//! syscall newer than this table) simply stays a classic tracepoint.
+
+/// `struct pt_regs` offsets of `di si dx cx r8 r9`: the first six function arguments.
+pub const FUNC_ARGS: [u32; 6] = [112, 104, 96, 88, 72, 64];
+/// `struct pt_regs` offsets of `di si dx r10 r8 r9`: the six system call arguments.
+pub const SYSCALL_ARGS: [u32; 6] = [112, 104, 96, 56, 72, 64];
+/// `struct pt_regs` offset of `ax`, a function's return value.
+pub const AX: u32 = 80;
+/// `struct pt_regs` offset of `orig_ax`, the system call number (then `ip`, then `cs`).
+pub const ORIG_AX: u32 = 120;
+/// `__USER32_CS`: the code segment of a 32-bit compat task; its syscall numbers belong to
+/// another table.
+pub const USER32_CS: u32 = 0x23;
 
 /// `(entry point without `sys_`, number)`, sorted by name.
 const TABLE: &[(&str, u32)] = &[

@@ -1,4 +1,5 @@
-//! BEGIN and END: raw-tracepoint programs run exactly once with `BPF_PROG_TEST_RUN`.
+//! Programs run once through `BPF_PROG_TEST_RUN` (BEGIN and END): raw-tracepoint
+//! programs given an empty context.
 
 use libbpf_rs::{ProgramInput, ProgramMut};
 

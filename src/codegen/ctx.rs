@@ -1,0 +1,112 @@
+//! Reads of the probe context: every [`Access`] a provider describes is lowered here,
+//! and only here.
+
+use super::ir::{Arg, Base, Op, Src, VReg};
+use super::lower::{Lowerer, Val};
+use crate::bpf::insn::helper;
+use crate::bpf::{Alu, Size};
+use crate::lang::ty::{Ty, round_up};
+use crate::probe::Access;
+
+impl Lowerer<'_> {
+    /// The register holding the context pointer (saved from R1 at entry).
+    pub(super) fn ctx_reg(&mut self) -> VReg {
+        match self.ctx {
+            Some(v) => v,
+            None => {
+                let v = self.new_vreg();
+                self.ctx = Some(v);
+                v
+            }
+        }
+    }
+
+    /// The value of type `ty` that `access` describes.
+    pub(super) fn ctx_read(&mut self, access: Access, ty: &Ty) -> Val {
+        let ctx = self.ctx_reg();
+        match (access, ty) {
+            (Access::Ctx { off, size }, Ty::Str { len }) => {
+                let buf = self.alloc(*len);
+                let align = 1 << off.trailing_zeros().min(3);
+                let n = size.min(*len);
+                self.copy(Base::Stack, buf, Base::V(ctx), off as i16, n, align);
+                self.zero(Base::Stack, buf + n as i16, round_up(*len, 8) - n);
+                Val::Buf {
+                    off: buf,
+                    len: *len,
+                }
+            }
+            (Access::Ctx { off, size }, _) => {
+                let v = self.new_vreg();
+                let size = Size::from_bytes(size).expect("providers describe 1/2/4/8-byte loads");
+                self.ops.push(Op::Load {
+                    size,
+                    dst: v,
+                    base: Base::V(ctx),
+                    off: off as i16,
+                });
+                self.extend(v, ty);
+                Val::Int(Src::V(v))
+            }
+            (Access::CtxPtr { ptr, off, size }, _) => {
+                // A kernel pointer in the context: read through a helper.
+                let addr = self.new_vreg();
+                self.ops.push(Op::Load {
+                    size: Size::DW,
+                    dst: addr,
+                    base: Base::V(ctx),
+                    off: ptr as i16,
+                });
+                self.ops.push(Op::Alu {
+                    op: Alu::Add,
+                    dst: addr,
+                    src: Src::Imm(off as i32),
+                    signed: false,
+                });
+                let len = match ty {
+                    Ty::Str { len } => *len,
+                    _ => 8,
+                };
+                let buf = self.alloc(len);
+                let n = size.min(len);
+                if let Ty::Str { .. } = ty {
+                    self.zero(Base::Stack, buf, round_up(len, 8));
+                }
+                self.ops.push(Op::Call {
+                    helper: helper::PROBE_READ_KERNEL,
+                    args: vec![Arg::Stack(buf), Arg::Imm(n as i64), Arg::V(addr)],
+                    ret: None,
+                });
+                if let Ty::Str { .. } = ty {
+                    return Val::Buf { off: buf, len };
+                }
+                let v = self.new_vreg();
+                self.ops.push(Op::Load {
+                    size: Size::DW,
+                    dst: v,
+                    base: Base::Stack,
+                    off: buf,
+                });
+                self.extend(v, ty);
+                Val::Int(Src::V(v))
+            }
+        }
+    }
+
+    /// Sign-extends `v` from the width of a signed integer type narrower than 64 bits.
+    fn extend(&mut self, v: VReg, ty: &Ty) {
+        if let Ty::Int { bits, signed: true } = *ty
+            && bits < 64
+        {
+            let shift = 64 - bits as i32;
+            for op in [Alu::Lsh, Alu::Arsh] {
+                self.ops.push(Op::Alu {
+                    op,
+                    dst: v,
+                    src: Src::Imm(shift),
+                    signed: false,
+                });
+            }
+        }
+    }
+}

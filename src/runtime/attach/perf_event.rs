@@ -1,0 +1,109 @@
+//! Perf events with a BPF program on overflow (`interval`, `profile`, `software`,
+//! `hardware`): one event on the first online CPU, or one per online CPU. libbpf takes
+//! ownership of each perf fd with its link.
+
+use libbpf_rs::{Link, ProgramMut};
+
+use crate::probe::{Cpus, Sample};
+
+/// `PERF_FLAG_FD_CLOEXEC`
+const PERF_FLAG_FD_CLOEXEC: u64 = 8;
+/// `PERF_ATTR_SIZE_VER8`
+const ATTR_SIZE: usize = 136;
+/// `perf_event_attr` flag bits (word 5): `inherit` and `freq`.
+const INHERIT: u64 = 1 << 1;
+const FREQ: u64 = 1 << 10;
+
+/// Opens a perf event of `type_`/`config` on `cpu`, for process `pid` (and its
+/// children) or every process.
+pub fn open(
+    type_: u32,
+    config: u64,
+    sample: Sample,
+    cpu: u32,
+    pid: Option<u32>,
+) -> std::io::Result<i32> {
+    // struct perf_event_attr as raw little-endian words: type/size, config,
+    // sample_period (or sample_freq), sample_type, read_format, flags.
+    let mut attr = [0u64; ATTR_SIZE / 8];
+    attr[0] = type_ as u64 | ((ATTR_SIZE as u64) << 32);
+    attr[1] = config;
+    match sample {
+        Sample::Period(p) => attr[2] = p,
+        Sample::Freq(f) => {
+            attr[2] = f;
+            attr[5] |= FREQ;
+        }
+    }
+    if pid.is_some() {
+        attr[5] |= INHERIT;
+    }
+    let pid = pid.map_or(-1, |p| p as libc::pid_t);
+    // SAFETY: attr is a valid, fully initialised perf_event_attr of the declared size.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            attr.as_ptr(),
+            pid,
+            cpu as libc::c_int,
+            -1,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(fd as i32)
+}
+
+/// The online CPUs (`/sys/devices/system/cpu/online`, e.g. `0-3,6`).
+pub fn online_cpus() -> Vec<u32> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
+    let mut cpus = Vec::new();
+    for part in text.trim().split(',').filter(|p| !p.is_empty()) {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        if let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) {
+            cpus.extend(a..=b);
+        }
+    }
+    if cpus.is_empty() {
+        cpus.push(0);
+    }
+    cpus
+}
+
+/// Opens the events and attaches `prog` to each.
+pub fn attach(
+    prog: &ProgramMut<'_>,
+    type_: u32,
+    config: u64,
+    sample: Sample,
+    cpus: Cpus,
+    pid: Option<u32>,
+) -> Result<Vec<Link>, String> {
+    let mut online = online_cpus();
+    if cpus == Cpus::First {
+        online.truncate(1);
+    }
+    let mut links = Vec::new();
+    for cpu in online {
+        let fd = open(type_, config, sample, cpu, pid)
+            .map_err(|e| format!("perf_event_open on CPU {cpu} failed: {e}"))?;
+        let link = prog.attach_perf_event(fd).map_err(|e| {
+            // SAFETY: the link was not created, so the fd is still ours to close.
+            unsafe { libc::close(fd) };
+            e.to_string()
+        })?;
+        links.push(link);
+    }
+    Ok(links)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn online_cpus_are_listed() {
+        let cpus = super::online_cpus();
+        assert!(cpus.contains(&0), "{cpus:?}");
+    }
+}

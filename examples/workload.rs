@@ -14,6 +14,9 @@
 //!   `push %rbp` prologue (x86-64), which uprobes emulate instead of single-stepping;
 //! - `cet N`: N calls of `scry_workload_cet`, the same behind an `endbr64` landing pad,
 //!   as C compilers emit with -fcf-protection;
+//! - `flood N`: N `getpid` calls, then one `getppid` (a marker for the tracer), then a
+//!   sleep of 30 s that a tracer which stopped at the marker never waits for; its stdout
+//!   and stderr go to /dev/null first, so it holds no pipe of the tracer's;
 //! - `sleep N`: sleep N milliseconds;
 //! - `spin N`: keep a CPU busy for N milliseconds;
 //! - `faults N`: N minor page faults (one anonymous page, written, then dropped with
@@ -65,7 +68,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
         eprintln!(
-            "usage: workload getpid|threads|read|write|writes|func|framed|cet|sleep|spin|faults N [BYTES|THREADS]"
+            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|sleep|spin|faults N [BYTES|THREADS]"
         );
         std::process::exit(2)
     };
@@ -181,6 +184,21 @@ fn main() {
             std::hint::black_box(acc);
         }
         "sleep" => std::thread::sleep(std::time::Duration::from_millis(n)),
+        "flood" => {
+            // SAFETY: plain fd manipulation on this process's own descriptors.
+            unsafe {
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+                libc::dup2(null, 1);
+                libc::dup2(null, 2);
+            }
+            for _ in 0..n {
+                // SAFETY: getpid takes no arguments and cannot fail.
+                unsafe { libc::syscall(libc::SYS_getpid) };
+            }
+            // SAFETY: as above.
+            unsafe { libc::syscall(libc::SYS_getppid) };
+            std::thread::sleep(std::time::Duration::from_secs(30));
+        }
         "spin" => {
             let until = Instant::now() + std::time::Duration::from_millis(n);
             let mut x = 0u64;

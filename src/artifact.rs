@@ -94,6 +94,11 @@ pub struct Manifest {
     pub events: Vec<EventKind>,
     /// Index of the ring buffer in [`Manifest::bpf_maps`], if any event is emitted.
     pub ringbuf: Option<usize>,
+    /// The one-slot per-CPU counter of events the ring buffer had no room for.
+    pub lost_map: Option<usize>,
+    /// The one-slot array that `exit()` sets (an `exit()` is never lost, even when the
+    /// ring buffer is full).
+    pub exit_map: Option<usize>,
 }
 
 /// What codegen hands the runtime: the object and its manifest.

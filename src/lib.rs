@@ -13,6 +13,7 @@ pub mod host;
 pub mod lang;
 pub mod lexer;
 pub mod object;
+pub mod output;
 pub mod parser;
 pub mod probe;
 pub mod runtime;

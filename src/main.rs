@@ -10,6 +10,7 @@ use scry::artifact::Manifest;
 use scry::diag::{self, Diagnostic};
 use scry::host::system::System;
 use scry::object::listing;
+use scry::output::Format;
 use scry::runtime::{self, child::Child};
 use scry::{ast, codegen, parser, sema};
 
@@ -20,6 +21,15 @@ enum Dump {
     Ast,
     /// The generated instructions with source lines.
     Insns,
+}
+
+/// What `-f` selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// bpftrace's text.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// A tracing language for Linux, compiled straight to eBPF.
@@ -38,6 +48,9 @@ struct Cli {
     /// Exit when process PID exits.
     #[arg(short = 'p', value_name = "PID")]
     pid: Option<u32>,
+    /// Output format.
+    #[arg(short = 'f', value_enum, value_name = "FORMAT", default_value = "text")]
+    format: OutputFormat,
     /// Print a compilation stage instead of running.
     #[arg(long, value_enum, value_name = "STAGE")]
     dump: Option<Dump>,
@@ -113,7 +126,12 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         child,
         pid: cli.pid,
     };
-    runtime::run(&artifact, options).map_err(|e| vec![runtime_diagnostic(e, &artifact.manifest)])
+    let format = match cli.format {
+        OutputFormat::Text => Format::Text,
+        OutputFormat::Json => Format::Json,
+    };
+    runtime::run(&artifact, options, format)
+        .map_err(|e| vec![runtime_diagnostic(e, &artifact.manifest)])
 }
 
 /// A runtime failure as a diagnostic; a verifier rejection points at the source construct

@@ -678,7 +678,14 @@ fn repeated_map_reads_see_every_change() {
     assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
     assert_eq!(lines(&r.stdout), ["2 5 7 8 0"]);
     let dump = run(&["--dump", "insns", "-e", prog]);
-    let lookups = dump.stdout.matches("call bpf_map_lookup_elem").count();
+    // Lookups in @x: the map load (`r1 = map[m0_x]`) right before the call.
+    let listing: Vec<&str> = dump.stdout.lines().collect();
+    let lookups = listing
+        .windows(4)
+        .filter(|w| {
+            w[0].ends_with("r1 = map[m0_x]") && w[3].ends_with("call bpf_map_lookup_elem#1")
+        })
+        .count();
     // One lookup for `@x + @x`, then one after each of the four changes; the `if`
     // condition and the ternary reuse the value read just before them.
     assert_eq!(lookups, 5, "{}", dump.stdout);

@@ -141,6 +141,8 @@ fn object_loads_with_maps_of_the_right_shape() {
             ("m1_s".to_string(), 8, 8),
             ("m2_last".to_string(), 24, 8),
             ("events".to_string(), 0, 0),
+            ("lost".to_string(), 4, 8),
+            ("exit_flag".to_string(), 4, 8),
         ]
     );
     let types: Vec<_> = obj.maps().map(|m| m.map_type()).collect();
@@ -151,7 +153,9 @@ fn object_loads_with_maps_of_the_right_shape() {
             MapType::PercpuHash,
             MapType::PercpuHash,
             MapType::Hash,
-            MapType::RingBuf
+            MapType::RingBuf,
+            MapType::PercpuArray,
+            MapType::Array
         ]
     );
     assert_eq!(obj.progs().count(), 3);

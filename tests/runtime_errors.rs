@@ -7,6 +7,7 @@ use scry::bpf::{Insn, Reg};
 use scry::diag::Span;
 use scry::object::elf;
 use scry::object::module::{Module, Prog, ProgKind};
+use scry::output::text::Text;
 use scry::probe::{RunAt, Target};
 use scry::runtime::{Error, RunOptions, run_with_output};
 
@@ -67,8 +68,13 @@ fn verifier_rejection_names_the_instruction() {
             internal: false,
         }],
     );
-    let mut out = Vec::new();
-    let err = run_with_output(&art, RunOptions::default(), &mut out).unwrap_err();
+    let (mut out, mut errs) = (Vec::new(), Vec::new());
+    let err = run_with_output(
+        &art,
+        RunOptions::default(),
+        &mut Text::new(&mut out, &mut errs),
+    )
+    .unwrap_err();
     let Error::Load { prog, insn, log } = err else {
         panic!("expected a load error, got {err}")
     };
@@ -119,8 +125,13 @@ fn failed_attach_names_the_probe_and_detaches_everything() {
             },
         ],
     );
-    let mut out = Vec::new();
-    let err = run_with_output(&art, RunOptions::default(), &mut out).unwrap_err();
+    let (mut out, mut errs) = (Vec::new(), Vec::new());
+    let err = run_with_output(
+        &art,
+        RunOptions::default(),
+        &mut Text::new(&mut out, &mut errs),
+    )
+    .unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, Error::Attach { .. }), "{text}");
     assert!(

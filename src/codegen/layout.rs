@@ -38,6 +38,10 @@ pub struct Layout {
     pub maps: Vec<MapLayout>,
     /// The ring buffer's index in `Module::maps`.
     pub ringbuf: Option<usize>,
+    /// The per-CPU counter of records the ring buffer had no room for.
+    pub lost: Option<usize>,
+    /// The flag `exit()` sets.
+    pub exit_flag: Option<usize>,
     /// Per printf event: argument offsets in the record.
     pub events: Vec<Vec<u32>>,
     /// Per printf event: record size.
@@ -151,9 +155,8 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
     }
     lay.exit_event = events.len();
     events.push(EventKind::Exit);
-    let uses_events =
-        !program.printfs.is_empty() || program.probes.iter().any(|p| has_exit(&p.body));
-    if uses_events {
+    let exits = program.probes.iter().any(|p| has_exit(&p.body));
+    if !program.printfs.is_empty() || exits {
         lay.ringbuf = Some(defs.len());
         defs.push(MapDef {
             name: "events".into(),
@@ -161,6 +164,26 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
             key_size: 0,
             value_size: 0,
             max_entries: RINGBUF_BYTES,
+            flags: 0,
+        });
+        lay.lost = Some(defs.len());
+        defs.push(MapDef {
+            name: "lost".into(),
+            kind: MapKind::PercpuArray,
+            key_size: 4,
+            value_size: 8,
+            max_entries: 1,
+            flags: 0,
+        });
+    }
+    if exits {
+        lay.exit_flag = Some(defs.len());
+        defs.push(MapDef {
+            name: "exit_flag".into(),
+            kind: MapKind::Array,
+            key_size: 4,
+            value_size: 8,
+            max_entries: 1,
             flags: 0,
         });
     }

@@ -272,40 +272,9 @@ impl<'a> Lowerer<'a> {
         false
     }
 
-    /// Emits the `exit()` event and leaves the program.
-    fn exit_event(&mut self) {
-        let (p, skip) = self.reserve_event(self.layout.exit_event, 8);
-        self.submit_event(p, skip);
-        self.ops.push(Op::Goto(self.exit_label));
-    }
-
-    /// Reserves a `size`-byte ring-buffer record and writes event id `id` into it; the
-    /// record pointer is valid until `skip`, which the caller must close with
-    /// [`Self::submit_event`] (the verifier insists every reservation is submitted).
-    fn reserve_event(&mut self, id: usize, size: u32) -> (VReg, Label) {
-        let rb = self.layout.ringbuf.expect("events imply a ring buffer");
-        let p = self.call(
-            helper::RINGBUF_RESERVE,
-            vec![Arg::Map(rb), Arg::Imm(size as i64), Arg::Imm(0)],
-        );
-        let skip = self.label();
-        self.jump_if_null(p, skip);
-        self.ops.push(Op::Store {
-            size: Size::DW,
-            base: Base::V(p),
-            off: 0,
-            src: Src::Imm(id as i32),
-        });
-        (p, skip)
-    }
-
-    fn submit_event(&mut self, p: VReg, skip: Label) {
-        self.ops.push(Op::Call {
-            helper: helper::RINGBUF_SUBMIT,
-            args: vec![Arg::V(p), Arg::Imm(0)],
-            ret: None,
-        });
-        self.ops.push(Op::Label(skip));
+    /// The label of the program's `return 0`.
+    pub(super) fn exit_label(&self) -> Label {
+        self.exit_label
     }
 
     /// `if p == NULL goto target`.
@@ -404,27 +373,6 @@ impl<'a> Lowerer<'a> {
             ],
             ret: None,
         });
-    }
-
-    fn printf(&mut self, event: usize, args: &[hir::Expr]) {
-        // Arguments first: nothing may bail out between reserve and submit.
-        let vals: Vec<Val> = args.iter().map(|a| self.value(a)).collect();
-        let (p, skip) = self.reserve_event(event, self.layout.event_sizes[event]);
-        let offsets = self.layout.events[event].clone();
-        for (v, at) in vals.into_iter().zip(offsets) {
-            match v {
-                Val::Int(src) => self.ops.push(Op::Store {
-                    size: Size::DW,
-                    base: Base::V(p),
-                    off: at as i16,
-                    src,
-                }),
-                Val::Buf { off, len } => {
-                    self.copy(Base::V(p), at as i16, Base::Stack, off, round_up(len, 8), 8)
-                }
-            }
-        }
-        self.submit_event(p, skip);
     }
 
     /// Computes an expression's value.

@@ -10,6 +10,7 @@ mod aggregate;
 mod branch;
 mod ctx;
 mod dispatch;
+mod event;
 pub mod ir;
 pub mod layout;
 mod lower;
@@ -61,6 +62,8 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         maps: map_meta,
         events,
         ringbuf: lay.ringbuf,
+        lost_map: lay.lost,
+        exit_map: lay.exit_flag,
     };
     let mut diags = Vec::new();
     // Program arrays for probes that are tail-called (e.g. syscalls served from

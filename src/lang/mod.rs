@@ -5,3 +5,4 @@
 pub mod agg;
 pub mod format;
 pub mod ty;
+pub mod value;

@@ -1,8 +1,10 @@
-//! Ring-buffer events: decoding records (a u64 event id, then arguments at the offsets in
-//! `Manifest::events`) into printf output and the exit request.
+//! Ring-buffer events: the callback only queues raw records; the event loop decodes
+//! them (a u64 event id, then arguments at the offsets in `Manifest::events`) into
+//! actions — printf text to the output, the exit request — and carries them out in
+//! order, where maps and the output are within reach.
 
 use std::cell::RefCell;
-use std::io::{self, Write};
+use std::io;
 use std::rc::Rc;
 
 use libbpf_rs::{MapCore, RingBuffer, RingBufferBuilder};
@@ -11,28 +13,37 @@ use super::Error;
 use crate::artifact::{EventKind, Manifest};
 use crate::lang::format::{self, Piece, Value};
 use crate::lang::ty::Ty;
+use crate::output::Output;
 
-/// Decoded output waiting to be written, and the exit flag.
-#[derive(Default)]
-struct Inner {
-    text: Vec<u8>,
-    exit: bool,
-    lost: u64,
-}
+/// Records the ring-buffer callback received, not yet acted on: each a u32 length and
+/// the bytes, back to back (one buffer, no allocation per record).
+#[derive(Clone, Default)]
+pub struct Queue(Rc<RefCell<Vec<u8>>>);
 
 /// A parsed printf: its pieces and argument layout.
 type Printf = (Vec<Piece>, Vec<(Ty, u32)>);
 
-/// Shared between the ring-buffer callback and the event loop.
-pub struct State {
-    inner: Rc<RefCell<Inner>>,
-    formats: Rc<Vec<Option<Printf>>>,
-    kinds: Rc<Vec<EventKind>>,
+/// What the records asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep running.
+    Continue,
+    /// An `exit()` arrived.
+    Exit,
 }
 
-impl State {
+/// Turns records into actions.
+pub struct Decoder {
+    formats: Vec<Option<Printf>>,
+    kinds: Vec<EventKind>,
+    /// Records that could not be decoded.
+    malformed: u64,
+    text: Vec<u8>,
+}
+
+impl Decoder {
     /// Pre-parses every printf format of `meta`.
-    pub fn new(meta: &Manifest) -> State {
+    pub fn new(meta: &Manifest) -> Decoder {
         let formats = meta
             .events
             .iter()
@@ -43,28 +54,58 @@ impl State {
                 EventKind::Exit => None,
             })
             .collect();
-        State {
-            inner: Rc::default(),
-            formats: Rc::new(formats),
-            kinds: Rc::new(meta.events.clone()),
+        Decoder {
+            formats,
+            kinds: meta.events.clone(),
+            malformed: 0,
+            text: Vec::new(),
         }
     }
 
-    /// Handles one record.
-    fn handle(&self, data: &[u8]) {
-        let mut inner = self.inner.borrow_mut();
+    /// Records that were malformed (counted as lost).
+    pub fn malformed(&self) -> u64 {
+        self.malformed
+    }
+
+    /// Acts on every queued record in order; stops at an `exit()` (later records are
+    /// dropped, as bpftrace stops reading there too).
+    pub fn drain(&mut self, queue: &Queue, out: &mut dyn Output) -> io::Result<Flow> {
+        let buf = std::mem::take(&mut *queue.0.borrow_mut());
+        let mut at = 0;
+        let mut flow = Flow::Continue;
+        while at + 4 <= buf.len() {
+            let len = u32::from_le_bytes(buf[at..at + 4].try_into().expect("4 bytes")) as usize;
+            let rec = &buf[at + 4..(at + 4 + len).min(buf.len())];
+            at += 4 + len;
+            if self.record(rec, out)? == Flow::Exit {
+                flow = Flow::Exit;
+                break;
+            }
+        }
+        // Keep the allocation for the next batch.
+        let mut b = buf;
+        b.clear();
+        let mut q = queue.0.borrow_mut();
+        if q.is_empty() {
+            *q = b;
+        }
+        Ok(flow)
+    }
+
+    fn record(&mut self, data: &[u8], out: &mut dyn Output) -> io::Result<Flow> {
         let Some(id) = data
             .get(..8)
-            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as usize)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
         else {
-            inner.lost += 1;
-            return;
+            self.malformed += 1;
+            return Ok(Flow::Continue);
         };
         match self.kinds.get(id) {
-            Some(EventKind::Exit) => inner.exit = true,
+            Some(EventKind::Exit) => return Ok(Flow::Exit),
             Some(EventKind::Printf { .. }) => {
                 let Some(Some((pieces, args))) = self.formats.get(id) else {
-                    return;
+                    self.malformed += 1;
+                    return Ok(Flow::Continue);
                 };
                 let values: Vec<Value> = args
                     .iter()
@@ -86,51 +127,26 @@ impl State {
                         }
                     })
                     .collect();
-                inner
-                    .text
+                self.text.clear();
+                self.text
                     .extend_from_slice(format::render(pieces, &values).as_bytes());
+                out.printf(&self.text)?;
             }
-            None => inner.lost += 1,
+            None => self.malformed += 1,
         }
-    }
-
-    /// Writes pending output.
-    pub fn flush_into(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        let mut inner = self.inner.borrow_mut();
-        if !inner.text.is_empty() {
-            out.write_all(&inner.text)?;
-            inner.text.clear();
-            out.flush()?;
-        }
-        Ok(())
-    }
-
-    /// True once an `exit()` event arrived.
-    pub fn exit_requested(&self) -> bool {
-        self.inner.borrow().exit
-    }
-
-    /// Records that could not be decoded.
-    pub fn lost(&self) -> u64 {
-        self.inner.borrow().lost
-    }
-
-    fn clone_handle(&self) -> State {
-        State {
-            inner: self.inner.clone(),
-            formats: self.formats.clone(),
-            kinds: self.kinds.clone(),
-        }
+        Ok(Flow::Continue)
     }
 }
 
-/// A ring buffer on `map` feeding `state`.
-pub fn ring_buffer<'a>(map: &'a dyn MapCore, state: &State) -> Result<RingBuffer<'a>, Error> {
-    let handle = state.clone_handle();
+/// A ring buffer on `map` whose records go to `queue`.
+pub fn ring_buffer<'a>(map: &'a dyn MapCore, queue: &Queue) -> Result<RingBuffer<'a>, Error> {
+    let q = queue.clone();
     let mut builder = RingBufferBuilder::new();
     builder
         .add(map, move |data: &[u8]| {
-            handle.handle(data);
+            let mut b = q.0.borrow_mut();
+            b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            b.extend_from_slice(data);
             0
         })
         .map_err(|e| Error::Other(format!("ring buffer: {e}")))?;

@@ -11,13 +11,14 @@ pub mod child;
 pub mod events;
 pub mod maps;
 
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use libbpf_rs::{Link, MapCore, ObjectBuilder, ProgramMut};
 
 use crate::artifact::Artifact;
 use crate::host::system;
+use crate::output::{Format, Output};
 use crate::probe::{RunAt, Target};
 use child::Child;
 
@@ -61,20 +62,22 @@ pub enum Error {
 
 const LOG_BUF: usize = 1 << 20;
 
-/// Runs the program, printing to stdout.
-pub fn run(artifact: &Artifact, opts: RunOptions) -> Result<i32, Error> {
+/// Runs the program, printing to stdout (warnings to stderr) in `format`.
+pub fn run(artifact: &Artifact, opts: RunOptions, format: Format) -> Result<i32, Error> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let r = run_with_output(artifact, opts, &mut out);
-    let _ = out.flush();
+    let mut err = io::stderr();
+    let mut output = crate::output::new(format, &mut out, &mut err);
+    let r = run_with_output(artifact, opts, output.as_mut());
+    let _ = output.flush();
     r
 }
 
-/// Runs the program, writing its output to `out`.
+/// Runs the program, rendering what happens through `out`.
 pub fn run_with_output(
     artifact: &Artifact,
     mut opts: RunOptions,
-    out: &mut dyn Write,
+    out: &mut dyn Output,
 ) -> Result<i32, Error> {
     let (object, meta) = (&artifact.object[..], &artifact.manifest);
     // libbpf's own messages duplicate what the diagnostics say, better.
@@ -168,19 +171,15 @@ pub fn run_with_output(
         }
     }
 
-    let mut state = events::State::new(meta);
+    let queue = events::Queue::default();
+    let mut decoder = events::Decoder::new(meta);
     let ringbuf = match meta.ringbuf.and_then(map_of) {
-        Some(map) => Some(events::ring_buffer(map, &state)?),
+        Some(map) => Some(events::ring_buffer(map, &queue)?),
         None => None,
     };
+    let exit_flag = meta.exit_map.and_then(map_of);
     let n = meta.probes.iter().filter(|p| !p.internal).count();
-    writeln!(
-        out,
-        "Attaching {n} probe{}...",
-        if n == 1 { "" } else { "s" }
-    )
-    .map_err(io_err)?;
-    out.flush().map_err(io_err)?;
+    out.attached(n).map_err(io_err)?;
 
     let signals = signal_fd()?;
     for prog in &begin {
@@ -209,8 +208,11 @@ pub fn run_with_output(
             rb.consume()
                 .map_err(|e| Error::Other(format!("reading events: {e}")))?;
         }
-        state.flush_into(out).map_err(io_err)?;
-        if state.exit_requested() {
+        let flow = decoder.drain(&queue, out).map_err(io_err)?;
+        out.flush().map_err(io_err)?;
+        // `exit()` also raises a flag in a map, in case its event found the ring
+        // buffer full.
+        if flow == events::Flow::Exit || exit_flag.is_some_and(|m| maps::flag_set(m)) {
             break;
         }
         let mut fds = vec![libc::pollfd {
@@ -259,30 +261,32 @@ pub fn run_with_output(
         rb.consume()
             .map_err(|e| Error::Other(format!("reading events: {e}")))?;
     }
-    state.flush_into(out).map_err(io_err)?;
-    writeln!(out).map_err(io_err)?;
+    decoder.drain(&queue, out).map_err(io_err)?;
+    out.exiting().map_err(io_err)?;
     let mut metas: Vec<_> = meta.maps.iter().collect();
     metas.sort_by(|a, b| a.name.cmp(&b.name));
     for m in metas {
         let Some(map) = map_of(m.bpf_map) else {
             continue;
         };
-        let entries = maps::read(
+        let snap = maps::snapshot(
             map as &dyn MapCore,
             m,
             meta.bpf_maps[m.bpf_map].kind.is_percpu(),
         );
-        if !entries.is_empty() {
-            maps::print_map(out, m, entries).map_err(io_err)?;
+        if !snap.entries.is_empty() {
+            out.map(&snap).map_err(io_err)?;
         }
     }
-    out.flush().map_err(io_err)?;
-    if state.lost() > 0 {
-        eprintln!(
-            "warning: {} events lost (the ring buffer was full)",
-            state.lost()
-        );
+    let lost = meta
+        .lost_map
+        .and_then(map_of)
+        .map_or(0, |m| maps::sum_u64(m))
+        + decoder.malformed();
+    if lost > 0 {
+        out.lost_events(lost).map_err(io_err)?;
     }
+    out.flush().map_err(io_err)?;
     drop(ringbuf);
     detach(links);
     Ok(0)

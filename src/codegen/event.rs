@@ -1,0 +1,122 @@
+//! Ring-buffer events: `printf` records and `exit()`. A reservation that fails (the
+//! buffer is full) is counted in the per-CPU `lost` map, which the runtime reports;
+//! `exit()` also raises a flag in a map, so it takes effect even when its record is lost.
+
+use super::ir::{Arg, Base, Label, Op, Src, VReg};
+use super::lower::{Lowerer, Val};
+use crate::bpf::Size;
+use crate::bpf::insn::helper;
+use crate::lang::ty::round_up;
+use crate::sema::hir;
+
+impl Lowerer<'_> {
+    /// Emits the `exit()` event and leaves the program.
+    pub(super) fn exit_event(&mut self) {
+        let flag = self.layout.exit_flag.expect("exit() implies its flag map");
+        let p = self.slot_zero(flag);
+        let skip = self.new_label();
+        self.jump_if_null(p, skip);
+        self.ops.push(Op::Store {
+            size: Size::DW,
+            base: Base::V(p),
+            off: 0,
+            src: Src::Imm(1),
+        });
+        self.ops.push(Op::Label(skip));
+        let (p, skip) = self.reserve_event(self.layout.exit_event, 8);
+        self.submit_event(p, skip);
+        self.ops.push(Op::Goto(self.exit_label()));
+    }
+
+    /// `printf(...)` as event `event`.
+    pub(super) fn printf(&mut self, event: usize, args: &[hir::Expr]) {
+        // Arguments first: nothing may bail out between reserve and submit.
+        let vals: Vec<Val> = args.iter().map(|a| self.value(a)).collect();
+        let (p, skip) = self.reserve_event(event, self.layout.event_sizes[event]);
+        let offsets = self.layout.events[event].clone();
+        for (v, at) in vals.into_iter().zip(offsets) {
+            match v {
+                Val::Int(src) => self.ops.push(Op::Store {
+                    size: Size::DW,
+                    base: Base::V(p),
+                    off: at as i16,
+                    src,
+                }),
+                Val::Buf { off, len } => {
+                    self.copy(Base::V(p), at as i16, Base::Stack, off, round_up(len, 8), 8)
+                }
+            }
+        }
+        self.submit_event(p, skip);
+    }
+
+    /// Reserves a `size`-byte ring-buffer record and writes event id `id` into it; the
+    /// record pointer is valid until `skip`, which the caller must close with
+    /// [`Self::submit_event`] (the verifier insists every reservation is submitted).
+    fn reserve_event(&mut self, id: usize, size: u32) -> (VReg, Label) {
+        let rb = self.layout.ringbuf.expect("events imply a ring buffer");
+        let p = self.call(
+            helper::RINGBUF_RESERVE,
+            vec![Arg::Map(rb), Arg::Imm(size as i64), Arg::Imm(0)],
+        );
+        let skip = self.new_label();
+        self.jump_if_null(p, skip);
+        self.ops.push(Op::Store {
+            size: Size::DW,
+            base: Base::V(p),
+            off: 0,
+            src: Src::Imm(id as i32),
+        });
+        (p, skip)
+    }
+
+    /// Submits the record `p`; at `skip` (no record) counts one lost event.
+    fn submit_event(&mut self, p: VReg, skip: Label) {
+        self.ops.push(Op::Call {
+            helper: helper::RINGBUF_SUBMIT,
+            args: vec![Arg::V(p), Arg::Imm(0)],
+            ret: None,
+        });
+        let done = self.new_label();
+        self.ops.push(Op::Goto(done));
+        self.ops.push(Op::Label(skip));
+        let lost = self.layout.lost.expect("events imply the lost counter");
+        let q = self.slot_zero(lost);
+        self.jump_if_null(q, done);
+        let t = self.new_vreg();
+        self.ops.push(Op::Load {
+            size: Size::DW,
+            dst: t,
+            base: Base::V(q),
+            off: 0,
+        });
+        self.ops.push(Op::Alu {
+            op: crate::bpf::Alu::Add,
+            dst: t,
+            src: Src::Imm(1),
+            signed: false,
+        });
+        self.ops.push(Op::Store {
+            size: Size::DW,
+            base: Base::V(q),
+            off: 0,
+            src: Src::V(t),
+        });
+        self.ops.push(Op::Label(done));
+    }
+
+    /// A pointer to slot 0 of the one-slot array `map` (null if the lookup fails).
+    fn slot_zero(&mut self, map: usize) -> VReg {
+        let key = self.alloc(4);
+        self.ops.push(Op::Store {
+            size: Size::W,
+            base: Base::Stack,
+            off: key,
+            src: Src::Imm(0),
+        });
+        self.call(
+            helper::MAP_LOOKUP_ELEM,
+            vec![Arg::Map(map), Arg::Stack(key)],
+        )
+    }
+}

@@ -1,0 +1,127 @@
+//! Decoded values, as the runtime reads them from maps and events and the output
+//! renders them: integers, strings, merged aggregation values, map entries.
+
+use super::agg::ValueKind;
+use super::ty::Ty;
+
+/// A decoded key element or value.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Datum {
+    /// A signed integer.
+    Signed(i64),
+    /// An unsigned integer.
+    Unsigned(u64),
+    /// A string (bytes up to the first NUL).
+    Str(String),
+}
+
+impl std::fmt::Display for Datum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Datum::Signed(v) => write!(f, "{v}"),
+            Datum::Unsigned(v) => write!(f, "{v}"),
+            Datum::Str(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// Decodes one value of type `ty` from `bytes`.
+pub fn decode(ty: &Ty, bytes: &[u8]) -> Datum {
+    match ty {
+        Ty::Int { bits, signed } => {
+            let n = (*bits as usize / 8).min(bytes.len());
+            let mut raw = [0u8; 8];
+            raw[..n].copy_from_slice(&bytes[..n]);
+            let v = u64::from_le_bytes(raw);
+            if *signed {
+                let shift = 64 - 8 * n as u32;
+                Datum::Signed(((v << shift) as i64) >> shift)
+            } else {
+                Datum::Unsigned(v)
+            }
+        }
+        Ty::Str { len } => {
+            let b = &bytes[..(*len as usize).min(bytes.len())];
+            let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+            Datum::Str(String::from_utf8_lossy(&b[..end]).into_owned())
+        }
+        Ty::Tuple(_) | Ty::Void => Datum::Unsigned(0),
+    }
+}
+
+/// A merged map value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// count, sum, min, max, avg and plain values.
+    Scalar(Datum),
+    /// `stats()`.
+    Stats {
+        /// Number of values.
+        count: u64,
+        /// Their sum.
+        total: i64,
+    },
+    /// Bucket counts of `hist()`/`lhist()`, by bucket index.
+    Hist(Vec<u64>),
+}
+
+impl Value {
+    /// The sort key of bpftrace's output: the value, the average, or the total count.
+    pub fn rank(&self) -> Datum {
+        match self {
+            Value::Scalar(d) => d.clone(),
+            Value::Stats { count, total } => Datum::Signed(avg(*total, *count)),
+            Value::Hist(b) => Datum::Unsigned(b.iter().sum()),
+        }
+    }
+}
+
+/// Truncated signed mean (0 when empty).
+pub fn avg(total: i64, count: u64) -> i64 {
+    if count == 0 {
+        0
+    } else {
+        (total as i128 / count as i128) as i64
+    }
+}
+
+/// One map entry, decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Key elements.
+    pub key: Vec<Datum>,
+    /// Value.
+    pub value: Value,
+}
+
+/// A map's entries as read at one moment, for the output to render.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapSnapshot {
+    /// Name as printed, including `@`.
+    pub name: String,
+    /// What the values hold.
+    pub kind: ValueKind,
+    /// True when the map has key elements (`@m[k]`), false for `@m`.
+    pub keyed: bool,
+    /// Entries, in bpftrace's print order: ascending by value (average for stats, total
+    /// count for histograms), ties by key.
+    pub entries: Vec<Entry>,
+}
+
+impl MapSnapshot {
+    /// A snapshot with `entries` put in print order.
+    pub fn new(name: String, kind: ValueKind, keyed: bool, mut entries: Vec<Entry>) -> Self {
+        entries.sort_by(|a, b| {
+            a.value
+                .rank()
+                .cmp(&b.value.rank())
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        MapSnapshot {
+            name,
+            kind,
+            keyed,
+            entries,
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The one output seam: everything a run shows the user goes through [`Output`], in
+//! the order it happens. [`text::Text`] prints bpftrace's text format (unchanged bytes),
+//! [`json::Json`] bpftrace's newest `-f json` messages, one JSON object per line.
+//!
+//! In: rendered printf text, map snapshots (`lang::value`), counts. Out: bytes on the
+//! writers given. Knows nothing of BPF.
+
+pub mod json;
+pub mod text;
+
+use std::io;
+
+use crate::lang::value::MapSnapshot;
+
+/// Where a run's output goes.
+pub trait Output {
+    /// The probes are attached (`n` of them, as the user counts them).
+    fn attached(&mut self, n: usize) -> io::Result<()>;
+    /// The text of one `printf`.
+    fn printf(&mut self, text: &[u8]) -> io::Result<()>;
+    /// The run ends: the maps printed next are its final state.
+    fn exiting(&mut self) -> io::Result<()>;
+    /// One map (skipped by the caller when it has no entries).
+    fn map(&mut self, map: &MapSnapshot) -> io::Result<()>;
+    /// `n` events did not reach userspace (the ring buffer was full, or a record was
+    /// malformed).
+    fn lost_events(&mut self, n: u64) -> io::Result<()>;
+    /// Sends everything written so far on its way.
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+/// The output formats of `-f`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    /// bpftrace's text.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The renderer for `format`, writing results to `out` and warnings to `err`.
+pub fn new<'a>(
+    format: Format,
+    out: &'a mut dyn io::Write,
+    err: &'a mut dyn io::Write,
+) -> Box<dyn Output + 'a> {
+    match format {
+        Format::Text => Box::new(text::Text::new(out, err)),
+        Format::Json => Box::new(json::Json::new(out)),
+    }
+}

@@ -1,0 +1,244 @@
+//! bpftrace's text output: `Attaching N probes...`, printf text as it comes, then the
+//! maps (histograms with bars and `K`/`M` labels), lost events on the error stream.
+
+use std::io::{self, Write};
+
+use super::Output;
+use crate::lang::agg::ValueKind;
+use crate::lang::value::{Datum, MapSnapshot, Value, avg};
+
+/// The text renderer.
+pub struct Text<'a> {
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
+}
+
+impl<'a> Text<'a> {
+    /// Results to `out`, warnings to `err`.
+    pub fn new(out: &'a mut dyn Write, err: &'a mut dyn Write) -> Self {
+        Text { out, err }
+    }
+}
+
+impl Output for Text<'_> {
+    fn attached(&mut self, n: usize) -> io::Result<()> {
+        writeln!(
+            self.out,
+            "Attaching {n} probe{}...",
+            if n == 1 { "" } else { "s" }
+        )?;
+        self.out.flush()
+    }
+
+    fn printf(&mut self, text: &[u8]) -> io::Result<()> {
+        self.out.write_all(text)
+    }
+
+    fn exiting(&mut self) -> io::Result<()> {
+        writeln!(self.out)
+    }
+
+    fn map(&mut self, map: &MapSnapshot) -> io::Result<()> {
+        print_map(self.out, map)
+    }
+
+    fn lost_events(&mut self, n: u64) -> io::Result<()> {
+        writeln!(self.err, "Lost {n} events")
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()?;
+        self.err.flush()
+    }
+}
+
+/// Prints one map's entries in the snapshot's order.
+pub fn print_map(out: &mut dyn Write, map: &MapSnapshot) -> io::Result<()> {
+    let hist = map.kind.is_hist();
+    for e in &map.entries {
+        write!(out, "{}", map.name)?;
+        if !e.key.is_empty() {
+            let keys: Vec<String> = e.key.iter().map(Datum::to_string).collect();
+            write!(out, "[{}]", keys.join(", "))?;
+        }
+        match &e.value {
+            Value::Scalar(d) => writeln!(out, ": {d}")?,
+            Value::Stats { count, total } => writeln!(
+                out,
+                ": count {count}, average {}, total {total}",
+                avg(*total, *count)
+            )?,
+            Value::Hist(buckets) => {
+                writeln!(out, ": ")?;
+                print_hist(out, &map.kind, buckets)?;
+                writeln!(out)?;
+            }
+        }
+    }
+    if hist {
+        return Ok(());
+    }
+    writeln!(out)
+}
+
+/// Width of a histogram bar.
+const BAR: u64 = 52;
+
+/// Prints histogram rows from the lowest to the highest non-empty bucket.
+pub fn print_hist(out: &mut dyn Write, kind: &ValueKind, buckets: &[u64]) -> io::Result<()> {
+    let Some(first) = buckets.iter().position(|&c| c > 0) else {
+        return Ok(());
+    };
+    let last = buckets.iter().rposition(|&c| c > 0).unwrap_or(first);
+    let max = buckets.iter().copied().max().unwrap_or(1).max(1);
+    for (i, &c) in buckets.iter().enumerate().take(last + 1).skip(first) {
+        let label = bucket_label(kind, i as u32);
+        let bar = "@".repeat((c as u128 * BAR as u128 / max as u128) as usize);
+        writeln!(out, "{label:<16}{c:>8} |{bar:<52}|")?;
+    }
+    Ok(())
+}
+
+/// A bucket's label: `(..., 0)`, `[0]`, `[1]`, `[2, 4)`, `[1K, 2K)` for `hist()`;
+/// `(..., min)`, `[a, b)`, `[max, ...)` for `lhist()`.
+pub fn bucket_label(kind: &ValueKind, i: u32) -> String {
+    match kind {
+        ValueKind::Lhist(l) => {
+            let n = l.buckets();
+            if i == 0 {
+                format!("(..., {})", bound(l.min as i128))
+            } else if i == n - 1 {
+                format!("[{}, ...)", bound(l.max as i128))
+            } else {
+                let lo = l.min as i128 + (i as i128 - 1) * l.step as i128;
+                let hi = (lo + l.step as i128).min(l.max as i128);
+                format!("[{}, {})", bound(lo), bound(hi))
+            }
+        }
+        _ => match i {
+            0 => "(..., 0)".into(),
+            1 => "[0]".into(),
+            2 => "[1]".into(),
+            _ => format!("[{}, {})", bound(1i128 << (i - 2)), bound(1i128 << (i - 1))),
+        },
+    }
+}
+
+/// A number with a `K M G T P E` suffix when a power of 1024 divides it.
+fn bound(n: i128) -> String {
+    const SUFFIX: [&str; 7] = ["", "K", "M", "G", "T", "P", "E"];
+    let mut k = 0;
+    let mut v = n;
+    while v != 0 && v % 1024 == 0 && k < SUFFIX.len() - 1 {
+        v /= 1024;
+        k += 1;
+    }
+    format!("{v}{}", SUFFIX[k])
+}
+
+/// Where bucket `i` of a `hist()`/`lhist()` starts and ends: `(min, max)` inclusive, `None`
+/// for an open end (the first bucket below everything, the last at or above `max`).
+pub fn bucket_bounds(kind: &ValueKind, i: u32) -> (Option<i128>, Option<i128>) {
+    match kind {
+        ValueKind::Lhist(l) => {
+            let n = l.buckets();
+            if i == 0 {
+                (None, Some(l.min as i128 - 1))
+            } else if i == n - 1 {
+                (Some(l.max as i128), None)
+            } else {
+                let lo = l.min as i128 + (i as i128 - 1) * l.step as i128;
+                let hi = (lo + l.step as i128).min(l.max as i128);
+                (Some(lo), Some(hi - 1))
+            }
+        }
+        _ => match i {
+            0 => (None, Some(-1)),
+            1 => (Some(0), Some(0)),
+            _ => (Some(1i128 << (i - 2)), Some((1i128 << (i - 1)) - 1)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::agg::Lhist;
+    use crate::lang::value::Entry;
+
+    fn snapshot(keyed: bool, kind: ValueKind, entries: Vec<Entry>) -> MapSnapshot {
+        MapSnapshot::new("@m".into(), kind, keyed, entries)
+    }
+
+    #[test]
+    fn prints_sorted_by_value_with_tuple_keys() {
+        let entries = vec![
+            Entry {
+                key: vec![Datum::Unsigned(7), Datum::Str("bash".into())],
+                value: Value::Scalar(Datum::Unsigned(9)),
+            },
+            Entry {
+                key: vec![Datum::Unsigned(1), Datum::Str("sh".into())],
+                value: Value::Scalar(Datum::Unsigned(2)),
+            },
+        ];
+        let mut out = Vec::new();
+        print_map(&mut out, &snapshot(true, ValueKind::Count, entries)).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "@m[1, sh]: 2\n@m[7, bash]: 9\n\n"
+        );
+    }
+
+    #[test]
+    fn signed_values_and_unkeyed_maps() {
+        let entries = vec![Entry {
+            key: vec![],
+            value: Value::Scalar(Datum::Signed(-3)),
+        }];
+        let mut out = Vec::new();
+        print_map(
+            &mut out,
+            &snapshot(false, ValueKind::Sum { signed: true }, entries),
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "@m: -3\n\n");
+    }
+
+    #[test]
+    fn histogram_labels_and_rows() {
+        let h = ValueKind::Hist;
+        assert_eq!(bucket_label(&h, 0), "(..., 0)");
+        assert_eq!(bucket_label(&h, 3), "[2, 4)");
+        assert_eq!(bucket_label(&h, 11), "[512, 1K)");
+        assert_eq!(bucket_label(&h, 23), "[2M, 4M)");
+        assert_eq!(bucket_label(&h, 65), "[8E, 16E)");
+        let l = ValueKind::Lhist(Lhist {
+            min: 0,
+            max: 10240,
+            step: 1024,
+        });
+        assert_eq!(bucket_label(&l, 0), "(..., 0)");
+        assert_eq!(bucket_label(&l, 5), "[4K, 5K)");
+        assert_eq!(bucket_label(&l, 11), "[10K, ...)");
+        // A last step cut short by max.
+        let cut = ValueKind::Lhist(Lhist {
+            min: 0,
+            max: 10,
+            step: 3,
+        });
+        assert_eq!(bucket_label(&cut, 4), "[9, 10)");
+        assert_eq!(bucket_bounds(&cut, 4), (Some(9), Some(9)));
+        assert_eq!(bucket_bounds(&cut, 5), (Some(10), None));
+        assert_eq!(bucket_bounds(&h, 0), (None, Some(-1)));
+        assert_eq!(bucket_bounds(&h, 3), (Some(2), Some(3)));
+        let mut out = Vec::new();
+        print_hist(&mut out, &h, &[0, 1, 0, 2, 0, 0]).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "[0]                    1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |\n\
+             [1]                    0 |                                                    |\n\
+             [2, 4)                 2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n"
+        );
+    }
+}

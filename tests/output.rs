@@ -1,0 +1,104 @@
+//! The output seam end to end: `-f json` messages, and events the ring buffer had no
+//! room for counted in the kernel and reported (text and JSON), with `exit()` never lost.
+
+mod common;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{run, scry, workload};
+
+#[test]
+fn json_messages_one_per_line() {
+    let prog = r#"BEGIN { printf("hi %d\n", 5); @m["a"] = 2; @m["b"] = 1;
+        @h = hist(5); @h = hist(100); @s = stats(3); @a[1, "x"] = avg(4); @c = count(); exit(); }"#;
+    let r = run(&["-f", "json", "-e", prog]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let want = [
+        r#"{"type": "attached_probes", "count": 1, "data": {"probes": 1}}"#,
+        r#"{"type": "printf", "data": "hi 5\n"}"#,
+        r#"{"type": "stats", "data": {"@a": {"1,x": 4}}}"#,
+        r#"{"type": "map", "data": {"@c": 1}}"#,
+        r#"{"type": "hist", "data": {"@h": [{"min": 4, "max": 7, "count": 1},{"min": 8, "max": 15, "count": 0},{"min": 16, "max": 31, "count": 0},{"min": 32, "max": 63, "count": 0},{"min": 64, "max": 127, "count": 1}]}}"#,
+        r#"{"type": "map", "data": {"@m": {"b": 1, "a": 2}}}"#,
+        r#"{"type": "stats", "data": {"@s": {"count": 1, "average": 3, "total": 3}}}"#,
+    ];
+    assert_eq!(r.stdout.lines().collect::<Vec<_>>(), want);
+}
+
+/// Runs `args` with stdout unread for `stall`, then reads everything: the ring buffer
+/// fills while scry waits on the pipe.
+fn stalled(args: &[&str], stall: Duration) -> (String, String, Option<i32>) {
+    let mut child = Command::new(scry())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn scry");
+    std::thread::sleep(stall);
+    let mut out = String::new();
+    let mut err = String::new();
+    let mut so = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        so.read_to_string(&mut s).unwrap();
+        s
+    });
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    out.push_str(&reader.join().unwrap());
+    let status = child.wait().unwrap();
+    (out, err, status.code())
+}
+
+#[test]
+fn events_the_ring_buffer_drops_are_counted_exactly() {
+    const N: u64 = 200_000;
+    let cmd = format!("{} getpid {N}", workload());
+    let prog = r#"tracepoint:syscalls:sys_enter_getpid /pid == cpid/ { printf("%d\n", 1); }"#;
+    let (out, err, code) = stalled(&["-e", prog, "-c", &cmd], Duration::from_secs(2));
+    assert_eq!(code, Some(0), "stderr: {err}");
+    let printed = out.lines().filter(|l| *l == "1").count() as u64;
+    let lost: u64 = err
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Lost ")?
+                .strip_suffix(" events")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0);
+    assert!(
+        lost > 0,
+        "the stalled pipe must overflow the ring buffer: {err}"
+    );
+    assert_eq!(printed + lost, N, "printed {printed}, lost {lost}");
+}
+
+#[test]
+fn lost_events_in_json_and_exit_is_never_lost() {
+    // The command floods the ring buffer (nobody reads: stdout stalls), then makes the
+    // getppid() whose probe calls exit(), then sleeps 30 s. The exit() event finds the
+    // buffer full; scry must stop anyway, long before the sleep ends.
+    let cmd = format!("{} flood 200000", workload());
+    let prog = r#"tracepoint:syscalls:sys_enter_getpid /pid == cpid/ { printf("%d\n", 1); }
+        tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { exit(); }"#;
+    let start = std::time::Instant::now();
+    let (out, err, code) = stalled(
+        &["-f", "json", "-e", prog, "-c", &cmd],
+        Duration::from_secs(2),
+    );
+    assert_eq!(code, Some(0), "stderr: {err}");
+    assert!(start.elapsed() < Duration::from_secs(20), "exit() was lost");
+    let last = out.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with(r#"{"type": "lost_events", "count": "#),
+        "last line: {last}"
+    );
+}

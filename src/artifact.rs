@@ -58,6 +58,9 @@ pub struct ProgramInfo {
     pub name: String,
     /// For each slot that starts a source construct: (slot, span), ascending by slot.
     pub source_map: Vec<(usize, Span)>,
+    /// Spans of the `while` loops in the program (a verifier that cannot bound one is
+    /// reported at the loop).
+    pub loops: Vec<Span>,
 }
 
 impl ProgramInfo {

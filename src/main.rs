@@ -139,11 +139,32 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
 fn runtime_diagnostic(e: runtime::Error, manifest: &Manifest) -> Diagnostic {
     match &e {
         runtime::Error::Load { prog, insn, log } => {
-            let span = manifest
-                .programs
+            let info = manifest.programs.iter().find(|p| &p.name == prog);
+            let span = info.and_then(|p| insn.and_then(|i| p.span_of(i)));
+            // A loop the verifier could not bound: the user's to fix, at the loop.
+            let unbounded = ["infinite loop", "too large", "too complex", "back-edge"]
                 .iter()
-                .find(|p| &p.name == prog)
-                .and_then(|p| insn.and_then(|i| p.span_of(i)));
+                .any(|m| log.contains(m));
+            if let Some(info) = info.filter(|i| unbounded && !i.loops.is_empty()) {
+                let within =
+                    |l: &&diag::Span| span.is_some_and(|s| l.start <= s.start && s.end <= l.end);
+                let lp = info
+                    .loops
+                    .iter()
+                    .filter(within)
+                    .min_by_key(|l| l.end - l.start)
+                    .unwrap_or(&info.loops[0]);
+                return Diagnostic::error(
+                    "E0410",
+                    *lp,
+                    "the kernel verifier cannot prove that this loop ends",
+                )
+                .with_label("unbounded loop")
+                .with_help(
+                    "bound it with a counter the verifier can follow, e.g. `$i = 0; while ($i < 100) { ...; $i++; }`, or use `unroll(N)`",
+                )
+                .with_detail(log_tail(log));
+            }
             let d = Diagnostic::global(
                 "E0600",
                 format!("the kernel verifier rejected program `{prog}`"),
@@ -151,7 +172,7 @@ fn runtime_diagnostic(e: runtime::Error, manifest: &Manifest) -> Diagnostic {
             .with_help(
                 "this is a scry bug unless the program reads memory it may not; please report it",
             )
-            .with_detail(format!("verifier log:\n{}", log.trim_end()));
+            .with_detail(log_tail(log));
             match span {
                 Some(s) => Diagnostic {
                     span: Some(s),
@@ -163,4 +184,18 @@ fn runtime_diagnostic(e: runtime::Error, manifest: &Manifest) -> Diagnostic {
         }
         _ => Diagnostic::global("E0601", e.to_string()),
     }
+}
+
+/// The end of a verifier log: the lines that say why it stopped.
+fn log_tail(log: &str) -> String {
+    const KEEP: usize = 30;
+    let lines: Vec<&str> = log.trim_end().lines().collect();
+    let skip = lines.len().saturating_sub(KEEP);
+    let mut out = String::from("verifier log");
+    if skip > 0 {
+        out.push_str(&format!(" (last {KEEP} of {} lines)", lines.len()));
+    }
+    out.push_str(":\n");
+    out.push_str(&lines[skip..].join("\n"));
+    out
 }

@@ -130,3 +130,13 @@ fn unknown_software_event_lists_the_valid_ones() {
 fn profile_rate_of_zero() {
     insta::assert_snapshot!(diag("profile:hz:0 { @ = count(); }"));
 }
+
+#[test]
+fn break_outside_a_loop() {
+    insta::assert_snapshot!(diag("BEGIN { if (1) { break; } }"));
+}
+
+#[test]
+fn unroll_count_out_of_range() {
+    insta::assert_snapshot!(diag("BEGIN { unroll(0) { @x = 1; } }"));
+}

@@ -108,3 +108,10 @@ fn mutations_never_panic() {
         }
     }
 }
+
+#[test]
+fn loops() {
+    insta::assert_snapshot!(tree(
+        "BEGIN { while ($i < 10) { $i++; if ($i == 2) { continue; } break; } unroll(3) { @n++; } }"
+    ));
+}

@@ -22,6 +22,7 @@ fn artifact(module: &Module, probes: Vec<ProbeAttach>) -> Artifact {
                 .map(|p| ProgramInfo {
                     name: p.name.clone(),
                     source_map: p.source_map.clone(),
+                    loops: vec![],
                 })
                 .collect(),
             probes,

@@ -71,6 +71,24 @@ pub enum StmtKind {
         /// Right-hand side.
         value: Expr,
     },
+    /// `while (cond) { ... }`.
+    While {
+        /// Checked before every iteration.
+        cond: Expr,
+        /// The loop body.
+        body: Block,
+    },
+    /// `unroll(N) { ... }`: the body N times over (N a constant, 1 to 100).
+    Unroll {
+        /// How many times.
+        count: Expr,
+        /// The body.
+        body: Block,
+    },
+    /// `break`: leave the innermost loop.
+    Break,
+    /// `continue`: go on with the innermost loop's next iteration.
+    Continue,
     /// `if (cond) { ... } else { ... }`; `else if` nests an `If` inside `else_`.
     If {
         /// Condition.

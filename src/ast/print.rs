@@ -56,6 +56,22 @@ fn stmt(out: &mut String, s: &Stmt, depth: usize) {
             expr(out, target, depth + 1);
             expr(out, value, depth + 1);
         }
+        StmtKind::While { cond, body } => {
+            let _ = writeln!(out, "while {at}");
+            expr(out, cond, depth + 1);
+            block(out, body, depth + 1);
+        }
+        StmtKind::Unroll { count, body } => {
+            let _ = writeln!(out, "unroll {at}");
+            expr(out, count, depth + 1);
+            block(out, body, depth + 1);
+        }
+        StmtKind::Break => {
+            let _ = writeln!(out, "break {at}");
+        }
+        StmtKind::Continue => {
+            let _ = writeln!(out, "continue {at}");
+        }
         StmtKind::If { cond, then, else_ } => {
             let _ = writeln!(out, "if {at}");
             expr(out, cond, depth + 1);

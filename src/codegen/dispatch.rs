@@ -78,6 +78,6 @@ fn syscall(table: usize, enter: bool) -> Vec<ir::Op> {
             ret: None,
         },
         Op::Label(out),
-        Op::Exit,
+        Op::Return(Src::Imm(0)),
     ]
 }

@@ -1,6 +1,9 @@
 //! The lowering target: BPF-shaped operations over virtual registers, with symbolic
 //! labels, map references and source markers. `regalloc` turns it into real instructions.
 //!
+//! Jumps may go backwards (loops): liveness and reachability come from the
+//! control-flow graph in `cfg`.
+//!
 //! Conventions that keep register allocation simple: virtual registers live only in the
 //! callee-saved R6–R9 or in stack slots, so R0–R5 are free scratch inside the expansion
 //! of any one operation, and a helper call (one [`Op::Call`]) moves its arguments into
@@ -146,93 +149,101 @@ pub enum Op {
         /// Where the result goes, if used.
         ret: Option<VReg>,
     },
-    /// `return 0`.
-    Exit,
+    /// `return value` (R0 = value, then `exit`).
+    Return(Src),
     /// The following operations come from this source construct.
     Mark(Span),
 }
 
 impl Op {
-    /// Virtual registers this operation mentions (read or written).
-    pub fn vregs(&self, out: &mut Vec<VReg>) {
+    /// Virtual registers this operation reads.
+    pub fn uses(&self, out: &mut Vec<VReg>) {
         let src = |s: &Src, out: &mut Vec<VReg>| {
             if let Src::V(v) = s {
                 out.push(*v)
             }
         };
-        let base = |b: &Base, out: &mut Vec<VReg>| {
-            if let Base::V(v) = b {
-                out.push(*v)
-            }
-        };
         match self {
-            Op::Mov { dst, src: s } | Op::Alu { dst, src: s, .. } => {
+            Op::Mov { src: s, .. } | Op::Return(s) => src(s, out),
+            Op::Alu { dst, src: s, .. } => {
                 out.push(*dst);
                 src(s, out);
             }
-            Op::Zext32 { dst, src: s } => {
-                out.push(*dst);
-                out.push(*s);
+            Op::Neg { dst } => out.push(*dst),
+            Op::Zext32 { src: s, .. } => out.push(*s),
+            Op::Load { base, .. } => {
+                if let Base::V(v) = base {
+                    out.push(*v)
+                }
             }
-            Op::LdImm64 { dst, .. }
-            | Op::Neg { dst }
-            | Op::StackAddr { dst, .. }
-            | Op::Ctx { dst } => out.push(*dst),
-            Op::Load { dst, base: b, .. } => {
-                out.push(*dst);
-                base(b, out);
-            }
-            Op::Store {
-                base: b, src: s, ..
-            } => {
-                base(b, out);
+            Op::Store { base, src: s, .. } => {
+                if let Base::V(v) = base {
+                    out.push(*v)
+                }
                 src(s, out);
             }
             Op::Jmp { a, b, .. } => {
                 out.push(*a);
                 src(b, out);
             }
-            Op::Call { args, ret, .. } => {
+            Op::Call { args, .. } => {
                 for a in args {
                     if let Arg::V(v) = a {
                         out.push(*v);
                     }
                 }
-                out.extend(ret.iter().copied());
             }
-            Op::Goto(_) | Op::Label(_) | Op::Exit | Op::Mark(_) => {}
+            Op::LdImm64 { .. }
+            | Op::StackAddr { .. }
+            | Op::Ctx { .. }
+            | Op::Goto(_)
+            | Op::Label(_)
+            | Op::Mark(_) => {}
         }
+    }
+
+    /// The virtual register this operation writes, if any.
+    pub fn def(&self) -> Option<VReg> {
+        match self {
+            Op::Mov { dst, .. }
+            | Op::LdImm64 { dst, .. }
+            | Op::Alu { dst, .. }
+            | Op::Neg { dst }
+            | Op::Zext32 { dst, .. }
+            | Op::Load { dst, .. }
+            | Op::StackAddr { dst, .. }
+            | Op::Ctx { dst } => Some(*dst),
+            Op::Call { ret, .. } => *ret,
+            Op::Store { .. }
+            | Op::Jmp { .. }
+            | Op::Goto(_)
+            | Op::Label(_)
+            | Op::Return(_)
+            | Op::Mark(_) => None,
+        }
+    }
+
+    /// Virtual registers this operation mentions (read or written).
+    pub fn vregs(&self, out: &mut Vec<VReg>) {
+        self.uses(out);
+        out.extend(self.def());
+    }
+
+    /// True when control never continues to the next operation.
+    pub fn ends_flow(&self) -> bool {
+        matches!(self, Op::Goto(_) | Op::Return(_))
     }
 }
 
-/// Drops operations no path reaches (after `exit()` or a constant-folded branch): the
-/// verifier rejects unreachable instructions. Jumps only go forward, so one pass knows
-/// every jump into a label before reaching it.
+/// Drops operations no path reaches (after `exit()`, a constant-folded branch, code
+/// after a loop that never ends): the verifier rejects unreachable instructions.
+/// Reachability follows the control-flow graph, back-edges included.
 pub fn prune_unreachable(ops: Vec<Op>) -> Vec<Op> {
-    let mut targets = std::collections::HashSet::new();
-    let mut live = true;
-    let mut out = Vec::with_capacity(ops.len());
-    for op in ops {
-        if let Op::Label(l) = op {
-            live |= targets.contains(&l);
-        }
-        if !live {
-            continue;
-        }
-        match op {
-            Op::Jmp { target, .. } => {
-                targets.insert(target);
-            }
-            Op::Goto(target) => {
-                targets.insert(target);
-                live = false;
-            }
-            Op::Exit => live = false,
-            _ => {}
-        }
-        out.push(op);
-    }
-    out
+    let keep = super::cfg::Cfg::new(&ops).reachable_ops();
+    ops.into_iter()
+        .zip(keep)
+        .filter_map(|(op, k)| k.then_some(op))
+        .collect()
 }
 
 #[cfg(test)]
@@ -253,7 +264,7 @@ mod tests {
                 src: Src::Imm(2),
             },
             Op::Label(Label(1)),
-            Op::Exit,
+            Op::Return(Src::Imm(0)),
             Op::Mov {
                 dst: VReg(1),
                 src: Src::Imm(3),
@@ -261,7 +272,11 @@ mod tests {
         ];
         assert_eq!(
             prune_unreachable(ops),
-            vec![Op::Goto(Label(1)), Op::Label(Label(1)), Op::Exit]
+            vec![
+                Op::Goto(Label(1)),
+                Op::Label(Label(1)),
+                Op::Return(Src::Imm(0))
+            ]
         );
     }
 }

@@ -191,9 +191,9 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
 }
 
 fn has_exit(stmts: &[hir::Stmt]) -> bool {
-    stmts.iter().any(|s| match &s.kind {
-        hir::StmtKind::Exit => true,
-        hir::StmtKind::If { then, else_, .. } => has_exit(then) || has_exit(else_),
-        _ => false,
-    })
+    let mut found = false;
+    crate::sema::visit::stmts(stmts, &mut |s| {
+        found |= matches!(s.kind, hir::StmtKind::Exit)
+    });
+    found
 }

@@ -10,6 +10,7 @@ use crate::bpf::insn::helper;
 use crate::bpf::{Alu, Cond, Size};
 use crate::lang::ty::{Ty, round_up};
 use crate::sema::hir::{self, Builtin, ExprKind, StmtKind};
+use crate::sema::visit;
 
 /// A computed value.
 #[derive(Clone, Copy, Debug)]
@@ -46,6 +47,8 @@ pub(super) struct Lowerer<'a> {
     /// Above 0 while lowering code that runs on some paths only (branches, ternary arms,
     /// short-circuit operands): reads there are not remembered.
     pub(super) cond_depth: u32,
+    /// Enclosing loops, innermost last: where `continue` and `break` go.
+    pub(super) loops: Vec<(Label, Label)>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -64,6 +67,7 @@ impl<'a> Lowerer<'a> {
             hoisted: Vec::new(),
             map_reads: Vec::new(),
             cond_depth: 0,
+            loops: Vec::new(),
         };
         l.exit_label = l.label();
         l
@@ -94,9 +98,9 @@ impl<'a> Lowerer<'a> {
             }
         };
         if let Some(p) = &probe.predicate {
-            visit_expr(p, &mut note);
+            visit::expr(p, &mut note);
         }
-        visit_stmts(&probe.body, &mut note);
+        visit::exprs(&probe.body, &mut note);
         for (h, n) in uses {
             if n > 1 {
                 let v = self.call(h, vec![]);
@@ -110,7 +114,7 @@ impl<'a> Lowerer<'a> {
         }
         self.stmts(&probe.body);
         self.ops.push(Op::Label(self.exit_label));
-        self.ops.push(Op::Exit);
+        self.ops.push(Op::Return(Src::Imm(0)));
         if let Some(ctx) = self.ctx {
             self.ops.insert(0, Op::Ctx { dst: ctx });
         }
@@ -215,7 +219,7 @@ impl<'a> Lowerer<'a> {
     /// Lowers statements; returns true if control never falls off the end (an `exit()`
     /// on every path), in which case later statements are dropped: the verifier rejects
     /// unreachable instructions.
-    fn stmts(&mut self, stmts: &[hir::Stmt]) -> bool {
+    pub(super) fn stmts(&mut self, stmts: &[hir::Stmt]) -> bool {
         for s in stmts {
             let mark = self.stack;
             self.ops.push(Op::Mark(s.span));
@@ -268,6 +272,10 @@ impl<'a> Lowerer<'a> {
             }
             StmtKind::Printf { event, args } => self.printf(*event, args),
             StmtKind::If { cond, then, else_ } => return self.if_stmt(cond, then, else_),
+            StmtKind::While { cond, body } => self.while_loop(cond, body),
+            StmtKind::Unroll { count, body } => self.unroll(*count, body),
+            StmtKind::Break => return self.break_loop(),
+            StmtKind::Continue => return self.continue_loop(),
         }
         false
     }
@@ -285,31 +293,6 @@ impl<'a> Lowerer<'a> {
             b: Src::Imm(0),
             target,
         });
-    }
-
-    fn if_stmt(&mut self, cond: &hir::Expr, then: &[hir::Stmt], else_: &[hir::Stmt]) -> bool {
-        self.cond_depth += 1;
-        let exits = self.if_stmt_inner(cond, then, else_);
-        self.cond_depth -= 1;
-        exits
-    }
-
-    fn if_stmt_inner(&mut self, cond: &hir::Expr, then: &[hir::Stmt], else_: &[hir::Stmt]) -> bool {
-        let else_label = self.label();
-        self.branch(cond, false, else_label);
-        let then_exits = self.stmts(then);
-        if else_.is_empty() {
-            self.ops.push(Op::Label(else_label));
-            return false;
-        }
-        let end = self.label();
-        if !then_exits {
-            self.ops.push(Op::Goto(end));
-        }
-        self.ops.push(Op::Label(else_label));
-        let else_exits = self.stmts(else_);
-        self.ops.push(Op::Label(end));
-        then_exits && else_exits
     }
 
     /// Builds the BPF key of `map` for `keys` on the stack; returns its offset.
@@ -660,52 +643,6 @@ fn builtin_helper(b: Builtin) -> Option<(u32, i32, bool)> {
         Builtin::Cpu => (helper::GET_SMP_PROCESSOR_ID, 0, false),
         Builtin::Comm => return None,
     })
-}
-
-/// Calls `f` on every expression of `stmts`, outermost first.
-fn visit_stmts(stmts: &[hir::Stmt], f: &mut dyn FnMut(&hir::Expr)) {
-    for s in stmts {
-        match &s.kind {
-            StmtKind::MapUpdate { keys, op, .. } => {
-                keys.iter().for_each(|k| visit_expr(k, f));
-                if let Some(e) = op.value() {
-                    visit_expr(e, f);
-                }
-            }
-            StmtKind::Delete { keys, .. } => keys.iter().for_each(|k| visit_expr(k, f)),
-            StmtKind::VarAssign { value, .. } | StmtKind::Expr(value) => visit_expr(value, f),
-            StmtKind::Printf { args, .. } => args.iter().for_each(|a| visit_expr(a, f)),
-            StmtKind::Exit => {}
-            StmtKind::If { cond, then, else_ } => {
-                visit_expr(cond, f);
-                visit_stmts(then, f);
-                visit_stmts(else_, f);
-            }
-        }
-    }
-}
-
-/// Calls `f` on `e` and every expression inside it.
-fn visit_expr(e: &hir::Expr, f: &mut dyn FnMut(&hir::Expr)) {
-    f(e);
-    match &e.kind {
-        ExprKind::MapRead { keys, .. } => keys.iter().for_each(|k| visit_expr(k, f)),
-        ExprKind::Unary(_, a) => visit_expr(a, f),
-        ExprKind::Binary(_, a, b) => {
-            visit_expr(a, f);
-            visit_expr(b, f);
-        }
-        ExprKind::Ternary(c, a, b) => {
-            visit_expr(c, f);
-            visit_expr(a, f);
-            visit_expr(b, f);
-        }
-        ExprKind::Int(_)
-        | ExprKind::Str(_)
-        | ExprKind::Builtin(_)
-        | ExprKind::Ctx(_)
-        | ExprKind::Var(_) => {}
-    }
 }
 
 /// A spelling of a key expression that is equal exactly when two occurrences have the

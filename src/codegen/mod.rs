@@ -8,9 +8,11 @@
 
 mod aggregate;
 mod branch;
+mod cfg;
 mod ctx;
 mod dispatch;
 mod event;
+mod flow;
 pub mod ir;
 pub mod layout;
 mod lower;
@@ -66,6 +68,8 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         exit_map: lay.exit_flag,
     };
     let mut diags = Vec::new();
+    // `while` spans of each program, in program order.
+    let mut loops: Vec<Vec<crate::diag::Span>> = Vec::new();
     // Program arrays for probes that are tail-called (e.g. syscalls served from
     // raw_syscalls): one map each, filled by the runtime.
     for t in &program.tables {
@@ -98,6 +102,13 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
             );
             continue;
         }
+        let mut spans = Vec::new();
+        crate::sema::visit::stmts(&probe.body, &mut |s| {
+            if let hir::StmtKind::While { .. } = s.kind {
+                spans.push(s.span);
+            }
+        });
+        loops.push(spans);
         let (kind, section) = probe.target.program();
         let mut name = format!("p{i}_{}", probe.tag);
         name.truncate(15);
@@ -122,6 +133,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
             name: t.tracepoint.clone(),
         };
         let (kind, section) = target.program();
+        loops.push(Vec::new());
         module.progs.push(Prog {
             section,
             name: format!("{}_tails", t.tracepoint),
@@ -143,9 +155,11 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
     meta.programs = module
         .progs
         .iter()
-        .map(|p| ProgramInfo {
+        .zip(&loops)
+        .map(|(p, loops)| ProgramInfo {
             name: p.name.clone(),
             source_map: p.source_map.clone(),
+            loops: loops.clone(),
         })
         .collect();
     meta.bpf_maps = module

@@ -2,8 +2,8 @@
 //! [`Op`]s as BPF instructions with resolved jumps, map relocations and a source map.
 //!
 //! Virtual registers get R6–R9 or, when those are taken, an 8-byte stack slot below the
-//! frame area codegen already used. Programs have only forward jumps, so a value's live
-//! range is the span from its first to its last mention in program order.
+//! frame area codegen already used. A value's live interval comes from liveness on the
+//! control-flow graph (`cfg`), so a value used inside a loop stays live around it.
 
 use std::collections::HashMap;
 
@@ -46,19 +46,8 @@ pub fn emit(ops: &[Op], stack_used: u32) -> Emitted {
 }
 
 fn allocate(ops: &[Op], stack_used: u32) -> (HashMap<VReg, Loc>, u32) {
-    // Live interval of each vreg: [first mention, last mention].
-    let mut intervals: HashMap<VReg, (usize, usize)> = HashMap::new();
-    let mut buf = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        buf.clear();
-        op.vregs(&mut buf);
-        for &v in &buf {
-            intervals
-                .entry(v)
-                .and_modify(|iv| iv.1 = i)
-                .or_insert((i, i));
-        }
-    }
+    // Live intervals from the control-flow graph: loops keep their values alive.
+    let intervals = super::cfg::Cfg::new(ops).live_intervals();
     let mut order: Vec<(VReg, (usize, usize))> = intervals.into_iter().collect();
     order.sort_by_key(|&(v, (start, _))| (start, v));
 
@@ -330,8 +319,8 @@ impl Emitter {
                         }
                     }
                 }
-                Op::Exit => {
-                    self.insns.push(Insn::mov64_imm(Reg::R0, 0));
+                Op::Return(src) => {
+                    self.mov_into(Reg::R0, src);
                     self.insns.push(Insn::exit());
                 }
             }
@@ -373,7 +362,7 @@ mod tests {
                 src: Src::V(v(i)),
                 signed: false,
             }))
-            .chain([Op::Exit])
+            .chain([Op::Return(Src::Imm(0))])
             .collect()
     }
 
@@ -423,7 +412,7 @@ mod tests {
                 src: Src::V(v(2)),
             },
             Op::Label(Label(7)),
-            Op::Exit,
+            Op::Return(Src::Imm(0)),
         ];
         let e = emit(&ops, 0);
         // mov, jeq, ld_imm64 (2 slots), mov, mov r0, exit: the jump skips 3 slots.
@@ -446,7 +435,7 @@ mod tests {
                 target: Label(1),
             },
             Op::Label(Label(1)),
-            Op::Exit,
+            Op::Return(Src::Imm(0)),
         ];
         let e = emit(&ops, 8);
         assert_eq!(e.map_relocs, vec![MapReloc { insn: 0, map: 3 }]);
@@ -454,5 +443,54 @@ mod tests {
         assert_eq!(e.insns[3], Insn::alu64_imm(Alu::Add, Reg::R2, -8));
         assert_eq!(e.insns[4], Insn::call(1));
         assert_eq!(e.insns[5], Insn::mov64_reg(Reg::R6, Reg::R0));
+    }
+
+    /// Regression: `v1` is last mentioned inside the loop, before `v3` is defined; with
+    /// first-to-last-mention intervals `v3` took `v1`'s register and the second
+    /// iteration read 5 instead of 7.
+    #[test]
+    fn a_loop_invariant_keeps_its_register_around_the_back_edge() {
+        let ops = vec![
+            Op::Mov {
+                dst: v(1),
+                src: Src::Imm(7),
+            },
+            Op::Mov {
+                dst: v(4),
+                src: Src::Imm(0),
+            },
+            Op::Label(Label(1)),
+            Op::Mov {
+                dst: v(2),
+                src: Src::V(v(1)),
+            },
+            Op::Mov {
+                dst: v(3),
+                src: Src::Imm(5),
+            },
+            Op::Alu {
+                op: Alu::Add,
+                dst: v(2),
+                src: Src::V(v(3)),
+                signed: false,
+            },
+            Op::Alu {
+                op: Alu::Add,
+                dst: v(4),
+                src: Src::V(v(2)),
+                signed: false,
+            },
+            Op::Jmp {
+                cond: Cond::Lt,
+                a: v(4),
+                b: Src::Imm(100),
+                target: Label(1),
+            },
+            Op::Return(Src::V(v(4))),
+        ];
+        let (locs, _) = allocate(&ops, 0);
+        for other in [2, 3, 4] {
+            assert_ne!(locs[&v(1)], locs[&v(other)], "v1 shares with v{other}");
+        }
     }
 }

@@ -22,6 +22,18 @@ pub enum Tok {
     /// `else`
     #[token("else", priority = 3)]
     Else,
+    /// `while`
+    #[token("while", priority = 3)]
+    While,
+    /// `unroll`
+    #[token("unroll", priority = 3)]
+    Unroll,
+    /// `break`
+    #[token("break", priority = 3)]
+    Break,
+    /// `continue`
+    #[token("continue", priority = 3)]
+    Continue,
     /// `$name`
     #[regex(r"\$[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice()[1..].to_string())]
     Var(String),

@@ -107,6 +107,10 @@ fn punct(t: &crate::lexer::Tok) -> &'static str {
     match t {
         If => "if",
         Else => "else",
+        While => "while",
+        Unroll => "unroll",
+        Break => "break",
+        Continue => "continue",
         LParen => "(",
         RParen => ")",
         LBracket => "[",

@@ -141,6 +141,24 @@ pub enum StmtKind {
         /// Otherwise.
         else_: Vec<Stmt>,
     },
+    /// `while (cond) { body }`.
+    While {
+        /// Checked before each iteration.
+        cond: Expr,
+        /// The body.
+        body: Vec<Stmt>,
+    },
+    /// `unroll(count) { body }`: the body `count` times in a row.
+    Unroll {
+        /// 1 to 100.
+        count: u32,
+        /// The body.
+        body: Vec<Stmt>,
+    },
+    /// Leave the innermost loop.
+    Break,
+    /// Next iteration of the innermost loop.
+    Continue,
     /// An expression evaluated and dropped.
     Expr(Expr),
     /// `delete(@m[k])`: remove one entry.

@@ -8,6 +8,7 @@
 mod expr;
 pub mod hir;
 mod stmt;
+pub mod visit;
 
 use std::collections::BTreeMap;
 
@@ -103,6 +104,8 @@ pub(crate) struct ProbeScope {
     pub(crate) ctx: probe::Context,
     pub(crate) display: String,
     pub(crate) vars: Vec<(String, Ty)>,
+    /// Loops enclosing the statement being checked.
+    pub(crate) loops: u32,
 }
 
 impl Checker<'_> {
@@ -130,6 +133,7 @@ impl Checker<'_> {
             ctx: point.context,
             display: point.display.clone(),
             vars: Vec::new(),
+            loops: 0,
         };
         let errors_before = self.diags.len();
         let predicate = probe.predicate.as_ref().and_then(|p| {

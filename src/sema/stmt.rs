@@ -27,6 +27,56 @@ impl Checker<'_> {
             ast::StmtKind::Assign { target, op, value } => {
                 self.assign(target, *op, value, span, scope)?
             }
+            ast::StmtKind::While { cond, body } => {
+                let c = self.expr(cond, scope);
+                scope.loops += 1;
+                let body = self.block(body, scope);
+                scope.loops -= 1;
+                let c = c?;
+                self.expect_int(&c, "a loop condition")?;
+                StmtKind::While { cond: c, body }
+            }
+            ast::StmtKind::Unroll { count, body } => {
+                let n = match const_int(count) {
+                    Some(n @ 1..=UNROLL_MAX) => Some(n as u32),
+                    _ => {
+                        self.error(
+                            Diagnostic::error(
+                                "E0312",
+                                count.span,
+                                format!("`unroll` takes a constant from 1 to {UNROLL_MAX}"),
+                            )
+                            .with_label("not a count from 1 to 100")
+                            .with_help("write e.g. `unroll(10) { ... }`; for a count known only at run time use `while`"),
+                        );
+                        None
+                    }
+                };
+                scope.loops += 1;
+                let body = self.block(body, scope);
+                scope.loops -= 1;
+                StmtKind::Unroll { count: n?, body }
+            }
+            ast::StmtKind::Break | ast::StmtKind::Continue => {
+                let word = if matches!(s.kind, ast::StmtKind::Break) {
+                    "break"
+                } else {
+                    "continue"
+                };
+                if scope.loops == 0 {
+                    self.error(
+                        Diagnostic::error("E0311", span, format!("`{word}` outside a loop"))
+                            .with_label("not in a loop")
+                            .with_help("`break` and `continue` belong inside `while` or `unroll`"),
+                    );
+                    return None;
+                }
+                if word == "break" {
+                    StmtKind::Break
+                } else {
+                    StmtKind::Continue
+                }
+            }
             ast::StmtKind::If { cond, then, else_ } => {
                 let c = self.expr(cond, scope);
                 let then = self.block(then, scope);
@@ -533,6 +583,9 @@ impl Checker<'_> {
         Some(StmtKind::Delete { map, keys: keys_h })
     }
 }
+
+/// Most copies `unroll` makes of its body.
+const UNROLL_MAX: i64 = 100;
 
 /// Most buckets an `lhist()` may have.
 const LHIST_MAX_BUCKETS: i128 = 1000;

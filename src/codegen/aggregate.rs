@@ -2,7 +2,7 @@
 //! min/max, hist, lhist) with their per-CPU slot handling and bucket computation, and
 //! `delete`.
 
-use super::ir::{Arg, Base, Label, Op, Src, VReg};
+use super::ir::{Arg, Base, Label, Mem, Op, Src, VReg};
 use super::layout::MapLayout;
 use super::lower::{Lowerer, Val};
 use crate::bpf::abi::MapKind;
@@ -24,24 +24,23 @@ impl Lowerer<'_> {
             let key = self.key(&ml, keys);
             let voff = match val.expect("assign has a value") {
                 Val::Int(src) => {
-                    let off = self.alloc(8);
+                    let at = self.alloc(8);
                     self.ops.push(Op::Store {
                         size: Size::DW,
-                        base: Base::Stack,
-                        off,
+                        base: at.base,
+                        off: at.off,
                         src,
                     });
-                    off
+                    at
                 }
-                Val::Buf { off, len } => {
+                Val::Buf { at, len } => {
                     if len >= ml.value_size {
-                        off
+                        at
                     } else {
                         let to = self.alloc(ml.value_size);
-                        self.copy(Base::Stack, to, Base::Stack, off, round_up(len, 8), 8);
+                        self.copy(to, at, round_up(len, 8), 8);
                         self.zero(
-                            Base::Stack,
-                            to + round_up(len, 8) as i16,
+                            to.at(round_up(len, 8) as i16),
                             ml.value_size - round_up(len, 8),
                         );
                         to
@@ -63,11 +62,11 @@ impl Lowerer<'_> {
         };
         let key = self.key(&ml, keys);
         if let Some(b) = bucket {
-            let at = key + ml.key_offsets.last().map_or(0, |&o| o as i16);
+            let at = key.at(ml.key_offsets.last().map_or(0, |&o| o as i16));
             self.ops.push(Op::Store {
                 size: Size::DW,
-                base: Base::Stack,
-                off: at,
+                base: at.base,
+                off: at.off,
                 src: Src::V(b),
             });
         }
@@ -140,10 +139,10 @@ impl Lowerer<'_> {
     /// words `first` (this CPU's first value; the kernel zeroes the other CPUs' slots, and
     /// if another CPU inserted the key meanwhile, `BPF_ANY` only sets this CPU's slot,
     /// still empty) and the caller's update is skipped: one helper call, no second lookup.
-    fn slot(&mut self, ml: &MapLayout, key: i16, first: &[Src; 2], done: Label) -> VReg {
+    fn slot(&mut self, ml: &MapLayout, key: Mem, first: &[Src; 2], done: Label) -> VReg {
         let p = self.call(
             helper::MAP_LOOKUP_ELEM,
-            vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
+            vec![Arg::Map(ml.bpf_map), Arg::Addr(key)],
         );
         if ml.kind == MapKind::PercpuHash {
             let have = self.label();
@@ -157,8 +156,8 @@ impl Lowerer<'_> {
             for (i, w) in first.iter().take((ml.value_size / 8) as usize).enumerate() {
                 self.ops.push(Op::Store {
                     size: Size::DW,
-                    base: Base::Stack,
-                    off: init + 8 * i as i16,
+                    base: init.base,
+                    off: init.off + 8 * i as i16,
                     src: *w,
                 });
             }
@@ -283,7 +282,7 @@ impl Lowerer<'_> {
         let key = self.key(&ml, keys);
         self.ops.push(Op::Call {
             helper: helper::MAP_DELETE_ELEM,
-            args: vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
+            args: vec![Arg::Map(ml.bpf_map), Arg::Addr(key)],
             ret: None,
         });
     }

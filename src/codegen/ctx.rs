@@ -1,7 +1,7 @@
 //! Reads of the probe context: every [`Access`] a provider describes is lowered here,
 //! and only here.
 
-use super::ir::{Arg, Base, Op, Src, VReg};
+use super::ir::{Arg, Base, Mem, Op, Src, VReg};
 use super::lower::{Lowerer, Val};
 use crate::bpf::insn::helper;
 use crate::bpf::{Alu, Size};
@@ -29,12 +29,13 @@ impl Lowerer<'_> {
                 let buf = self.alloc(*len);
                 let align = 1 << off.trailing_zeros().min(3);
                 let n = size.min(*len);
-                self.copy(Base::Stack, buf, Base::V(ctx), off as i16, n, align);
-                self.zero(Base::Stack, buf + n as i16, round_up(*len, 8) - n);
-                Val::Buf {
-                    off: buf,
-                    len: *len,
-                }
+                let from = Mem {
+                    base: Base::V(ctx),
+                    off: off as i16,
+                };
+                self.copy(buf, from, n, align);
+                self.zero(buf.at(n as i16), round_up(*len, 8) - n);
+                Val::Buf { at: buf, len: *len }
             }
             (Access::Ctx { off, size }, _) => {
                 let v = self.new_vreg();
@@ -70,22 +71,22 @@ impl Lowerer<'_> {
                 let buf = self.alloc(len);
                 let n = size.min(len);
                 if let Ty::Str { .. } = ty {
-                    self.zero(Base::Stack, buf, round_up(len, 8));
+                    self.zero(buf, round_up(len, 8));
                 }
                 self.ops.push(Op::Call {
                     helper: helper::PROBE_READ_KERNEL,
-                    args: vec![Arg::Stack(buf), Arg::Imm(n as i64), Arg::V(addr)],
+                    args: vec![Arg::Addr(buf), Arg::Imm(n as i64), Arg::V(addr)],
                     ret: None,
                 });
                 if let Ty::Str { .. } = ty {
-                    return Val::Buf { off: buf, len };
+                    return Val::Buf { at: buf, len };
                 }
                 let v = self.new_vreg();
                 self.ops.push(Op::Load {
                     size: Size::DW,
                     dst: v,
-                    base: Base::Stack,
-                    off: buf,
+                    base: buf.base,
+                    off: buf.off,
                 });
                 self.extend(v, ty);
                 Val::Int(Src::V(v))

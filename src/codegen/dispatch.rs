@@ -1,7 +1,7 @@
 //! Dispatcher programs: scry's own programs that tail-call a probe's program from a
 //! program array (`probe::TailTable`). Today: the `raw_syscalls` dispatchers.
 
-use super::ir::{self, Arg, Base, Label, Op, Src, VReg};
+use super::ir::{self, Arg, Base, Label, Mem, Op, Src, VReg};
 use crate::bpf::insn::helper;
 use crate::bpf::{Alu, Cond, Size};
 use crate::probe::Dispatch;
@@ -41,7 +41,7 @@ fn syscall(table: usize, enter: bool) -> Vec<ir::Op> {
         },
         Op::Call {
             helper: helper::PROBE_READ_KERNEL,
-            args: vec![Arg::Stack(-24), Arg::Imm(24), Arg::V(regs)],
+            args: vec![Arg::Addr(Mem::stack(-24)), Arg::Imm(24), Arg::V(regs)],
             ret: None,
         },
         Op::Load {

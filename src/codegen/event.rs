@@ -2,7 +2,7 @@
 //! buffer is full) is counted in the per-CPU `lost` map, which the runtime reports;
 //! `exit()` also raises a flag in a map, so it takes effect even when its record is lost.
 
-use super::ir::{Arg, Base, Label, Op, Src, VReg};
+use super::ir::{Arg, Base, Label, Mem, Op, Src, VReg};
 use super::lower::{Lowerer, Val};
 use crate::bpf::Size;
 use crate::bpf::insn::helper;
@@ -42,8 +42,12 @@ impl Lowerer<'_> {
                     off: at as i16,
                     src,
                 }),
-                Val::Buf { off, len } => {
-                    self.copy(Base::V(p), at as i16, Base::Stack, off, round_up(len, 8), 8)
+                Val::Buf { at: from, len } => {
+                    let to = Mem {
+                        base: Base::V(p),
+                        off: at as i16,
+                    };
+                    self.copy(to, from, round_up(len, 8), 8)
                 }
             }
         }
@@ -110,13 +114,10 @@ impl Lowerer<'_> {
         let key = self.alloc(4);
         self.ops.push(Op::Store {
             size: Size::W,
-            base: Base::Stack,
-            off: key,
+            base: key.base,
+            off: key.off,
             src: Src::Imm(0),
         });
-        self.call(
-            helper::MAP_LOOKUP_ELEM,
-            vec![Arg::Map(map), Arg::Stack(key)],
-        )
+        self.call(helper::MAP_LOOKUP_ELEM, vec![Arg::Map(map), Arg::Addr(key)])
     }
 }

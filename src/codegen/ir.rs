@@ -38,6 +38,35 @@ pub enum Base {
     V(VReg),
 }
 
+/// A memory location: a base plus a constant offset. Buffers live on the stack
+/// (`Base::Stack`, negative offsets) or in the program's per-CPU scratch map
+/// (`Base::V` of the register holding its address, offsets from 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mem {
+    /// Where the offset counts from.
+    pub base: Base,
+    /// Bytes from the base.
+    pub off: i16,
+}
+
+impl Mem {
+    /// `R10 + off`.
+    pub fn stack(off: i16) -> Mem {
+        Mem {
+            base: Base::Stack,
+            off,
+        }
+    }
+
+    /// The location `delta` bytes further on.
+    pub fn at(self, delta: i16) -> Mem {
+        Mem {
+            off: self.off + delta,
+            ..self
+        }
+    }
+}
+
 /// A helper-call argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arg {
@@ -45,8 +74,8 @@ pub enum Arg {
     V(VReg),
     /// A constant.
     Imm(i64),
-    /// The address `R10 + off`.
-    Stack(i16),
+    /// The address of a memory location.
+    Addr(Mem),
     /// The fd of module map `n` (relocated `ld_imm64`).
     Map(usize),
 }
@@ -188,8 +217,12 @@ impl Op {
             }
             Op::Call { args, .. } => {
                 for a in args {
-                    if let Arg::V(v) = a {
-                        out.push(*v);
+                    match a {
+                        Arg::V(v)
+                        | Arg::Addr(Mem {
+                            base: Base::V(v), ..
+                        }) => out.push(*v),
+                        _ => {}
                     }
                 }
             }

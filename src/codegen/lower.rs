@@ -1,9 +1,11 @@
-//! Lowering of one checked probe body to [`Op`]s: expressions, conditions, statements,
-//! map updates, ring-buffer events. Stack buffers (keys, strings, variables) are carved
-//! from the 512-byte frame here; `regalloc` adds spill slots below them.
+//! Lowering of one checked probe body to [`Op`]s: the entry (context, scratch, hoisted
+//! builtins), statements and expressions. Buffers come from the `frame`; conditions are
+//! in `branch`, control flow in `flow`, maps in `aggregate`, context reads in `ctx`,
+//! events in `event`, string comparison in `strcmp`.
 
 use super::branch::fold;
-use super::ir::{Arg, Base, Label, Op, Src, VReg};
+use super::frame::Frame;
+use super::ir::{Arg, Base, Label, Mem, Op, Src, VReg};
 use super::layout::{Layout, MapLayout};
 use crate::ast::{BinOp, UnOp};
 use crate::bpf::insn::helper;
@@ -17,9 +19,9 @@ use crate::sema::visit;
 pub(super) enum Val {
     /// An integer (or pointer) in a register or as a constant.
     Int(Src),
-    /// A string in a stack buffer at `R10 + off` of `len` bytes (allocated rounded to 8,
-    /// every byte initialised).
-    Buf { off: i16, len: u32 },
+    /// A string in a buffer of `len` bytes at `at` (allocated rounded to 8, every byte
+    /// initialised).
+    Buf { at: Mem, len: u32 },
 }
 
 /// Lowering state of one program.
@@ -28,13 +30,17 @@ pub(super) struct Lowerer<'a> {
     pub(super) layout: &'a Layout,
     next_vreg: u32,
     next_label: u32,
-    /// Bytes of the frame in use (buffers grow downwards from R10).
-    stack: u32,
-    /// Highest `stack` seen.
-    pub(super) stack_max: u32,
+    /// Stack and scratch buffers.
+    pub(super) frame: Frame,
+    /// The span of the expression being lowered (buffers are charged to it).
+    pub(super) here: crate::diag::Span,
     pub(super) ctx: Option<VReg>,
-    /// Frame offset of each scratch variable.
-    vars: Vec<i16>,
+    /// The register holding the scratch map value's address, once something needs it.
+    scratch: Option<VReg>,
+    /// Index of this program's scratch map among the module's maps.
+    scratch_map: usize,
+    /// Where each scratch variable lives.
+    vars: Vec<Mem>,
     /// Byte size of each scratch variable.
     var_sizes: Vec<u32>,
     exit_label: Label,
@@ -52,15 +58,23 @@ pub(super) struct Lowerer<'a> {
 }
 
 impl<'a> Lowerer<'a> {
-    pub(super) fn new(layout: &'a Layout) -> Lowerer<'a> {
+    /// A lowerer whose buffers of `threshold` bytes or more go to scratch map
+    /// `scratch_map` (module index, created by the caller if used).
+    pub(super) fn new(
+        layout: &'a Layout,
+        threshold: Option<u32>,
+        scratch_map: usize,
+    ) -> Lowerer<'a> {
         let mut l = Lowerer {
             ops: Vec::new(),
             layout,
             next_vreg: 1,
             next_label: 0,
-            stack: 0,
-            stack_max: 0,
+            frame: Frame::new(threshold),
+            here: crate::diag::Span::default(),
             ctx: None,
+            scratch: None,
+            scratch_map,
             vars: Vec::new(),
             var_sizes: Vec::new(),
             exit_label: Label(0),
@@ -73,15 +87,16 @@ impl<'a> Lowerer<'a> {
         l
     }
 
-    /// Lowers a whole probe; returns the ops with the context save prepended if needed.
-    pub(super) fn probe(mut self, probe: &hir::Probe) -> (Vec<Op>, u32) {
+    /// Lowers a whole probe: its operations and frame.
+    pub(super) fn probe(mut self, probe: &hir::Probe) -> (Vec<Op>, Frame) {
+        self.here = probe.span;
         // Scratch variables get zeroed slots so reads on paths that skipped the
         // assignment see 0 (the verifier rejects reads of uninitialised stack).
         for ty in &probe.vars {
             let size = round_up(ty.size().max(8), 8);
-            let off = self.alloc(size);
-            self.zero(Base::Stack, off, size);
-            self.vars.push(off);
+            let at = self.alloc(size);
+            self.zero(at, size);
+            self.vars.push(at);
             self.var_sizes.push(size);
         }
         // A helper whose result several builtins of this probe need is called once.
@@ -115,10 +130,48 @@ impl<'a> Lowerer<'a> {
         self.stmts(&probe.body);
         self.ops.push(Op::Label(self.exit_label));
         self.ops.push(Op::Return(Src::Imm(0)));
+        // The entry, put in front now that the body said what it needs: the context
+        // pointer saved before any call clobbers R1, then the scratch map's value.
+        let mut entry = Vec::new();
         if let Some(ctx) = self.ctx {
-            self.ops.insert(0, Op::Ctx { dst: ctx });
+            entry.push(Op::Ctx { dst: ctx });
         }
-        (self.ops, self.stack_max)
+        if let Some(scratch) = self.scratch {
+            // Nothing is live on the stack yet: its first word holds the key.
+            let key = Mem::stack(-8);
+            self.frame.stack_max = self.frame.stack_max.max(8);
+            entry.push(Op::Store {
+                size: Size::W,
+                base: key.base,
+                off: key.off,
+                src: Src::Imm(0),
+            });
+            entry.push(Op::Call {
+                helper: helper::MAP_LOOKUP_ELEM,
+                args: vec![Arg::Map(self.scratch_map), Arg::Addr(key)],
+                ret: Some(scratch),
+            });
+            entry.push(Op::Jmp {
+                cond: Cond::Eq,
+                a: scratch,
+                b: Src::Imm(0),
+                target: self.exit_label,
+            });
+        }
+        self.ops.splice(0..0, entry);
+        (self.ops, self.frame)
+    }
+
+    /// The register holding the address of this program's scratch memory.
+    pub(super) fn scratch_reg(&mut self) -> VReg {
+        match self.scratch {
+            Some(v) => v,
+            None => {
+                let v = self.vreg();
+                self.scratch = Some(v);
+                v
+            }
+        }
     }
 
     pub(super) fn vreg(&mut self) -> VReg {
@@ -129,70 +182,6 @@ impl<'a> Lowerer<'a> {
     pub(super) fn label(&mut self) -> Label {
         self.next_label += 1;
         Label(self.next_label)
-    }
-
-    /// Reserves `size` bytes (rounded to 8) of frame; returns the offset from R10.
-    pub(super) fn alloc(&mut self, size: u32) -> i16 {
-        self.stack += round_up(size.max(1), 8);
-        self.stack_max = self.stack_max.max(self.stack);
-        // Offsets beyond the 512-byte frame are reported by `codegen::lower` from
-        // stack_max; clamp here so the arithmetic stays in range until then.
-        -(self.stack.min(i16::MAX as u32) as i16)
-    }
-
-    /// Zeroes `size` bytes at `base + off` with naturally aligned stores (the verifier
-    /// rejects misaligned stack access); `base` is 8-byte aligned.
-    pub(super) fn zero(&mut self, base: Base, off: i16, size: u32) {
-        let mut done = 0u32;
-        while done < size {
-            let at = off as i32 + done as i32;
-            let (w, s) = [(8, Size::DW), (4, Size::W), (2, Size::H), (1, Size::B)]
-                .into_iter()
-                .find(|&(w, _)| at.rem_euclid(w) == 0 && done + w as u32 <= size)
-                .expect("a 1-byte store always fits");
-            self.ops.push(Op::Store {
-                size: s,
-                base,
-                off: at as i16,
-                src: Src::Imm(0),
-            });
-            done += w as u32;
-        }
-    }
-
-    /// Copies `len` bytes from `src + soff` to `dst + doff`, in the widest accesses that
-    /// `align` (the alignment both sides are known to have) allows.
-    pub(super) fn copy(
-        &mut self,
-        dst: Base,
-        doff: i16,
-        src: Base,
-        soff: i16,
-        len: u32,
-        align: u32,
-    ) {
-        let mut done = 0u32;
-        for (w, s) in [(8, Size::DW), (4, Size::W), (2, Size::H), (1, Size::B)] {
-            if w > align {
-                continue;
-            }
-            while done + w <= len {
-                let t = self.vreg();
-                self.ops.push(Op::Load {
-                    size: s,
-                    dst: t,
-                    base: src,
-                    off: soff + done as i16,
-                });
-                self.ops.push(Op::Store {
-                    size: s,
-                    base: dst,
-                    off: doff + done as i16,
-                    src: Src::V(t),
-                });
-                done += w;
-            }
-        }
     }
 
     pub(super) fn constant(&mut self, c: u64) -> Src {
@@ -221,11 +210,12 @@ impl<'a> Lowerer<'a> {
     /// unreachable instructions.
     pub(super) fn stmts(&mut self, stmts: &[hir::Stmt]) -> bool {
         for s in stmts {
-            let mark = self.stack;
+            let mark = self.frame.mark();
+            self.here = s.span;
             self.ops.push(Op::Mark(s.span));
             let exits = self.stmt(s);
             // Temporaries die with their statement; variables were allocated up front.
-            self.stack = mark;
+            self.frame.release(mark);
             if exits {
                 return true;
             }
@@ -243,20 +233,22 @@ impl<'a> Lowerer<'a> {
                 return true;
             }
             StmtKind::VarAssign { var, value } => {
-                let off = self.vars[*var];
+                let at = self.vars[*var];
                 match self.value(value) {
                     Val::Int(src) => self.ops.push(Op::Store {
                         size: Size::DW,
-                        base: Base::Stack,
-                        off,
+                        base: at.base,
+                        off: at.off,
                         src,
                     }),
-                    Val::Buf { off: soff, len } => {
+                    Val::Buf { at: from, len } => {
                         // The variable's buffer may be longer (its widest assignment).
                         let var_size = round_up(self.var_sizes[*var], 8);
                         let n = round_up(len, 8).min(var_size);
-                        self.copy(Base::Stack, off, Base::Stack, soff, n, 8);
-                        self.zero(Base::Stack, off + n as i16, var_size - n);
+                        if from != at {
+                            self.copy(at, from, n, 8);
+                        }
+                        self.zero(at.at(n as i16), var_size - n);
                     }
                 }
             }
@@ -295,106 +287,104 @@ impl<'a> Lowerer<'a> {
         });
     }
 
-    /// Builds the BPF key of `map` for `keys` on the stack; returns its offset.
-    pub(super) fn key(&mut self, layout: &MapLayout, keys: &[hir::Expr]) -> i16 {
+    /// Builds the BPF key of `map` for `keys`; returns where it is.
+    pub(super) fn key(&mut self, layout: &MapLayout, keys: &[hir::Expr]) -> Mem {
         // Evaluate every key before writing any, so nested map reads can't clobber.
         let vals: Vec<Val> = keys.iter().map(|k| self.value(k)).collect();
         // A lone string that fills the key exactly (`@[comm]`) is the key as it stands.
-        if let [Val::Buf { off, len }] = vals[..]
+        if let [Val::Buf { at, len }] = vals[..]
             && len == layout.key_size
         {
-            return off;
+            return at;
         }
-        let off = self.alloc(layout.key_size);
+        let key = self.alloc(layout.key_size);
         if keys.is_empty() {
-            self.zero(Base::Stack, off, layout.key_size);
-            return off;
+            self.zero(key, layout.key_size);
+            return key;
         }
         if layout.key_padded {
-            self.zero(Base::Stack, off, layout.key_size);
+            self.zero(key, layout.key_size);
         }
         for (i, v) in vals.into_iter().enumerate() {
-            let at = off + layout.key_offsets[i] as i16;
+            let at = key.at(layout.key_offsets[i] as i16);
             match (v, &layout.key_types[i]) {
                 (Val::Int(src), _) => self.ops.push(Op::Store {
                     size: Size::DW,
-                    base: Base::Stack,
-                    off: at,
+                    base: at.base,
+                    off: at.off,
                     src,
                 }),
-                (Val::Buf { off: soff, len }, Ty::Str { len: klen }) => {
+                (Val::Buf { at: from, len }, Ty::Str { len: klen }) => {
                     let n = len.min(*klen);
                     let whole = n / 8 * 8;
-                    self.copy(Base::Stack, at, Base::Stack, soff, whole, 8);
-                    self.copy(
-                        Base::Stack,
-                        at + whole as i16,
-                        Base::Stack,
-                        soff + whole as i16,
-                        n - whole,
-                        1,
-                    );
+                    self.copy(at, from, whole, 8);
+                    self.copy(at.at(whole as i16), from.at(whole as i16), n - whole, 1);
                     if *klen > n {
-                        self.zero(Base::Stack, at + n as i16, klen - n);
+                        self.zero(at.at(n as i16), klen - n);
                     }
                 }
                 (Val::Buf { .. }, _) => unreachable!("sema unified key types"),
             }
         }
-        off
+        key
     }
 
-    /// `bpf_map_update_elem(map, R10 + key, R10 + value, flags)`, result unused.
-    pub(super) fn update_elem(&mut self, map: usize, key: i16, value: i16, flags: i64) {
+    /// `bpf_map_update_elem(map, key, value, flags)`, result unused.
+    pub(super) fn update_elem(&mut self, map: usize, key: Mem, value: Mem, flags: i64) {
         self.ops.push(Op::Call {
             helper: helper::MAP_UPDATE_ELEM,
             args: vec![
                 Arg::Map(map),
-                Arg::Stack(key),
-                Arg::Stack(value),
+                Arg::Addr(key),
+                Arg::Addr(value),
                 Arg::Imm(flags),
             ],
             ret: None,
         });
     }
 
-    /// Computes an expression's value.
+    /// Computes an expression's value; its buffers are charged to its span.
     pub(super) fn value(&mut self, e: &hir::Expr) -> Val {
+        let outer = std::mem::replace(&mut self.here, e.span);
+        let v = self.value_of(e);
+        self.here = outer;
+        v
+    }
+
+    fn value_of(&mut self, e: &hir::Expr) -> Val {
         match &e.kind {
             ExprKind::Int(v) => Val::Int(self.constant(*v)),
             ExprKind::Str(s) => {
                 let len = s.len() as u32 + 1;
-                let off = self.alloc(len);
+                let at = self.alloc(len);
                 let mut bytes = s.as_bytes().to_vec();
                 bytes.resize(round_up(len, 8) as usize, 0);
                 for (i, chunk) in bytes.chunks(4).enumerate() {
                     let word = i32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
                     self.ops.push(Op::Store {
                         size: Size::W,
-                        base: Base::Stack,
-                        off: off + 4 * i as i16,
+                        base: at.base,
+                        off: at.off + 4 * i as i16,
                         src: Src::Imm(word),
                     });
                 }
-                Val::Buf { off, len }
+                Val::Buf { at, len }
             }
             ExprKind::Builtin(b) => self.builtin(*b),
             ExprKind::Ctx(access) => self.ctx_read(*access, &e.ty),
             ExprKind::Var(id) => {
-                let off = self.vars[*id];
+                let at = self.vars[*id];
                 match &e.ty {
-                    Ty::Str { len } => {
-                        let to = self.alloc(*len);
-                        self.copy(Base::Stack, to, Base::Stack, off, round_up(*len, 8), 8);
-                        Val::Buf { off: to, len: *len }
-                    }
+                    // The variable's own buffer: a value is used within its statement,
+                    // and no statement changes a variable while reading it.
+                    Ty::Str { len } => Val::Buf { at, len: *len },
                     _ => {
                         let v = self.vreg();
                         self.ops.push(Op::Load {
                             size: Size::DW,
                             dst: v,
-                            base: Base::Stack,
-                            off,
+                            base: at.base,
+                            off: at.off,
                         });
                         Val::Int(Src::V(v))
                     }
@@ -495,7 +485,7 @@ impl<'a> Lowerer<'a> {
                         self.ops.push(Op::Label(else_l));
                         self.string_into(b, to, rounded);
                         self.ops.push(Op::Label(end));
-                        Val::Buf { off: to, len: *len }
+                        Val::Buf { at: to, len: *len }
                     }
                     _ => {
                         let v = self.vreg();
@@ -522,25 +512,22 @@ impl<'a> Lowerer<'a> {
         let key = self.key(&ml, keys);
         let p = self.call(
             helper::MAP_LOOKUP_ELEM,
-            vec![Arg::Map(ml.bpf_map), Arg::Stack(key)],
+            vec![Arg::Map(ml.bpf_map), Arg::Addr(key)],
         );
         let missing = self.label();
         match ty {
             Ty::Str { len } => {
                 let to = self.alloc(*len);
                 let rounded = round_up(*len, 8);
-                self.zero(Base::Stack, to, rounded);
+                self.zero(to, rounded);
                 self.jump_if_null(p, missing);
-                self.copy(
-                    Base::Stack,
-                    to,
-                    Base::V(p),
-                    0,
-                    rounded.min(ml.value_size),
-                    8,
-                );
+                let from = Mem {
+                    base: Base::V(p),
+                    off: 0,
+                };
+                self.copy(to, from, rounded.min(ml.value_size), 8);
                 self.ops.push(Op::Label(missing));
-                Val::Buf { off: to, len: *len }
+                Val::Buf { at: to, len: *len }
             }
             _ => {
                 let v = self.vreg();
@@ -562,13 +549,13 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Evaluates a string into the `size`-byte buffer at `to`, zero-padding it.
-    fn string_into(&mut self, e: &hir::Expr, to: i16, size: u32) {
-        let Val::Buf { off, len } = self.value(e) else {
+    fn string_into(&mut self, e: &hir::Expr, to: Mem, size: u32) {
+        let Val::Buf { at, len } = self.value(e) else {
             unreachable!("sema: string branch")
         };
         let n = round_up(len, 8).min(size);
-        self.copy(Base::Stack, to, Base::Stack, off, n, 8);
-        self.zero(Base::Stack, to + n as i16, size - n);
+        self.copy(to, at, n, 8);
+        self.zero(to.at(n as i16), size - n);
     }
 
     pub(super) fn fresh_copy(&mut self, src: Src) -> VReg {
@@ -587,13 +574,13 @@ impl<'a> Lowerer<'a> {
 
     fn builtin(&mut self, b: Builtin) -> Val {
         let Some((helper, shift, zext)) = builtin_helper(b) else {
-            let off = self.alloc(16);
+            let at = self.alloc(16);
             self.ops.push(Op::Call {
                 helper: helper::GET_CURRENT_COMM,
-                args: vec![Arg::Stack(off), Arg::Imm(16)],
+                args: vec![Arg::Addr(at), Arg::Imm(16)],
                 ret: None,
             });
-            return Val::Buf { off, len: 16 };
+            return Val::Buf { at, len: 16 };
         };
         let v = match self.hoisted.iter().find(|(h, _)| *h == helper) {
             Some(&(_, r)) if shift == 0 && !zext => return Val::Int(Src::V(r)),

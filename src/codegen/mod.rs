@@ -13,6 +13,7 @@ mod ctx;
 mod dispatch;
 mod event;
 mod flow;
+mod frame;
 pub mod ir;
 pub mod layout;
 mod lower;
@@ -21,10 +22,12 @@ mod strcmp;
 
 use crate::artifact::{Artifact, Manifest, MapInfo, ProbeAttach, ProgramInfo};
 use crate::diag::Diagnostic;
+use crate::lang::ty::round_up;
 use crate::object::elf;
 use crate::object::module::{self, Module, Prog};
 use crate::probe::Target;
 use crate::sema::hir;
+use frame::{SCRATCH_LIMIT, STACK_LIMIT};
 
 /// What lowering produces: the object model (for `--dump insns` and the ELF writer) and
 /// the manifest the runtime reads.
@@ -46,8 +49,58 @@ impl Compiled {
     }
 }
 
-/// The BPF stack limit per program.
-pub const STACK_LIMIT: u32 = 512;
+/// Scratch thresholds tried in turn: everything on the stack first (no cost for
+/// programs that fit), then buffers from 256, 128, ... bytes up in the scratch map.
+const THRESHOLDS: [Option<u32>; 7] = [
+    None,
+    Some(256),
+    Some(128),
+    Some(64),
+    Some(32),
+    Some(16),
+    Some(8),
+];
+
+/// Lowers one probe to instructions; the second value is the scratch memory it needs
+/// (its map, at module index `scratch_map`, exists only if that is not 0).
+fn lower_probe(
+    lay: &layout::Layout,
+    probe: &hir::Probe,
+    scratch_map: usize,
+) -> Result<(regalloc::Emitted, u32), Box<Diagnostic>> {
+    let mut first = None;
+    for threshold in THRESHOLDS {
+        let (ops, frame) = lower::Lowerer::new(lay, threshold, scratch_map).probe(probe);
+        let emitted = regalloc::emit(&ir::prune_unreachable(ops), frame.stack_max);
+        let scratch = round_up(frame.scratch_max, 8);
+        if emitted.stack_size <= STACK_LIMIT && scratch <= SCRATCH_LIMIT {
+            return Ok((emitted, scratch));
+        }
+        first.get_or_insert((emitted, frame));
+    }
+    let (emitted, frame) = first.expect("at least one threshold");
+    let stack = emitted.stack_size;
+    // Report at the expression whose buffer took the stack over the limit, or where
+    // spilled values did.
+    let span = if frame.stack_max > STACK_LIMIT {
+        frame.culprit(STACK_LIMIT)
+    } else {
+        emitted.overflow
+    };
+    let span = span.unwrap_or(probe.span);
+    Err(Box::new(
+        Diagnostic::error(
+            "E0400",
+            span,
+            format!(
+                "`{}` needs {stack} bytes of BPF stack; the kernel allows {STACK_LIMIT}",
+                probe.display
+            ),
+        )
+        .with_label("this pushes the stack past the limit")
+        .with_help("use fewer or shorter strings and map keys in one probe, or split it"),
+    ))
+}
 
 /// Lowers every probe of `program`.
 pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
@@ -84,23 +137,24 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         });
     }
     for (i, probe) in program.probes.iter().enumerate() {
-        let lowerer = lower::Lowerer::new(&lay);
-        let (ops, used) = lowerer.probe(probe);
-        let emitted = regalloc::emit(&ir::prune_unreachable(ops), used);
-        if emitted.stack_size > STACK_LIMIT {
-            diags.push(
-                Diagnostic::error(
-                    "E0400",
-                    probe.span,
-                    format!(
-                        "`{}` needs {} bytes of BPF stack; the kernel allows {STACK_LIMIT}",
-                        probe.display, emitted.stack_size
-                    ),
-                )
-                .with_label("too much stack")
-                .with_help("use fewer or shorter strings and map keys in one probe, or split it"),
-            );
-            continue;
+        let scratch_map = module.maps.len();
+        let (emitted, scratch) = match lower_probe(&lay, probe, scratch_map) {
+            Ok(r) => r,
+            Err(d) => {
+                diags.push(*d);
+                continue;
+            }
+        };
+        if scratch > 0 {
+            // This program's own per-CPU scratch memory.
+            module.maps.push(module::MapDef {
+                name: format!("scratch{i}"),
+                kind: module::MapKind::PercpuArray,
+                key_size: 4,
+                value_size: scratch,
+                max_entries: 1,
+                flags: 0,
+            });
         }
         let mut spans = Vec::new();
         crate::sema::visit::stmts(&probe.body, &mut |s| {

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::ir::{Arg, Base, Label, Op, Src, VReg};
+use super::ir::{Arg, Base, Label, Mem, Op, Src, VReg};
 use crate::bpf::{Alu, Insn, Reg, Size};
 use crate::diag::Span;
 use crate::object::module::MapReloc;
@@ -29,23 +29,35 @@ pub struct Emitted {
     pub source_map: Vec<(usize, Span)>,
     /// Total stack bytes used including spill slots.
     pub stack_size: u32,
+    /// Where spill slots took the stack past the kernel's limit, if they did.
+    pub overflow: Option<Span>,
 }
 
 const ALLOCATABLE: [Reg; 4] = [Reg::R6, Reg::R7, Reg::R8, Reg::R9];
 
 /// Allocates registers and emits `ops`; `stack_used` bytes of the frame are taken already.
 pub fn emit(ops: &[Op], stack_used: u32) -> Emitted {
-    let (locs, stack_size) = allocate(ops, stack_used);
-    Emitter {
+    let (locs, stack_size, over) = allocate(ops, stack_used);
+    let mut e = Emitter {
         locs,
         insns: Vec::new(),
         relocs: Vec::new(),
         source_map: Vec::new(),
     }
-    .run(ops, stack_size)
+    .run(ops, stack_size);
+    // The source construct around the value whose spill slot crossed the limit.
+    e.overflow = over.and_then(|at| {
+        ops[..=at].iter().rev().find_map(|op| match op {
+            Op::Mark(span) => Some(*span),
+            _ => None,
+        })
+    });
+    e
 }
 
-fn allocate(ops: &[Op], stack_used: u32) -> (HashMap<VReg, Loc>, u32) {
+/// Locations, the stack size with spill slots, and the operation where a spilled value
+/// first took the stack past [`super::frame::STACK_LIMIT`].
+fn allocate(ops: &[Op], stack_used: u32) -> (HashMap<VReg, Loc>, u32, Option<usize>) {
     // Live intervals from the control-flow graph: loops keep their values alive.
     let intervals = super::cfg::Cfg::new(ops).live_intervals();
     let mut order: Vec<(VReg, (usize, usize))> = intervals.into_iter().collect();
@@ -55,11 +67,15 @@ fn allocate(ops: &[Op], stack_used: u32) -> (HashMap<VReg, Loc>, u32) {
     let mut free: Vec<Reg> = ALLOCATABLE.iter().rev().copied().collect();
     let mut active: Vec<(usize, VReg, Reg)> = Vec::new(); // (end, vreg, reg)
     let mut stack = stack_used;
+    let mut over = None;
     let spill = |stack: &mut u32| {
         *stack += 8;
-        Loc::Slot(-(*stack as i16))
+        Loc::Slot(-((*stack).min(i16::MAX as u32) as i16))
     };
     for (v, (start, end)) in order {
+        if over.is_none() && stack + 8 > super::frame::STACK_LIMIT {
+            over = Some(start);
+        }
         // Expire intervals that ended before this one starts.
         active.retain(|&(e, _, r)| {
             if e < start {
@@ -88,7 +104,7 @@ fn allocate(ops: &[Op], stack_used: u32) -> (HashMap<VReg, Loc>, u32) {
             locs.insert(v, spill(&mut stack));
         }
     }
-    (locs, stack)
+    (locs, stack, over)
 }
 
 struct Emitter {
@@ -296,9 +312,14 @@ impl Emitter {
                                 Ok(small) => self.insns.push(Insn::mov64_imm(r, small)),
                                 Err(_) => self.insns.extend(Insn::ld_imm64(r, i as u64)),
                             },
-                            Arg::Stack(off) => {
-                                self.insns.push(Insn::mov64_reg(r, Reg::R10));
-                                self.insns.push(Insn::alu64_imm(Alu::Add, r, off as i32));
+                            Arg::Addr(Mem { base, off }) => {
+                                match base {
+                                    Base::Stack => self.insns.push(Insn::mov64_reg(r, Reg::R10)),
+                                    Base::V(v) => self.mov_into(r, Src::V(v)),
+                                }
+                                if off != 0 || base == Base::Stack {
+                                    self.insns.push(Insn::alu64_imm(Alu::Add, r, off as i32));
+                                }
                             }
                             Arg::Map(map) => {
                                 self.relocs.push(MapReloc {
@@ -336,6 +357,7 @@ impl Emitter {
             map_relocs: self.relocs,
             source_map: self.source_map,
             stack_size,
+            overflow: None,
         }
     }
 }
@@ -425,7 +447,7 @@ mod tests {
         let ops = vec![
             Op::Call {
                 helper: 1,
-                args: vec![Arg::Map(3), Arg::Stack(-8)],
+                args: vec![Arg::Map(3), Arg::Addr(Mem::stack(-8))],
                 ret: Some(v(1)),
             },
             Op::Jmp {
@@ -488,7 +510,7 @@ mod tests {
             },
             Op::Return(Src::V(v(4))),
         ];
-        let (locs, _) = allocate(&ops, 0);
+        let (locs, _, _) = allocate(&ops, 0);
         for other in [2, 3, 4] {
             assert_ne!(locs[&v(1)], locs[&v(other)], "v1 shares with v{other}");
         }

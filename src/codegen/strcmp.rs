@@ -1,7 +1,7 @@
 //! String equality (`==`, `!=`) as unrolled byte comparisons with C `strcmp` semantics:
 //! bytes after the first NUL do not matter.
 
-use super::ir::{Base, Op, Src};
+use super::ir::{Op, Src};
 use super::lower::{Lowerer, Val};
 use crate::bpf::{Cond, Size};
 use crate::sema::hir::{self, ExprKind};
@@ -16,7 +16,7 @@ pub(super) fn branch_str_eq(
 ) {
     let lv = lw.value(l);
     let rv = lw.value(r);
-    let (Val::Buf { off: a, len: la }, Val::Buf { off: b, len: lb }) = (lv, rv) else {
+    let (Val::Buf { at: a, len: la }, Val::Buf { at: b, len: lb }) = (lv, rv) else {
         unreachable!("sema: string comparison of strings")
     };
     let out = lw.new_label();
@@ -39,8 +39,8 @@ pub(super) fn branch_str_eq(
             lw.ops.push(Op::Load {
                 size: Size::B,
                 dst: t,
-                base: Base::Stack,
-                off: buf + i as i16,
+                base: buf.base,
+                off: buf.off + i as i16,
             });
             lw.ops.push(Op::Jmp {
                 cond: Cond::Ne,
@@ -61,14 +61,14 @@ pub(super) fn branch_str_eq(
             lw.ops.push(Op::Load {
                 size: Size::B,
                 dst: x,
-                base: Base::Stack,
-                off: a + i as i16,
+                base: a.base,
+                off: a.off + i as i16,
             });
             lw.ops.push(Op::Load {
                 size: Size::B,
                 dst: y,
-                base: Base::Stack,
-                off: b + i as i16,
+                base: b.base,
+                off: b.off + i as i16,
             });
             lw.ops.push(Op::Jmp {
                 cond: Cond::Ne,
@@ -92,8 +92,8 @@ pub(super) fn branch_str_eq(
             lw.ops.push(Op::Load {
                 size: Size::B,
                 dst: t,
-                base: Base::Stack,
-                off: longer + n as i16,
+                base: longer.base,
+                off: longer.off + n as i16,
             });
             lw.ops.push(Op::Jmp {
                 cond: Cond::Eq,

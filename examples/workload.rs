@@ -17,6 +17,7 @@
 //! - `flood N`: N `getpid` calls, then one `getppid` (a marker for the tracer), then a
 //!   sleep of 30 s that a tracer which stopped at the marker never waits for; its stdout
 //!   and stderr go to /dev/null first, so it holds no pipe of the tracer's;
+//! - `opens N`: opens (and closes) /dev/null N times and /dev/zero 2×N times;
 //! - `sleep N`: sleep N milliseconds;
 //! - `spin N`: keep a CPU busy for N milliseconds;
 //! - `faults N`: N minor page faults (one anonymous page, written, then dropped with
@@ -68,7 +69,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
         eprintln!(
-            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|sleep|spin|faults N [BYTES|THREADS]"
+            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|opens|sleep|spin|faults N [BYTES|THREADS]"
         );
         std::process::exit(2)
     };
@@ -184,6 +185,18 @@ fn main() {
             std::hint::black_box(acc);
         }
         "sleep" => std::thread::sleep(std::time::Duration::from_millis(n)),
+        "opens" => {
+            for (path, times) in [(c"/dev/null", n), (c"/dev/zero", 2 * n)] {
+                for _ in 0..times {
+                    // SAFETY: a valid NUL-terminated path; the fd is closed at once.
+                    unsafe {
+                        let fd = libc::open(path.as_ptr(), libc::O_RDONLY);
+                        assert!(fd >= 0, "cannot open {path:?}");
+                        libc::close(fd);
+                    }
+                }
+            }
+        }
         "flood" => {
             // SAFETY: plain fd manipulation on this process's own descriptors.
             unsafe {

@@ -48,6 +48,9 @@ struct Cli {
     /// Exit when process PID exits.
     #[arg(short = 'p', value_name = "PID")]
     pid: Option<u32>,
+    /// The longest string `str()` reads, NUL included (also BPFTRACE_MAX_STRLEN).
+    #[arg(long, value_name = "N")]
+    max_strlen: Option<u32>,
     /// Output format.
     #[arg(short = 'f', value_enum, value_name = "FORMAT", default_value = "text")]
     format: OutputFormat,
@@ -101,7 +104,9 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         })?),
         _ => None,
     };
+    let max_strlen = max_strlen(cli.max_strlen)?;
     let options = sema::Options {
+        max_strlen,
         cpid: child
             .as_ref()
             .map(|c| c.pid())
@@ -132,6 +137,30 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
     };
     runtime::run(&artifact, options, format)
         .map_err(|e| vec![runtime_diagnostic(e, &artifact.manifest)])
+}
+
+/// `--max-strlen`, else `BPFTRACE_MAX_STRLEN`, else the default; checked.
+fn max_strlen(flag: Option<u32>) -> Result<u32, Vec<Diagnostic>> {
+    let (value, from) = match flag {
+        Some(n) => (n.to_string(), "--max-strlen"),
+        None => match std::env::var("BPFTRACE_MAX_STRLEN") {
+            Ok(v) => (v, "BPFTRACE_MAX_STRLEN"),
+            Err(_) => return Ok(sema::DEFAULT_MAX_STRLEN),
+        },
+    };
+    match value.trim().parse::<u32>() {
+        Ok(n) if (2..=sema::MAX_MAX_STRLEN).contains(&n) => Ok(n),
+        _ => Err(vec![
+            Diagnostic::global(
+                "E0503",
+                format!(
+                    "{from} must be a number from 2 to {}, not `{value}`",
+                    sema::MAX_MAX_STRLEN
+                ),
+            )
+            .with_help(format!("the default is {}", sema::DEFAULT_MAX_STRLEN)),
+        ]),
+    }
 }
 
 /// A runtime failure as a diagnostic; a verifier rejection points at the source construct

@@ -6,7 +6,14 @@ use scry::{codegen, parser, sema};
 
 fn compile(src: &str) {
     let Ok(ast) = parser::parse(src) else { return };
-    let Ok(hir) = sema::check(&ast, &Fake, &sema::Options { cpid: Some(7) }) else {
+    let Ok(hir) = sema::check(
+        &ast,
+        &Fake,
+        &sema::Options {
+            cpid: Some(7),
+            ..Default::default()
+        },
+    ) else {
         return;
     };
     if let Ok(compiled) = codegen::lower(&hir) {
@@ -18,8 +25,15 @@ fn compile(src: &str) {
 fn seeds_compile() {
     for seed in SEEDS {
         let ast = parser::parse(seed).expect("seed parses");
-        let hir = sema::check(&ast, &Fake, &sema::Options { cpid: Some(7) })
-            .unwrap_or_else(|d| panic!("{}", scry::diag::render("seed", seed, &d)));
+        let hir = sema::check(
+            &ast,
+            &Fake,
+            &sema::Options {
+                cpid: Some(7),
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|d| panic!("{}", scry::diag::render("seed", seed, &d)));
         codegen::lower(&hir).expect("seed lowers");
     }
 }

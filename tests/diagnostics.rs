@@ -147,3 +147,13 @@ fn too_much_stack_points_at_the_expression() {
         "BEGIN { @x = 1; printf(\"%d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d \\n\", pid * 1, pid * 2, pid * 3, pid * 4, pid * 5, pid * 6, pid * 7, pid * 8, pid * 9, pid * 10, pid * 11, pid * 12, pid * 13, pid * 14, pid * 15, pid * 16, pid * 17, pid * 18, pid * 19, pid * 20, pid * 21, pid * 22, pid * 23, pid * 24, pid * 25, pid * 26, pid * 27, pid * 28, pid * 29, pid * 30, pid * 31, pid * 32, pid * 33, pid * 34, pid * 35, pid * 36, pid * 37, pid * 38, pid * 39, pid * 40, pid * 41, pid * 42, pid * 43, pid * 44, pid * 45, pid * 46, pid * 47, pid * 48, pid * 49, pid * 50, pid * 51, pid * 52, pid * 53, pid * 54, pid * 55, pid * 56, pid * 57, pid * 58, pid * 59, pid * 60, pid * 61, pid * 62, pid * 63, pid * 64, pid * 65, pid * 66, pid * 67, pid * 68, pid * 69, pid * 70, pid * 71, pid * 72, pid * 73, pid * 74, pid * 75, pid * 76, pid * 77, pid * 78, pid * 79); exit(); }"
     ));
 }
+
+#[test]
+fn str_of_a_non_pointer() {
+    insta::assert_snapshot!(diag("BEGIN { printf(\"%s\\n\", str(comm)); }"));
+}
+
+#[test]
+fn string_compared_with_an_integer() {
+    insta::assert_snapshot!(diag("BEGIN { if (comm == 1) { exit(); } }"));
+}

@@ -372,6 +372,12 @@ impl<'a> Lowerer<'a> {
             }
             ExprKind::Builtin(b) => self.builtin(*b),
             ExprKind::Ctx(access) => self.ctx_read(*access, &e.ty),
+            ExprKind::ReadStr { ptr, limit, space } => {
+                let Ty::Str { len } = e.ty else {
+                    unreachable!("sema: str() is a string")
+                };
+                self.read_str(ptr, limit.as_deref(), *space, len)
+            }
             ExprKind::Var(id) => {
                 let at = self.vars[*id];
                 match &e.ty {
@@ -646,6 +652,9 @@ fn fingerprint(e: &hir::Expr) -> Option<String> {
         ExprKind::Binary(op, a, b) => {
             format!("({} {op:?} {})", fingerprint(a)?, fingerprint(b)?)
         }
-        ExprKind::Var(_) | ExprKind::MapRead { .. } | ExprKind::Ternary(..) => return None,
+        ExprKind::Var(_)
+        | ExprKind::MapRead { .. }
+        | ExprKind::Ternary(..)
+        | ExprKind::ReadStr { .. } => return None,
     })
 }

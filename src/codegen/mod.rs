@@ -19,6 +19,7 @@ pub mod layout;
 mod lower;
 pub mod regalloc;
 mod strcmp;
+mod string;
 
 use crate::artifact::{Artifact, Manifest, MapInfo, ProbeAttach, ProgramInfo};
 use crate::diag::Diagnostic;

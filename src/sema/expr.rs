@@ -1,28 +1,13 @@
 //! Expression checking: builtins, context fields, variables, map reads, operators.
 
+use super::builtins::{self, Source};
+use super::functions::{self, Kind};
 use super::hir::{self, Builtin, ExprKind};
 use super::{Checker, ProbeScope};
 use crate::ast::{self, BinOp, UnOp};
 use crate::diag::Diagnostic;
 use crate::lang::agg::ValueKind;
 use crate::lang::ty::Ty;
-
-/// Builtin identifiers with their types (shown in help text, in this order).
-const BUILTINS: &[&str] = &[
-    "pid",
-    "tid",
-    "uid",
-    "gid",
-    "nsecs",
-    "cpu",
-    "comm",
-    "cpid",
-    "probe",
-    "args",
-    "arg0…arg5",
-    "retval",
-    "func",
-];
 
 impl Checker<'_> {
     /// Checks an expression; `None` after reporting an error.
@@ -58,24 +43,30 @@ impl Checker<'_> {
             ast::ExprKind::Map { name, keys } => self.map_read(name, keys, e, scope),
             ast::ExprKind::Field { base, field, .. } => self.field(base, field, e, scope),
             ast::ExprKind::Call {
+                name,
+                args,
+                name_span,
+            } if functions::lookup(name).is_some_and(|f| f.kind == Kind::Value) => {
+                self.value_call(name, args, *name_span, span, scope)
+            }
+            ast::ExprKind::Call {
                 name, name_span, ..
             }
             | ast::ExprKind::Method {
                 name, name_span, ..
             } => {
-                let (code, msg, help) = match name.as_str() {
-                    "count" | "sum" | "quantize" | "hist" | "lhist" | "avg" | "min" | "max"
-                    | "stats" => (
+                let (code, msg, help) = match functions::lookup(name).map(|f| f.kind) {
+                    Some(Kind::Aggregation) => (
                         "E0306",
                         format!("`{name}()` is an aggregation and has no value here"),
                         format!("assign it to a map: `@name[key] = {name}(...)`"),
                     ),
-                    "printf" | "exit" | "delete" => (
+                    Some(_) => (
                         "E0306",
                         format!("`{name}()` returns no value"),
                         "call it as a statement of its own".to_string(),
                     ),
-                    _ => unknown_function(name),
+                    None => unknown_function(name),
                 };
                 self.error(
                     Diagnostic::error(code, *name_span, msg)
@@ -148,49 +139,52 @@ impl Checker<'_> {
 
     fn ident(&mut self, name: &str, e: &ast::Expr, scope: &mut ProbeScope) -> Option<hir::Expr> {
         let span = e.span;
-        let builtin = |b, ty| {
-            Some(hir::Expr {
-                kind: ExprKind::Builtin(b),
-                ty,
-                span,
-            })
-        };
         let u32_ty = Ty::Int {
             bits: 32,
             signed: false,
         };
-        match name {
-            "pid" => builtin(Builtin::Pid, u32_ty),
-            "tid" => builtin(Builtin::Tid, u32_ty),
-            "uid" => builtin(Builtin::Uid, u32_ty),
-            "gid" => builtin(Builtin::Gid, u32_ty),
-            "nsecs" => builtin(Builtin::Nsecs, Ty::U64),
-            "cpu" => builtin(Builtin::Cpu, u32_ty),
-            "comm" => builtin(Builtin::Comm, Ty::Str { len: 16 }),
-            "func" => match &scope.ctx.func {
-                Some(func) => {
-                    let s = func.clone();
-                    let len = s.len() as u32 + 1;
-                    Some(hir::Expr {
-                        kind: ExprKind::Str(s),
-                        ty: Ty::Str { len },
-                        span,
-                    })
-                }
-                _ => self.no_reg(name, span, scope, "`func` exists in uprobes"),
+        let Some(def) = builtins::lookup(name) else {
+            self.error(
+                Diagnostic::error("E0300", span, format!("unknown identifier `{name}`"))
+                    .with_label("not a builtin")
+                    .with_help(format!(
+                        "builtins are {}; variables start with `$`, maps with `@`",
+                        builtins::names()
+                    )),
+            );
+            return None;
+        };
+        let string = |s: String| {
+            let len = s.len() as u32 + 1;
+            Some(hir::Expr {
+                kind: ExprKind::Str(s),
+                ty: Ty::Str { len },
+                span,
+            })
+        };
+        match def.source {
+            Source::Helper(b) => Some(hir::Expr {
+                kind: ExprKind::Builtin(b),
+                ty: match b {
+                    Builtin::Nsecs => Ty::U64,
+                    Builtin::Comm => Ty::Str { len: 16 },
+                    _ => u32_ty,
+                },
+                span,
+            }),
+            Source::Func => match &scope.ctx.func {
+                Some(func) => string(func.clone()),
+                None => self.no_reg(name, span, scope, def),
             },
-            "retval" => match scope.ctx.retval {
+            Source::Retval => match scope.ctx.retval {
                 Some(access) => Some(hir::Expr {
                     kind: ExprKind::Ctx(access),
                     ty: Ty::U64,
                     span,
                 }),
-                _ => self.no_reg(name, span, scope, "`retval` exists in uretprobes"),
+                None => self.no_reg(name, span, scope, def),
             },
-            _ if name.len() == 4
-                && name.starts_with("arg")
-                && name.as_bytes()[3].is_ascii_digit() =>
-            {
+            Source::Arg => {
                 let i = (name.as_bytes()[3] - b'0') as usize;
                 let args = &scope.ctx.args;
                 match args.get(i) {
@@ -211,19 +205,11 @@ impl Checker<'_> {
                         );
                         None
                     }
-                    _ => self.no_reg(name, span, scope, "`arg0`…`arg5` exist in uprobes"),
+                    None => self.no_reg(name, span, scope, def),
                 }
             }
-            "probe" => {
-                let s = scope.display.clone();
-                let len = s.len() as u32 + 1;
-                Some(hir::Expr {
-                    kind: ExprKind::Str(s),
-                    ty: Ty::Str { len },
-                    span,
-                })
-            }
-            "cpid" => match self.options.cpid {
+            Source::Probe => string(scope.display.clone()),
+            Source::Cpid => match self.options.cpid {
                 Some(pid) => Some(hir::Expr {
                     kind: ExprKind::Int(pid as u64),
                     ty: u32_ty,
@@ -238,22 +224,11 @@ impl Checker<'_> {
                     None
                 }
             },
-            "args" => {
+            Source::Args => {
                 self.error(
                     Diagnostic::error("E0301", span, "`args` must be followed by a field")
                         .with_label("needs a field")
                         .with_help("write `args.FIELD`, e.g. `args.fd`"),
-                );
-                None
-            }
-            _ => {
-                self.error(
-                    Diagnostic::error("E0300", span, format!("unknown identifier `{name}`"))
-                        .with_label("not a builtin")
-                        .with_help(format!(
-                            "builtins are {}; variables start with `$`, maps with `@`",
-                            BUILTINS.join(", ")
-                        )),
                 );
                 None
             }
@@ -265,7 +240,7 @@ impl Checker<'_> {
         name: &str,
         span: crate::diag::Span,
         scope: &ProbeScope,
-        help: &str,
+        def: &builtins::BuiltinDef,
     ) -> Option<hir::Expr> {
         self.error(
             Diagnostic::error(
@@ -274,7 +249,7 @@ impl Checker<'_> {
                 format!("`{name}` is not available in `{}`", scope.display),
             )
             .with_label("not in this probe")
-            .with_help(help.to_string()),
+            .with_help(format!("`{}` exists in {}", def.name, def.available)),
         );
         None
     }
@@ -459,7 +434,11 @@ impl Checker<'_> {
                     .with_label("type mismatch")
                     .with_note(l.span, format!("this is {}", l.ty))
                     .with_note(r.span, format!("this is {}", r.ty))
-                    .with_help("strings can only be compared with `==` and `!=`"),
+                    .with_help(if matches!(op, BinOp::Eq | BinOp::Ne) {
+                        "compare strings with strings (`comm == \"bash\"`) and integers with integers"
+                    } else {
+                        "strings can only be compared with `==` and `!=`"
+                    }),
                 );
                 return None;
             }
@@ -497,7 +476,70 @@ pub(crate) fn unknown_function(name: &str) -> (&'static str, String, String) {
     (
         "E0302",
         format!("unknown function `{name}`"),
-        "functions are printf, exit, delete, count, sum, avg, min, max, stats, hist, lhist"
-            .to_string(),
+        format!("functions are {}", functions::names()),
     )
+}
+
+impl Checker<'_> {
+    /// A call of a value-returning function (`str`).
+    pub(crate) fn value_call(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+        _name_span: crate::diag::Span,
+        span: crate::diag::Span,
+        scope: &mut ProbeScope,
+    ) -> Option<hir::Expr> {
+        let f = functions::lookup(name).expect("caller looked it up");
+        self.arity(f.name, args, f.min_args, f.max_args, span)?;
+        debug_assert_eq!(f.name, "str");
+        let ptr = self.expr(&args[0], scope);
+        let limit = args.get(1).map(|a| self.expr(a, scope));
+        let ptr = ptr?;
+        let max = self.options.max_strlen;
+        if !ptr.ty.is_int() {
+            self.error(
+                Diagnostic::error(
+                    "E0304",
+                    ptr.span,
+                    format!("`str()` reads from an address, but this is {}", ptr.ty),
+                )
+                .with_label("not a pointer")
+                .with_help("pass a pointer, e.g. `str(args.filename)` or `str(arg0)`"),
+            );
+            return None;
+        }
+        let (len, limit) = match limit {
+            None => (max, None),
+            Some(l) => {
+                let l = l?;
+                self.expect_int(&l, "the length of `str()`")?;
+                match l.kind {
+                    ExprKind::Int(n) if n == 0 || n > i64::MAX as u64 => {
+                        self.error(
+                            Diagnostic::error(
+                                "E0304",
+                                l.span,
+                                "the length of `str()` must be at least 1",
+                            )
+                            .with_label("no room for the string")
+                            .with_help("the length counts the terminating NUL: `str(p, 16)` keeps 15 characters"),
+                        );
+                        return None;
+                    }
+                    ExprKind::Int(n) => (n.min(max as u64) as u32, None),
+                    _ => (max, Some(Box::new(l))),
+                }
+            }
+        };
+        Some(hir::Expr {
+            kind: ExprKind::ReadStr {
+                ptr: Box::new(ptr),
+                limit,
+                space: scope.ctx.space,
+            },
+            ty: Ty::Str { len },
+            span,
+        })
+    }
 }

@@ -5,7 +5,7 @@ use crate::ast::{BinOp, UnOp};
 use crate::diag::Span;
 use crate::lang::agg::{Lhist, ValueKind};
 use crate::lang::ty::Ty;
-use crate::probe::{Access, TailTable, Target};
+use crate::probe::{Access, AddrSpace, TailTable, Target};
 
 /// A whole checked program.
 #[derive(Clone, Debug, PartialEq)]
@@ -226,4 +226,14 @@ pub enum ExprKind {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// `c ? a : b`.
     Ternary(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `str(ptr[, limit])`: the NUL-terminated string at `ptr`, read into a buffer of
+    /// the expression's type (at most `limit` bytes, NUL included, when given).
+    ReadStr {
+        /// The address.
+        ptr: Box<Expr>,
+        /// A run-time size limit (a constant one is folded into the type).
+        limit: Option<Box<Expr>>,
+        /// Whose memory `ptr` points into.
+        space: AddrSpace,
+    },
 }

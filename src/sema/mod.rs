@@ -5,7 +5,9 @@
 //! type across the whole program, and sugar (ply's `@m[k].count()`, `@x++`, `+=`) becomes
 //! plain updates. Emits no code and touches no kernel state beyond the catalog.
 
+pub mod builtins;
 mod expr;
+pub mod functions;
 pub mod hir;
 mod stmt;
 pub mod visit;
@@ -20,11 +22,27 @@ use crate::lang::ty::Ty;
 use crate::probe::{self, Point, registry};
 
 /// Compile-time facts that come from the command line.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Pid of the `-c` child, the value of `cpid`.
     pub cpid: Option<u32>,
+    /// The longest string `str()` reads, NUL included.
+    pub max_strlen: u32,
 }
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            cpid: None,
+            max_strlen: DEFAULT_MAX_STRLEN,
+        }
+    }
+}
+
+/// bpftrace's newest default for `max_strlen`.
+pub const DEFAULT_MAX_STRLEN: u32 = 1024;
+/// The largest `max_strlen` accepted (a string must fit in a program's scratch memory).
+pub const MAX_MAX_STRLEN: u32 = 16 * 1024;
 
 /// Checks `program`; returns the typed program or every error found.
 pub fn check(

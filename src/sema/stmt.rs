@@ -181,7 +181,7 @@ impl Checker<'_> {
         }
     }
 
-    fn arity(
+    pub(crate) fn arity(
         &mut self,
         name: &str,
         args: &[ast::Expr],

@@ -68,6 +68,12 @@ pub fn expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             expr(a, f);
             expr(b, f);
         }
+        ExprKind::ReadStr { ptr, limit, .. } => {
+            expr(ptr, f);
+            if let Some(l) = limit {
+                expr(l, f);
+            }
+        }
         ExprKind::Int(_)
         | ExprKind::Str(_)
         | ExprKind::Builtin(_)

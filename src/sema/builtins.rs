@@ -1,0 +1,168 @@
+//! The builtin table: every identifier with a value of its own (`pid`, `comm`, `args`,
+//! ...), with its type, where it is available and help text. Sema resolves bare names
+//! here only.
+
+use super::hir::Builtin;
+
+/// Where a builtin's value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A helper call at run time.
+    Helper(Builtin),
+    /// The probe's full name, a constant per attach point.
+    Probe,
+    /// The `-c` command's pid, a constant.
+    Cpid,
+    /// The probed function's name (uprobes).
+    Func,
+    /// The return value (uretprobes).
+    Retval,
+    /// The tracepoint's fields, as `args.NAME`.
+    Args,
+    /// A function argument in a register, `arg0` … `arg5`.
+    Arg,
+}
+
+/// One row of the table.
+#[derive(Clone, Copy, Debug)]
+pub struct BuiltinDef {
+    /// Name as written (`arg0…arg5` stands for the six).
+    pub name: &'static str,
+    /// Where the value comes from.
+    pub source: Source,
+    /// Its type, as the docs show it.
+    pub ty: &'static str,
+    /// Where it exists.
+    pub available: &'static str,
+    /// What it is.
+    pub doc: &'static str,
+}
+
+const fn row(
+    name: &'static str,
+    source: Source,
+    ty: &'static str,
+    available: &'static str,
+    doc: &'static str,
+) -> BuiltinDef {
+    BuiltinDef {
+        name,
+        source,
+        ty,
+        available,
+        doc,
+    }
+}
+
+const EVERY: &str = "every probe";
+
+/// Every builtin, in the order help texts list them.
+pub const BUILTINS: &[BuiltinDef] = &[
+    row(
+        "pid",
+        Source::Helper(Builtin::Pid),
+        "uint32",
+        EVERY,
+        "process id (thread group id)",
+    ),
+    row(
+        "tid",
+        Source::Helper(Builtin::Tid),
+        "uint32",
+        EVERY,
+        "thread id",
+    ),
+    row(
+        "uid",
+        Source::Helper(Builtin::Uid),
+        "uint32",
+        EVERY,
+        "user id",
+    ),
+    row(
+        "gid",
+        Source::Helper(Builtin::Gid),
+        "uint32",
+        EVERY,
+        "group id",
+    ),
+    row(
+        "nsecs",
+        Source::Helper(Builtin::Nsecs),
+        "uint64",
+        EVERY,
+        "monotonic nanoseconds (bpf_ktime_get_ns)",
+    ),
+    row(
+        "cpu",
+        Source::Helper(Builtin::Cpu),
+        "uint32",
+        EVERY,
+        "the CPU running the probe",
+    ),
+    row(
+        "comm",
+        Source::Helper(Builtin::Comm),
+        "string[16]",
+        EVERY,
+        "the current task's name",
+    ),
+    row(
+        "cpid",
+        Source::Cpid,
+        "uint32",
+        "with -c",
+        "the pid of the -c command",
+    ),
+    row(
+        "probe",
+        Source::Probe,
+        "string",
+        EVERY,
+        "the probe's full name",
+    ),
+    row(
+        "args",
+        Source::Args,
+        "fields",
+        "tracepoints",
+        "the tracepoint's fields: args.NAME",
+    ),
+    row(
+        "arg0…arg5",
+        Source::Arg,
+        "uint64",
+        "uprobes",
+        "the probed function's arguments",
+    ),
+    row(
+        "retval",
+        Source::Retval,
+        "uint64",
+        "uretprobes",
+        "the probed function's return value",
+    ),
+    row(
+        "func",
+        Source::Func,
+        "string",
+        "uprobes",
+        "the probed function's name",
+    ),
+];
+
+/// The row for identifier `name`.
+pub fn lookup(name: &str) -> Option<&'static BuiltinDef> {
+    let argn = name.len() == 4 && name.starts_with("arg") && name.as_bytes()[3].is_ascii_digit();
+    let key = if argn { "arg0…arg5" } else { name };
+    BUILTINS.iter().find(|b| b.name == key)
+}
+
+/// The names, for help texts.
+pub fn names() -> String {
+    BUILTINS
+        .iter()
+        .map(|b| b.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,140 @@
+//! The function table: every function a program can call, with its kind (value,
+//! statement, aggregation), how many arguments it takes, its signature and help text.
+//! Sema looks names up here only; `docs/language.md` lists the same rows (a test keeps
+//! them in step).
+
+/// How a function may be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Returns a value (`str(p)`).
+    Value,
+    /// A statement of its own (`printf`, `exit`, `delete`).
+    Statement,
+    /// Assigned to a map entry (`@m[k] = count()`, ply's `@m[k].count()`).
+    Aggregation,
+}
+
+/// One row of the table.
+#[derive(Clone, Copy, Debug)]
+pub struct Function {
+    /// Name as written.
+    pub name: &'static str,
+    /// How it may be used.
+    pub kind: Kind,
+    /// Fewest arguments.
+    pub min_args: usize,
+    /// Most arguments.
+    pub max_args: usize,
+    /// How it is called.
+    pub signature: &'static str,
+    /// What it does.
+    pub doc: &'static str,
+}
+
+const fn row(
+    name: &'static str,
+    kind: Kind,
+    (min_args, max_args): (usize, usize),
+    signature: &'static str,
+    doc: &'static str,
+) -> Function {
+    Function {
+        name,
+        kind,
+        min_args,
+        max_args,
+        signature,
+        doc,
+    }
+}
+
+/// Every function, in the order help texts list them.
+pub const FUNCTIONS: &[Function] = &[
+    row(
+        "printf",
+        Kind::Statement,
+        (1, usize::MAX),
+        "printf(fmt, args...)",
+        "print formatted text (C conversions %d %i %u %x %X %o %s %c %p %%)",
+    ),
+    row(
+        "exit",
+        Kind::Statement,
+        (0, 0),
+        "exit()",
+        "stop tracing: END runs, then maps print",
+    ),
+    row(
+        "delete",
+        Kind::Statement,
+        (1, 1),
+        "delete(@map[key])",
+        "remove one map entry",
+    ),
+    row(
+        "str",
+        Kind::Value,
+        (1, 2),
+        "str(ptr[, n])",
+        "the NUL-terminated string at ptr (user memory in syscall tracepoints and uprobes, kernel memory elsewhere), at most n characters and max_strlen bytes",
+    ),
+    row(
+        "count",
+        Kind::Aggregation,
+        (0, 0),
+        "count()",
+        "number of updates",
+    ),
+    row("sum", Kind::Aggregation, (1, 1), "sum(x)", "sum of x"),
+    row(
+        "avg",
+        Kind::Aggregation,
+        (1, 1),
+        "avg(x)",
+        "average of x (truncated)",
+    ),
+    row("min", Kind::Aggregation, (1, 1), "min(x)", "smallest x"),
+    row("max", Kind::Aggregation, (1, 1), "max(x)", "largest x"),
+    row(
+        "stats",
+        Kind::Aggregation,
+        (1, 1),
+        "stats(x)",
+        "count, average and total of x",
+    ),
+    row(
+        "hist",
+        Kind::Aggregation,
+        (1, 1),
+        "hist(x)",
+        "power-of-two histogram of x",
+    ),
+    row(
+        "quantize",
+        Kind::Aggregation,
+        (1, 1),
+        "quantize(x)",
+        "ply's name for hist(x)",
+    ),
+    row(
+        "lhist",
+        Kind::Aggregation,
+        (4, 4),
+        "lhist(x, min, max, step)",
+        "linear histogram of x",
+    ),
+];
+
+/// The row of `name`.
+pub fn lookup(name: &str) -> Option<&'static Function> {
+    FUNCTIONS.iter().find(|f| f.name == name)
+}
+
+/// The names, for help texts.
+pub fn names() -> String {
+    FUNCTIONS
+        .iter()
+        .map(|f| f.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

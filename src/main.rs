@@ -51,6 +51,9 @@ struct Cli {
     /// The longest string `str()` reads, NUL included (also BPFTRACE_MAX_STRLEN).
     #[arg(long, value_name = "N")]
     max_strlen: Option<u32>,
+    /// Run the program's `test:` probes and report which pass (nothing is attached).
+    #[arg(long)]
+    test: bool,
     /// Output format.
     #[arg(short = 'f', value_enum, value_name = "FORMAT", default_value = "text")]
     format: OutputFormat,
@@ -130,6 +133,7 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
     let options = runtime::RunOptions {
         child,
         pid: cli.pid,
+        test: cli.test,
     };
     let format = match cli.format {
         OutputFormat::Text => Format::Text,

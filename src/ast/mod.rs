@@ -89,6 +89,8 @@ pub enum StmtKind {
     Break,
     /// `continue`: go on with the innermost loop's next iteration.
     Continue,
+    /// `return` or `return value`: end the probe (a `test:` probe fails on non-zero).
+    Return(Option<Expr>),
     /// `if (cond) { ... } else { ... }`; `else if` nests an `If` inside `else_`.
     If {
         /// Condition.

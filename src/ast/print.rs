@@ -72,6 +72,12 @@ fn stmt(out: &mut String, s: &Stmt, depth: usize) {
         StmtKind::Continue => {
             let _ = writeln!(out, "continue {at}");
         }
+        StmtKind::Return(value) => {
+            let _ = writeln!(out, "return {at}");
+            if let Some(v) = value {
+                expr(out, v, depth + 1);
+            }
+        }
         StmtKind::If { cond, then, else_ } => {
             let _ = writeln!(out, "if {at}");
             expr(out, cond, depth + 1);

@@ -268,6 +268,14 @@ impl<'a> Lowerer<'a> {
             StmtKind::Unroll { count, body } => self.unroll(*count, body),
             StmtKind::Break => return self.break_loop(),
             StmtKind::Continue => return self.continue_loop(),
+            StmtKind::Return(value) => {
+                let v = match value {
+                    Some(v) => self.int(v),
+                    None => Src::Imm(0),
+                };
+                self.ops.push(Op::Return(v));
+                return true;
+            }
         }
         false
     }

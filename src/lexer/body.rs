@@ -34,6 +34,9 @@ pub enum Tok {
     /// `continue`
     #[token("continue", priority = 3)]
     Continue,
+    /// `return`
+    #[token("return", priority = 3)]
+    Return,
     /// `$name`
     #[regex(r"\$[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice()[1..].to_string())]
     Var(String),

@@ -5,8 +5,8 @@
 
 use std::io::{self, Write};
 
-use super::Output;
 use super::text::bucket_bounds;
+use super::{Output, TestResult};
 use crate::lang::agg::ValueKind;
 use crate::lang::value::{Datum, MapSnapshot, Value, avg};
 
@@ -77,6 +77,19 @@ impl Output for Json<'_> {
             self.out,
             r#"{{"type": "lost_events", "count": {n}, "data": {{"events": {n}}}}}"#
         )
+    }
+
+    fn test_result(&mut self, t: &TestResult<'_>) -> io::Result<()> {
+        let mut line = br#"{"type": "test_result", "data": {"#.to_vec();
+        string(&mut line, t.names[t.index].as_bytes());
+        line.extend_from_slice(br#": {"duration": "#);
+        number(&mut line, t.duration.as_nanos() as i128);
+        line.extend_from_slice(br#", "passed": "#);
+        line.extend_from_slice(if t.passed[t.index] { b"true" } else { b"false" });
+        line.extend_from_slice(br#", "output": "#);
+        string(&mut line, t.output);
+        line.extend_from_slice(b"}}}\n");
+        self.out.write_all(&line)
     }
 
     fn flush(&mut self) -> io::Result<()> {

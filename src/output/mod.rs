@@ -25,8 +25,56 @@ pub trait Output {
     /// `n` events did not reach userspace (the ring buffer was full, or a record was
     /// malformed).
     fn lost_events(&mut self, n: u64) -> io::Result<()>;
+    /// Test `index` of `names` ran (`--test`): passed or not, its output (shown when it
+    /// failed).
+    fn test_result(&mut self, t: &TestResult<'_>) -> io::Result<()>;
     /// Sends everything written so far on its way.
     fn flush(&mut self) -> io::Result<()>;
+}
+
+/// One finished `test:` probe.
+#[derive(Clone, Copy, Debug)]
+pub struct TestResult<'a> {
+    /// Every test of the run, in order.
+    pub names: &'a [String],
+    /// Which one this is.
+    pub index: usize,
+    /// How long it ran.
+    pub duration: std::time::Duration,
+    /// Whether each test so far passed (`passed[index]` is this one's).
+    pub passed: &'a [bool],
+    /// What it printed.
+    pub output: &'a [u8],
+}
+
+/// An output that keeps the text of `printf`s and drops everything else (a test's
+/// output, shown only when it fails).
+#[derive(Default)]
+pub struct Capture(pub Vec<u8>);
+
+impl Output for Capture {
+    fn attached(&mut self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+    fn printf(&mut self, text: &[u8]) -> io::Result<()> {
+        self.0.extend_from_slice(text);
+        Ok(())
+    }
+    fn exiting(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn map(&mut self, _: &MapSnapshot) -> io::Result<()> {
+        Ok(())
+    }
+    fn lost_events(&mut self, _: u64) -> io::Result<()> {
+        Ok(())
+    }
+    fn test_result(&mut self, _: &TestResult<'_>) -> io::Result<()> {
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The output formats of `-f`.

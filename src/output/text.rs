@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::Output;
+use super::{Output, TestResult};
 use crate::lang::agg::ValueKind;
 use crate::lang::value::{Datum, MapSnapshot, Value, avg};
 
@@ -44,6 +44,65 @@ impl Output for Text<'_> {
 
     fn lost_events(&mut self, n: u64) -> io::Result<()> {
         writeln!(self.err, "Lost {n} events")
+    }
+
+    fn test_result(&mut self, t: &TestResult<'_>) -> io::Result<()> {
+        let (green, red, off) = ("\x1b[32m", "\x1b[31m", "\x1b[0m");
+        let plural = |n: usize| if n == 1 { "test" } else { "tests" };
+        let name = &t.names[t.index];
+        if t.index == 0 {
+            writeln!(
+                self.out,
+                "{green}[==========]{off} Running {} {}.",
+                t.names.len(),
+                plural(t.names.len())
+            )?;
+        }
+        writeln!(self.out, "{green}[ RUN      ]{off} {name}")?;
+        // A passing test's output is suppressed; a failing one's shown.
+        if t.passed[t.index] {
+            write!(self.out, "{green}[       OK ]{off} {name}")?;
+        } else {
+            for line in t.output.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                self.out.write_all(line)?;
+                writeln!(self.out)?;
+            }
+            write!(self.out, "{red}[  FAILED  ]{off} {name}")?;
+        }
+        writeln!(self.out, " ({} us)", t.duration.as_micros())?;
+        if t.index + 1 == t.names.len() {
+            let failed: Vec<&String> = t
+                .names
+                .iter()
+                .zip(t.passed)
+                .filter(|(_, p)| !**p)
+                .map(|(n, _)| n)
+                .collect();
+            let passed = t.names.len() - failed.len();
+            writeln!(
+                self.out,
+                "{green}[==========]{off} {} {} ran.",
+                t.names.len(),
+                plural(t.names.len())
+            )?;
+            writeln!(
+                self.out,
+                "{green}[  PASSED  ]{off} {passed} {}.",
+                plural(passed)
+            )?;
+            if !failed.is_empty() {
+                writeln!(
+                    self.out,
+                    "{red}[  FAILED  ]{off} {} {}, listed below:",
+                    failed.len(),
+                    plural(failed.len())
+                )?;
+                for n in failed {
+                    writeln!(self.out, "{red}[  FAILED  ]{off} {n}")?;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -111,6 +111,7 @@ fn punct(t: &crate::lexer::Tok) -> &'static str {
         Unroll => "unroll",
         Break => "break",
         Continue => "continue",
+        Return => "return",
         LParen => "(",
         RParen => ")",
         LBracket => "[",

@@ -56,6 +56,9 @@ pub enum RunAt {
     Begin,
     /// Before the maps are printed.
     End,
+    /// In test mode (`--test`), in order, each one a test that passes when it returns
+    /// 0; ignored otherwise.
+    Test,
 }
 
 /// How a perf event samples.

@@ -16,6 +16,7 @@ use crate::host::{Host, KernelFeature};
 static PROVIDERS: &[&dyn Provider] = &[
     &Special { at: RunAt::Begin },
     &Special { at: RunAt::End },
+    &Special { at: RunAt::Test },
     &Tracepoint,
     &Uprobe { ret: false },
     &Uprobe { ret: true },

@@ -1,5 +1,6 @@
 //! `BEGIN` and `END` (also `begin`/`end`): run once, through `BPF_PROG_TEST_RUN`, after
-//! everything is attached and before the maps are printed.
+//! everything is attached and before the maps are printed. `test:NAME`: run once each
+//! in test mode (`--test`), a test that passes when the probe returns 0.
 
 use super::{Context, Point, Provider, RunAt, SpecError, Target};
 use crate::host::Host;
@@ -15,6 +16,7 @@ impl Provider for Special {
         match self.at {
             RunAt::Begin => "BEGIN",
             RunAt::End => "END",
+            RunAt::Test => "test",
         }
     }
 
@@ -22,10 +24,31 @@ impl Provider for Special {
         match self.at {
             RunAt::Begin => &["begin"],
             RunAt::End => &["end"],
+            RunAt::Test => &[],
         }
     }
 
     fn expand(&self, text: &str, rest: &str, _host: &dyn Host) -> Result<Vec<Point>, SpecError> {
+        if self.at == RunAt::Test {
+            let ok = !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !ok {
+                return Err(SpecError::new(
+                    "E0202",
+                    format!("malformed test probe `{text}`"),
+                    "name the test: `test:NAME` with letters, digits, `_` or `-`",
+                ));
+            }
+            return Ok(vec![Point {
+                provider: "test",
+                display: format!("test:{rest}"),
+                tag: "test",
+                target: Target::TestRun(RunAt::Test),
+                context: Context::default(),
+            }]);
+        }
         if !rest.is_empty() {
             return Err(SpecError::new(
                 "E0202",
@@ -35,7 +58,7 @@ impl Provider for Special {
         }
         let (display, tag) = match self.at {
             RunAt::Begin => ("BEGIN", "begin"),
-            RunAt::End => ("END", "end"),
+            _ => ("END", "end"),
         };
         Ok(vec![Point {
             provider: self.name(),

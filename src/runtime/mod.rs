@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub child: Option<Child>,
     /// `-p`: stop when this process exits.
     pub pid: Option<u32>,
+    /// `--test`: run the `test:` probes and nothing else.
+    pub test: bool,
 }
 
 /// A failure at run time.
@@ -154,14 +156,23 @@ pub fn run_with_output(
     let mut links: Vec<Link> = Vec::new();
     let mut begin = Vec::new();
     let mut end = Vec::new();
+    let mut tests = Vec::new();
     for p in &meta.probes {
         let prog = prog_of(p.prog)
             .ok_or_else(|| Error::Other(format!("program for {} missing", p.display)))?;
+        if opts.test {
+            // Test mode runs the tests only.
+            if p.target == Target::TestRun(RunAt::Test) {
+                tests.push((prog, p.display.clone()));
+            }
+            continue;
+        }
         match attach::attach(prog, &p.target, &env) {
             Ok(attach::Attached::Links(l)) => links.extend(l),
             Ok(attach::Attached::Run(RunAt::Begin)) => begin.push(prog),
             Ok(attach::Attached::Run(RunAt::End)) => end.push(prog),
-            Ok(attach::Attached::Installed) => {}
+            // `test:` probes run in test mode only.
+            Ok(attach::Attached::Run(RunAt::Test)) | Ok(attach::Attached::Installed) => {}
             Err(reason) => {
                 return Err(Error::Attach {
                     probe: p.display.clone(),
@@ -177,8 +188,16 @@ pub fn run_with_output(
         Some(map) => Some(events::ring_buffer(map, &queue)?),
         None => None,
     };
+    if opts.test {
+        return run_tests(&tests, ringbuf.as_ref(), &queue, &mut decoder, out);
+    }
     let exit_flag = meta.exit_map.and_then(map_of);
-    let n = meta.probes.iter().filter(|p| !p.internal).count();
+    // Dispatchers are scry's own; `test:` probes run in test mode only.
+    let n = meta
+        .probes
+        .iter()
+        .filter(|p| !p.internal && p.target != Target::TestRun(RunAt::Test))
+        .count();
     out.attached(n).map_err(io_err)?;
 
     let signals = signal_fd()?;
@@ -290,6 +309,42 @@ pub fn run_with_output(
     drop(ringbuf);
     detach(links);
     Ok(0)
+}
+
+/// Runs each `test:` probe once, in order; a test passes when it returns 0. Its output
+/// is shown only when it fails. The exit status is 1 when any test failed.
+fn run_tests(
+    tests: &[(&ProgramMut<'_>, String)],
+    ringbuf: Option<&libbpf_rs::RingBuffer<'_>>,
+    queue: &events::Queue,
+    decoder: &mut events::Decoder,
+    out: &mut dyn Output,
+) -> Result<i32, Error> {
+    let names: Vec<String> = tests.iter().map(|(_, n)| n.clone()).collect();
+    let mut passed = Vec::new();
+    for (index, (prog, name)) in tests.iter().enumerate() {
+        let start = std::time::Instant::now();
+        let retval = attach::test_run::run_once(prog)
+            .map_err(|e| Error::Other(format!("running {name}: {e}")))?;
+        let duration = start.elapsed();
+        if let Some(rb) = ringbuf {
+            rb.consume()
+                .map_err(|e| Error::Other(format!("reading events: {e}")))?;
+        }
+        let mut capture = crate::output::Capture::default();
+        decoder.drain(queue, &mut capture).map_err(io_err)?;
+        passed.push(retval == 0);
+        out.test_result(&crate::output::TestResult {
+            names: &names,
+            index,
+            duration,
+            passed: &passed,
+            output: &capture.0,
+        })
+        .map_err(io_err)?;
+    }
+    out.flush().map_err(io_err)?;
+    Ok(if passed.iter().all(|&p| p) { 0 } else { 1 })
 }
 
 /// Detaches every link. Each classic-tracepoint detach waits for an RCU grace period in

@@ -159,6 +159,8 @@ pub enum StmtKind {
     Break,
     /// Next iteration of the innermost loop.
     Continue,
+    /// End the probe, returning the value (0 when none).
+    Return(Option<Expr>),
     /// An expression evaluated and dropped.
     Expr(Expr),
     /// `delete(@m[k])`: remove one entry.

@@ -77,6 +77,17 @@ impl Checker<'_> {
                     StmtKind::Continue
                 }
             }
+            ast::StmtKind::Return(value) => {
+                let v = match value {
+                    Some(v) => {
+                        let v = self.expr(v, scope)?;
+                        self.expect_int(&v, "a return value")?;
+                        Some(v)
+                    }
+                    None => None,
+                };
+                StmtKind::Return(v)
+            }
             ast::StmtKind::If { cond, then, else_ } => {
                 let c = self.expr(cond, scope);
                 let then = self.block(then, scope);

@@ -20,7 +20,8 @@ pub fn stmts(stmts: &[Stmt], f: &mut dyn FnMut(&Stmt)) {
             | StmtKind::Expr(_)
             | StmtKind::Delete { .. }
             | StmtKind::Break
-            | StmtKind::Continue => {}
+            | StmtKind::Continue
+            | StmtKind::Return(_) => {}
         }
     }
 }
@@ -38,7 +39,8 @@ pub fn exprs(stmts: &[Stmt], f: &mut dyn FnMut(&Expr)) {
             StmtKind::Delete { keys, .. } => keys.iter().for_each(|k| expr(k, f)),
             StmtKind::VarAssign { value, .. } | StmtKind::Expr(value) => expr(value, f),
             StmtKind::Printf { args, .. } => args.iter().for_each(|a| expr(a, f)),
-            StmtKind::Exit | StmtKind::Break | StmtKind::Continue => {}
+            StmtKind::Exit | StmtKind::Break | StmtKind::Continue | StmtKind::Return(None) => {}
+            StmtKind::Return(Some(v)) => expr(v, f),
             StmtKind::If { cond, then, else_ } => {
                 expr(cond, f);
                 exprs(then, f);

@@ -3,12 +3,14 @@
 
 use libbpf_rs::{ProgramInput, ProgramMut};
 
-/// Runs `prog` once.
-pub fn run_once(prog: &ProgramMut<'_>) -> Result<(), String> {
+/// Runs `prog` once; returns what it returned.
+pub fn run_once(prog: &ProgramMut<'_>) -> Result<u32, String> {
     let mut ctx = [0u8; 8];
     let input = ProgramInput {
         context_in: Some(&mut ctx),
         ..Default::default()
     };
-    prog.test_run(input).map(|_| ()).map_err(|e| e.to_string())
+    prog.test_run(input)
+        .map(|o| o.return_value)
+        .map_err(|e| e.to_string())
 }

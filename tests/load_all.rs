@@ -1,0 +1,75 @@
+//! What sema accepts, the verifier accepts: every sample program of the suite (the
+//! differential cases, the self-tests, the benchmark programs) is compiled and loaded
+//! into the kernel — loaded, not attached — and must pass the verifier.
+
+mod common;
+
+use std::path::Path;
+
+use scry::host::system::System;
+use scry::{codegen, parser, sema};
+
+fn programs() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    for dir in ["tests/differential", "tests/self"] {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "bt"))
+            .collect();
+        files.sort();
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            out.push((
+                f.strip_prefix(root).unwrap().display().to_string(),
+                text.replace("@WORKLOAD@", &common::workload()),
+            ));
+        }
+    }
+    let w = common::workload();
+    for (i, p) in [
+        "tracepoint:syscalls:sys_enter_getpid { @[comm] = count(); }".to_string(),
+        "tracepoint:syscalls:sys_enter_read { @h = hist(args->count); }".to_string(),
+        "tracepoint:syscalls:sys_enter_getpid { @start[tid] = nsecs; } tracepoint:syscalls:sys_exit_getpid /@start[tid]/ { @lat = hist(nsecs - @start[tid]); delete(@start[tid]); }".to_string(),
+        format!("uprobe:{w}:scry_workload_cet {{ @ = count(); }}"),
+        "tracepoint:syscalls:sys_enter_* { @[probe] = count(); }".to_string(),
+        "profile:hz:99 { @[cpu] = count(); } software:faults:1 { @f = count(); } interval:ms:10 { exit(); }".to_string(),
+        r#"tracepoint:syscalls:sys_enter_openat { @[str(args.filename)] = count(); printf("%s\n", str(args.filename, 32)); }"#.to_string(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        out.push((format!("bench program {i}"), p));
+    }
+    out
+}
+
+#[test]
+fn every_sample_program_passes_the_verifier() {
+    let host = System::new();
+    let options = sema::Options {
+        cpid: Some(1),
+        ..Default::default()
+    };
+    let mut failures = Vec::new();
+    let list = programs();
+    assert!(list.len() >= 60, "{} programs", list.len());
+    for (name, text) in &list {
+        let ast = parser::parse(text)
+            .unwrap_or_else(|d| panic!("{name}: {}", scry::diag::render(name, text, &d)));
+        let hir = sema::check(&ast, &host, &options)
+            .unwrap_or_else(|d| panic!("{name}: {}", scry::diag::render(name, text, &d)));
+        let artifact = codegen::lower(&hir)
+            .unwrap_or_else(|d| panic!("{name}: {}", scry::diag::render(name, text, &d)))
+            .artifact();
+        let mut builder = libbpf_rs::ObjectBuilder::default();
+        let open = builder
+            .open_memory(&artifact.object)
+            .expect("libbpf opens it");
+        if let Err(e) = open.load() {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "rejected:\n{}", failures.join("\n"));
+}

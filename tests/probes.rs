@@ -26,22 +26,27 @@ fn online_cpus() -> Vec<u32> {
 
 #[test]
 fn profile_samples_every_online_cpu() {
-    // cpu-clock fires on idle CPUs too (in the idle task), so every CPU shows up.
-    let r = run(&[
-        "-e",
-        "profile:hz:997 { @cpus[cpu] = 1; } interval:ms:300 { exit(); }",
-    ]);
-    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
-    assert!(
-        r.stdout.starts_with("Attaching 2 probes...\n"),
-        "{}",
-        r.stdout
-    );
+    // cpu-clock fires on idle CPUs too (in the idle task), so every CPU shows up. The
+    // kernel drops a sample that lands while another BPF program runs on that CPU, so a
+    // CPU kept busy by BPF programs may miss a short window: three tries.
     let want: Vec<String> = online_cpus()
         .iter()
         .map(|c| format!("@cpus[{c}]: 1"))
         .collect();
-    assert_eq!(lines(&r.stdout), want);
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let r = run(&[
+            "-e",
+            "profile:hz:997 { @cpus[cpu] = 1; } interval:ms:300 { exit(); }",
+        ]);
+        assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+        assert!(r.stdout.starts_with("Attaching 2 probes...\n"), "{}", r.stdout);
+        got = lines(&r.stdout);
+        if got == want {
+            return;
+        }
+    }
+    assert_eq!(got, want);
 }
 
 #[test]

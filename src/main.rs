@@ -19,6 +19,8 @@ use scry::{ast, codegen, parser, sema};
 enum Dump {
     /// The syntax tree.
     Ast,
+    /// The checked program: resolved probes, typed expressions.
+    Hir,
     /// The generated instructions with source lines.
     Insns,
 }
@@ -116,6 +118,10 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
             .or(cli.command.as_ref().map(|_| 0)),
     };
     let hir = sema::check(&program, &System::new(), &options)?;
+    if cli.dump == Some(Dump::Hir) {
+        print!("{}", sema::print::dump(&hir));
+        return Ok(0);
+    }
     let compiled = codegen::lower(&hir)?;
     let artifact = compiled.artifact();
     if let Some(path) = &cli.emit_elf {

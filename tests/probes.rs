@@ -40,7 +40,11 @@ fn profile_samples_every_online_cpu() {
             "profile:hz:997 { @cpus[cpu] = 1; } interval:ms:300 { exit(); }",
         ]);
         assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
-        assert!(r.stdout.starts_with("Attaching 2 probes...\n"), "{}", r.stdout);
+        assert!(
+            r.stdout.starts_with("Attaching 2 probes...\n"),
+            "{}",
+            r.stdout
+        );
         got = lines(&r.stdout);
         if got == want {
             return;

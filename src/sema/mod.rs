@@ -9,6 +9,7 @@ pub mod builtins;
 mod expr;
 pub mod functions;
 pub mod hir;
+pub mod print;
 mod stmt;
 pub mod visit;
 

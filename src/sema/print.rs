@@ -1,0 +1,190 @@
+//! `--dump hir`: the checked program as an indented tree, every expression with its
+//! type, every probe with its kernel mechanism. Deterministic, for snapshots.
+
+use std::fmt::Write;
+
+use super::hir::{Expr, ExprKind, MapOp, Program, Stmt, StmtKind};
+
+/// Renders the checked program.
+pub fn dump(p: &Program) -> String {
+    let mut out = String::new();
+    for (i, m) in p.maps.iter().enumerate() {
+        let keys: Vec<String> = m.keys.iter().map(|k| k.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "map #{i} {}[{}]: {:?}",
+            m.name,
+            keys.join(", "),
+            m.value
+        );
+    }
+    for (i, t) in p.tables.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "table #{i} {} ({} slots) dispatched from raw tracepoint {}: {:?}",
+            t.name, t.size, t.tracepoint, t.dispatch
+        );
+    }
+    for (i, (fmt, args)) in p.printfs.iter().enumerate() {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let _ = writeln!(out, "printf #{i} {fmt:?} ({})", args.join(", "));
+    }
+    for probe in &p.probes {
+        let _ = writeln!(
+            out,
+            "probe {} [{}] {:?}",
+            probe.display, probe.tag, probe.target
+        );
+        for (i, v) in probe.vars.iter().enumerate() {
+            let _ = writeln!(out, "  var ${i}: {v}");
+        }
+        if let Some(pred) = &probe.predicate {
+            let _ = writeln!(out, "  predicate");
+            expr(&mut out, pred, 2);
+        }
+        stmts(&mut out, &probe.body, 1);
+    }
+    out
+}
+
+fn pad(out: &mut String, depth: usize) {
+    out.push_str(&"  ".repeat(depth));
+}
+
+fn stmts(out: &mut String, list: &[Stmt], depth: usize) {
+    for s in list {
+        stmt(out, s, depth);
+    }
+}
+
+fn stmt(out: &mut String, s: &Stmt, depth: usize) {
+    pad(out, depth);
+    match &s.kind {
+        StmtKind::MapUpdate { map, keys, op } => {
+            let what = match op {
+                MapOp::Count => "count",
+                MapOp::Sum(_) => "sum",
+                MapOp::Assign(_) => "assign",
+                MapOp::Avg(_) => "avg",
+                MapOp::Min(_) => "min",
+                MapOp::Max(_) => "max",
+                MapOp::Hist(_) => "hist",
+                MapOp::Lhist(_, l) => {
+                    let _ = writeln!(
+                        out,
+                        "update map #{map} lhist {}..{} step {}",
+                        l.min, l.max, l.step
+                    );
+                    keys.iter().for_each(|k| expr(out, k, depth + 1));
+                    if let Some(v) = op.value() {
+                        expr(out, v, depth + 1);
+                    }
+                    return;
+                }
+            };
+            let _ = writeln!(out, "update map #{map} {what}");
+            keys.iter().for_each(|k| expr(out, k, depth + 1));
+            if let Some(v) = op.value() {
+                expr(out, v, depth + 1);
+            }
+        }
+        StmtKind::VarAssign { var, value } => {
+            let _ = writeln!(out, "${var} =");
+            expr(out, value, depth + 1);
+        }
+        StmtKind::Printf { event, args } => {
+            let _ = writeln!(out, "printf #{event}");
+            args.iter().for_each(|a| expr(out, a, depth + 1));
+        }
+        StmtKind::Exit => {
+            let _ = writeln!(out, "exit");
+        }
+        StmtKind::If { cond, then, else_ } => {
+            let _ = writeln!(out, "if");
+            expr(out, cond, depth + 1);
+            stmts(out, then, depth + 1);
+            if !else_.is_empty() {
+                pad(out, depth);
+                let _ = writeln!(out, "else");
+                stmts(out, else_, depth + 1);
+            }
+        }
+        StmtKind::While { cond, body } => {
+            let _ = writeln!(out, "while");
+            expr(out, cond, depth + 1);
+            stmts(out, body, depth + 1);
+        }
+        StmtKind::Unroll { count, body } => {
+            let _ = writeln!(out, "unroll {count}");
+            stmts(out, body, depth + 1);
+        }
+        StmtKind::Break => {
+            let _ = writeln!(out, "break");
+        }
+        StmtKind::Continue => {
+            let _ = writeln!(out, "continue");
+        }
+        StmtKind::Return(v) => {
+            let _ = writeln!(out, "return");
+            if let Some(v) = v {
+                expr(out, v, depth + 1);
+            }
+        }
+        StmtKind::Expr(e) => {
+            let _ = writeln!(out, "drop");
+            expr(out, e, depth + 1);
+        }
+        StmtKind::Delete { map, keys } => {
+            let _ = writeln!(out, "delete map #{map}");
+            keys.iter().for_each(|k| expr(out, k, depth + 1));
+        }
+    }
+}
+
+fn expr(out: &mut String, e: &Expr, depth: usize) {
+    pad(out, depth);
+    let ty = &e.ty;
+    match &e.kind {
+        ExprKind::Int(v) => {
+            let _ = writeln!(out, "int {v}: {ty}");
+        }
+        ExprKind::Str(s) => {
+            let _ = writeln!(out, "string {s:?}: {ty}");
+        }
+        ExprKind::Builtin(b) => {
+            let _ = writeln!(out, "builtin {b:?}: {ty}");
+        }
+        ExprKind::Ctx(a) => {
+            let _ = writeln!(out, "context {a:?}: {ty}");
+        }
+        ExprKind::Var(v) => {
+            let _ = writeln!(out, "${v}: {ty}");
+        }
+        ExprKind::MapRead { map, keys } => {
+            let _ = writeln!(out, "read map #{map}: {ty}");
+            keys.iter().for_each(|k| expr(out, k, depth + 1));
+        }
+        ExprKind::Unary(op, a) => {
+            let _ = writeln!(out, "{}: {ty}", op.symbol());
+            expr(out, a, depth + 1);
+        }
+        ExprKind::Binary(op, a, b) => {
+            let _ = writeln!(out, "{}: {ty}", op.symbol());
+            expr(out, a, depth + 1);
+            expr(out, b, depth + 1);
+        }
+        ExprKind::Ternary(c, a, b) => {
+            let _ = writeln!(out, "?: : {ty}");
+            expr(out, c, depth + 1);
+            expr(out, a, depth + 1);
+            expr(out, b, depth + 1);
+        }
+        ExprKind::ReadStr { ptr, limit, space } => {
+            let _ = writeln!(out, "str {space:?}: {ty}");
+            expr(out, ptr, depth + 1);
+            if let Some(l) = limit {
+                expr(out, l, depth + 1);
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! `--dump hir` snapshots: how sema resolves probes (targets, context reads, the
+//! raw_syscalls plan) and types expressions. The library ones use a fake host, so they
+//! hold on any machine; one runs the binary against this kernel's tracefs.
+
+mod common;
+
+use scry::host::fake::Fake;
+use scry::{parser, sema};
+
+fn hir(src: &str) -> String {
+    let ast = parser::parse(src).expect("parses");
+    let options = sema::Options {
+        cpid: Some(7),
+        ..Default::default()
+    };
+    match sema::check(&ast, &Fake, &options) {
+        Ok(p) => sema::print::dump(&p),
+        Err(d) => panic!("{}", scry::diag::render("prog", src, &d)),
+    }
+}
+
+#[test]
+fn tracepoint_fields_strings_and_types() {
+    insta::assert_snapshot!(hir(
+        r#"tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @[str(args.filename)] = count(); $x = args.flags * 2; if ($x > 4 && comm != "sh") { printf("%d %s\n", $x, comm); } }
+        tracepoint:sched:sched_switch { @prio[args->prev_comm] = max(args.prev_prio); }"#
+    ));
+}
+
+#[test]
+fn loops_maps_and_perf_events() {
+    insta::assert_snapshot!(hir(
+        r#"BEGIN { $i = 0; while ($i < 3) { @m[$i] = $i * 2; $i++; if ($i == 2) { continue; } } unroll(2) { @n++; } }
+        profile:hz:99 { @cpus[cpu] = count(); } software:faults:10 { @f = hist(nsecs % 100); }
+        interval:ms:100 { exit(); } test:t { return @n == 2 ? 0 : 1; }"#
+    ));
+}
+
+#[test]
+fn syscalls_served_from_raw_syscalls() {
+    let names = [
+        "read", "write", "openat", "close", "getpid", "getppid", "dup", "pipe",
+    ];
+    let specs: Vec<String> = names
+        .iter()
+        .map(|n| format!("tracepoint:syscalls:sys_enter_{n}"))
+        .collect();
+    let prog = format!(
+        "{} {{ @[probe] = count(); }} tracepoint:syscalls:sys_exit_read {{ @r = sum(args.ret); }}",
+        specs.join(",")
+    );
+    let r = common::run(&["--dump", "hir", "-e", &prog]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    insta::assert_snapshot!(r.stdout);
+}

@@ -19,7 +19,7 @@ impl Lowerer<'_> {
     pub(super) fn map_update(&mut self, map: usize, keys: &[hir::Expr], op: &MapOp) {
         let ml = self.layout.maps[map].clone();
         // The new value (or delta) first: it may read maps itself.
-        let val = op.value().map(|e| self.value(e));
+        let val = op.value().map(|e| self.stored_value(e));
         if let MapOp::Assign(_) = op {
             let key = self.key(&ml, keys);
             let voff = match val.expect("assign has a value") {

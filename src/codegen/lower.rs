@@ -234,7 +234,7 @@ impl<'a> Lowerer<'a> {
             }
             StmtKind::VarAssign { var, value } => {
                 let at = self.vars[*var];
-                match self.value(value) {
+                match self.stored_value(value) {
                     Val::Int(src) => self.ops.push(Op::Store {
                         size: Size::DW,
                         base: at.base,
@@ -298,7 +298,7 @@ impl<'a> Lowerer<'a> {
     /// Builds the BPF key of `map` for `keys`; returns where it is.
     pub(super) fn key(&mut self, layout: &MapLayout, keys: &[hir::Expr]) -> Mem {
         // Evaluate every key before writing any, so nested map reads can't clobber.
-        let vals: Vec<Val> = keys.iter().map(|k| self.value(k)).collect();
+        let vals: Vec<Val> = keys.iter().map(|k| self.stored_value(k)).collect();
         // A lone string that fills the key exactly (`@[comm]`) is the key as it stands.
         if let [Val::Buf { at, len }] = vals[..]
             && len == layout.key_size
@@ -380,6 +380,16 @@ impl<'a> Lowerer<'a> {
             }
             ExprKind::Builtin(b) => self.builtin(*b),
             ExprKind::Ctx(access) => self.ctx_read(*access, &e.ty),
+            // Integers are 64 bits in registers already (loads sign- or zero-extend by
+            // type); a string is padded into a buffer of the wider type.
+            ExprKind::Convert(inner) => match e.ty {
+                Ty::Str { len } => {
+                    let to = self.alloc(len);
+                    self.string_into(inner, to, round_up(len, 8));
+                    Val::Buf { at: to, len }
+                }
+                _ => self.value(inner),
+            },
             ExprKind::ReadStr { ptr, limit, space } => {
                 let Ty::Str { len } = e.ty else {
                     unreachable!("sema: str() is a string")
@@ -578,6 +588,15 @@ impl<'a> Lowerer<'a> {
         v
     }
 
+    /// The value of an expression about to be stored in a key, map value or variable:
+    /// a string's conversion to the wider type is left to the store, which pads anyway.
+    pub(super) fn stored_value(&mut self, e: &hir::Expr) -> Val {
+        match (&e.kind, &e.ty) {
+            (ExprKind::Convert(inner), Ty::Str { .. }) => self.value(inner),
+            _ => self.value(e),
+        }
+    }
+
     /// An integer-typed expression's value.
     pub(super) fn int(&mut self, e: &hir::Expr) -> Src {
         match self.value(e) {
@@ -657,6 +676,7 @@ fn fingerprint(e: &hir::Expr) -> Option<String> {
         ExprKind::Builtin(b) => format!("{b:?}"),
         ExprKind::Ctx(access) => format!("{access:?}:{}", e.ty),
         ExprKind::Unary(op, a) => format!("({op:?} {})", fingerprint(a)?),
+        ExprKind::Convert(a) => fingerprint(a)?,
         ExprKind::Binary(op, a, b) => {
             format!("({} {op:?} {})", fingerprint(a)?, fingerprint(b)?)
         }

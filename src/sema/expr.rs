@@ -3,6 +3,7 @@
 use super::builtins::{self, Source};
 use super::functions::{self, Kind};
 use super::hir::{self, Builtin, ExprKind};
+use super::unify;
 use super::{Checker, ProbeScope};
 use crate::ast::{self, BinOp, UnOp};
 use crate::diag::Diagnostic;
@@ -97,13 +98,9 @@ impl Checker<'_> {
                 let b = self.expr(else_, scope);
                 let (c, a, b) = (c?, a?, b?);
                 self.expect_int(&c, "a condition")?;
-                let ty = match (&a.ty, &b.ty) {
-                    (Ty::Int { signed: x, .. }, Ty::Int { signed: y, .. }) => Ty::Int {
-                        bits: 64,
-                        signed: *x && *y,
-                    },
-                    (Ty::Str { len: x }, Ty::Str { len: y }) => Ty::Str { len: (*x).max(*y) },
-                    _ => {
+                let ty = match unify::unify(&a.ty, &b.ty) {
+                    Some(t) => t,
+                    None => {
                         self.error(
                             Diagnostic::error(
                                 "E0304",
@@ -373,7 +370,7 @@ impl Checker<'_> {
                 return None;
             }
         };
-        let key_tys: Vec<Ty> = keys.iter().map(|k| key_ty(&k.ty)).collect();
+        let key_tys: Vec<Ty> = keys.iter().map(|k| unify::stored(&k.ty)).collect();
         let id = self.use_map(name, &key_tys, ValueKind::Scalar(ty.clone()), e.span)?;
         Some(hir::Expr {
             kind: ExprKind::MapRead { map: id, keys },
@@ -457,17 +454,6 @@ fn int_literal_ty(v: u64) -> Ty {
         Ty::I64
     } else {
         Ty::U64
-    }
-}
-
-/// The type a key or stored value takes in a map: integers widen to 64 bits.
-pub(crate) fn key_ty(t: &Ty) -> Ty {
-    match t {
-        Ty::Int { signed, .. } => Ty::Int {
-            bits: 64,
-            signed: *signed,
-        },
-        other => other.clone(),
     }
 }
 

@@ -89,6 +89,20 @@ pub enum MapOp {
 }
 
 impl MapOp {
+    /// The expression the update takes, to change in place.
+    pub fn value_mut(&mut self) -> Option<&mut Expr> {
+        match self {
+            MapOp::Count => None,
+            MapOp::Sum(e)
+            | MapOp::Assign(e)
+            | MapOp::Avg(e)
+            | MapOp::Min(e)
+            | MapOp::Max(e)
+            | MapOp::Hist(e)
+            | MapOp::Lhist(e, _) => Some(e),
+        }
+    }
+
     /// The expression the update takes (`None` for `count()`).
     pub fn value(&self) -> Option<&Expr> {
         match self {
@@ -228,6 +242,9 @@ pub enum ExprKind {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// `c ? a : b`.
     Ternary(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// The inner value converted to this expression's type (a stored value meeting
+    /// its place's unified type: integers widened, strings padded).
+    Convert(Box<Expr>),
     /// `str(ptr[, limit])`: the NUL-terminated string at `ptr`, read into a buffer of
     /// the expression's type (at most `limit` bytes, NUL included, when given).
     ReadStr {

@@ -11,6 +11,7 @@ pub mod functions;
 pub mod hir;
 pub mod print;
 mod stmt;
+pub mod unify;
 pub mod visit;
 
 use std::collections::BTreeMap;
@@ -101,12 +102,14 @@ pub fn check(
         });
         return Err(cx.diags);
     }
-    Ok(hir::Program {
+    let mut program = hir::Program {
         probes,
         maps: cx.maps,
         printfs: cx.printfs,
         tables,
-    })
+    };
+    unify::convert_stores(&mut program);
+    Ok(program)
 }
 
 struct Checker<'a> {
@@ -213,7 +216,7 @@ impl Checker<'_> {
         };
         let first = self.maps[id].span;
         let old_keys = self.maps[id].keys.clone();
-        let Some(keys) = unify_keys(&old_keys, keys) else {
+        let Some(keys) = unify::unify_all(&old_keys, keys) else {
             let shown = |k: &[Ty]| {
                 k.iter()
                     .map(|t| t.to_string())
@@ -236,7 +239,7 @@ impl Checker<'_> {
             );
             return None;
         };
-        let Some(value) = unify_values(&self.maps[id].value, &value) else {
+        let Some(value) = unify::unify_values(&self.maps[id].value, &value) else {
             let old = describe_value(&self.maps[id].value);
             self.error(
                 Diagnostic::error(
@@ -261,38 +264,6 @@ impl Checker<'_> {
     /// Looks up a map that must already exist (for reads).
     pub(crate) fn known_map(&self, name: &str) -> Option<hir::MapId> {
         self.map_ids.get(&format!("@{name}")).copied()
-    }
-}
-
-fn unify_ty(a: &Ty, b: &Ty) -> Option<Ty> {
-    match (a, b) {
-        (Ty::Int { signed: sa, .. }, Ty::Int { signed: sb, .. }) => Some(Ty::Int {
-            bits: 64,
-            signed: *sa && *sb,
-        }),
-        (Ty::Str { len: la }, Ty::Str { len: lb }) => Some(Ty::Str {
-            len: (*la).max(*lb),
-        }),
-        _ => None,
-    }
-}
-
-fn unify_keys(a: &[Ty], b: &[Ty]) -> Option<Vec<Ty>> {
-    if a.len() != b.len() {
-        return None;
-    }
-    a.iter().zip(b).map(|(x, y)| unify_ty(x, y)).collect()
-}
-
-fn unify_values(a: &ValueKind, b: &ValueKind) -> Option<ValueKind> {
-    match (a, b) {
-        (ValueKind::Count, ValueKind::Count) => Some(ValueKind::Count),
-        (ValueKind::Sum { signed: x }, ValueKind::Sum { signed: y }) => {
-            Some(ValueKind::Sum { signed: *x || *y })
-        }
-        (ValueKind::Scalar(x), ValueKind::Scalar(y)) => unify_ty(x, y).map(ValueKind::Scalar),
-        (x, y) if x == y => Some(x.clone()),
-        _ => None,
     }
 }
 

@@ -1,8 +1,9 @@
 //! Statement checking and desugaring: assignments, aggregations (bpftrace and ply forms),
 //! `++`/`--`, compound assignment, `printf`, `exit`, `if`.
 
-use super::expr::{key_ty, unknown_function};
+use super::expr::unknown_function;
 use super::hir::{self, ExprKind, MapOp, StmtKind};
+use super::unify::{self, stored as key_ty};
 use super::{Checker, ProbeScope};
 use crate::ast::{self, BinOp};
 use crate::diag::{Diagnostic, Span};
@@ -401,18 +402,7 @@ impl Checker<'_> {
                 let var = match scope.vars.iter().position(|(n, _)| n == name) {
                     Some(id) => {
                         let old = scope.vars[id].1.clone();
-                        let merged = match (&old, &ty) {
-                            (Ty::Int { signed: a, .. }, Ty::Int { signed: b, .. }) => {
-                                Some(Ty::Int {
-                                    bits: 64,
-                                    signed: *a && *b,
-                                })
-                            }
-                            (Ty::Str { len: a }, Ty::Str { len: b }) => {
-                                Some(Ty::Str { len: (*a).max(*b) })
-                            }
-                            _ => None,
-                        };
+                        let merged = unify::unify(&old, &ty);
                         let Some(merged) = merged else {
                             self.error(
                                 Diagnostic::error(

@@ -160,3 +160,100 @@ fn object_loads_with_maps_of_the_right_shape() {
     );
     assert_eq!(obj.progs().count(), 3);
 }
+
+/// A program calling a subprogram: IR with `CallFunc`/`Param`/`Return(value)`, register
+/// allocation per function, the subprogram in `.text` with a call relocation, loaded and
+/// run by the kernel. `f(x, y) = x * 2 + y` called as `f(20, 1) + f(0, 100)` = 141.
+#[test]
+fn subprograms_are_called_and_return_values() {
+    use scry::bpf::Alu;
+    use scry::codegen::ir::{Op, Src, VReg};
+    use scry::codegen::regalloc;
+    use scry::object::module::{Func, Module, Prog, ProgKind};
+    let v = VReg;
+    let f = vec![
+        Op::Param {
+            dst: v(1),
+            index: 0,
+        },
+        Op::Param {
+            dst: v(2),
+            index: 1,
+        },
+        Op::Alu {
+            op: Alu::Mul,
+            dst: v(1),
+            src: Src::Imm(2),
+            signed: false,
+        },
+        Op::Alu {
+            op: Alu::Add,
+            dst: v(1),
+            src: Src::V(v(2)),
+            signed: false,
+        },
+        Op::Return(Src::V(v(1))),
+    ];
+    let main = vec![
+        Op::CallFunc {
+            func: 0,
+            args: vec![
+                scry::codegen::ir::Arg::Imm(20),
+                scry::codegen::ir::Arg::Imm(1),
+            ],
+            ret: Some(v(1)),
+        },
+        Op::CallFunc {
+            func: 0,
+            args: vec![
+                scry::codegen::ir::Arg::Imm(0),
+                scry::codegen::ir::Arg::Imm(100),
+            ],
+            ret: Some(v(2)),
+        },
+        Op::Alu {
+            op: Alu::Add,
+            dst: v(1),
+            src: Src::V(v(2)),
+            signed: false,
+        },
+        Op::Return(Src::V(v(1))),
+    ];
+    let ef = regalloc::emit(&f, 0);
+    let em = regalloc::emit(&main, 0);
+    assert_eq!(em.calls.len(), 2);
+    let module = Module {
+        maps: vec![],
+        funcs: vec![Func {
+            name: "twice_plus".into(),
+            insns: ef.insns,
+            map_relocs: ef.map_relocs,
+            calls: ef.calls,
+        }],
+        progs: vec![Prog {
+            section: "raw_tp".into(),
+            name: "calls_func".into(),
+            kind: ProgKind::RawTracepoint,
+            insns: em.insns,
+            map_relocs: em.map_relocs,
+            calls: em.calls,
+            source_map: vec![],
+        }],
+    };
+    let bytes = scry::object::elf::write(&module);
+    let mut builder = libbpf_rs::ObjectBuilder::default();
+    let open = builder
+        .open_memory(&bytes)
+        .expect("libbpf opens the object");
+    let obj = open.load().unwrap_or_else(|e| panic!("load failed: {e}"));
+    let prog = obj.progs_mut().next().expect("one entry program");
+    assert_eq!(prog.name().to_string_lossy(), "calls_func");
+    let mut ctx = [0u8; 8];
+    let out = prog
+        .test_run(libbpf_rs::ProgramInput {
+            context_in: Some(&mut ctx),
+            ..Default::default()
+        })
+        .expect("test run");
+    assert_eq!(out.return_value, 141);
+}

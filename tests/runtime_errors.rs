@@ -38,6 +38,7 @@ fn prog(name: &str, section: &str, kind: ProgKind, insns: Vec<Insn>) -> Prog {
         kind,
         insns,
         map_relocs: vec![],
+        calls: vec![],
         source_map: vec![(0, Span::new(0, 5)), (2, Span::new(6, 20))],
     }
 }
@@ -58,6 +59,7 @@ fn verifier_rejection_names_the_instruction() {
     ];
     let module = Module {
         maps: vec![],
+        funcs: vec![],
         progs: vec![prog("bad_stack", "raw_tp", ProgKind::RawTracepoint, insns)],
     };
     let art = artifact(
@@ -90,6 +92,7 @@ fn verifier_rejection_names_the_instruction() {
 fn failed_attach_names_the_probe_and_detaches_everything() {
     let module = Module {
         maps: vec![],
+        funcs: vec![],
         progs: vec![
             prog(
                 "attach_ok_tp",

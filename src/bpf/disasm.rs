@@ -125,6 +125,9 @@ pub fn disasm_one(insn: Insn) -> String {
             let r = if insn.class() == class::JMP { "r" } else { "w" };
             match code & 0xf0 {
                 super::insn::JA => format!("goto pc{}", off(insn.off)),
+                super::insn::CALL if insn.src == super::insn::PSEUDO_CALL => {
+                    format!("call pc{}", off(insn.imm as i16))
+                }
                 super::insn::CALL => match helper::name(insn.imm as u32) {
                     Some(name) => format!("call {name}#{}", insn.imm),
                     None => format!("call #{}", insn.imm),

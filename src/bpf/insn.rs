@@ -41,6 +41,9 @@ pub mod mode {
 
 /// `src_reg` value of `ld_imm64` that marks a map-fd load (`BPF_PSEUDO_MAP_FD`).
 pub const PSEUDO_MAP_FD: u8 = 1;
+/// `src_reg` value of `call` that marks a call of a BPF function (`BPF_PSEUDO_CALL`);
+/// `imm` is the target's offset from the next instruction.
+pub const PSEUDO_CALL: u8 = 1;
 
 /// Registers R0..R10.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -460,6 +463,12 @@ impl Insn {
     /// `call helper`.
     pub fn call(helper: u32) -> Insn {
         Insn::new(class::JMP | CALL, 0, 0, 0, helper as i32)
+    }
+
+    /// `call pc+imm`: a BPF-to-BPF call of the function `imm + 1` slots on (the loader
+    /// patches `imm` from the relocation when the function is in another section).
+    pub fn call_func(imm: i32) -> Insn {
+        Insn::new(class::JMP | CALL, 0, PSEUDO_CALL, 0, imm)
     }
 
     /// `exit`.

@@ -16,6 +16,16 @@ use crate::diag::Span;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VReg(pub u32);
 
+/// A function: a program's entry, or a subprogram it calls (which reads its arguments
+/// with [`Op::Param`] before anything else and ends in `Return`).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Func {
+    /// Name of the function's symbol in the object.
+    pub name: String,
+    /// Its operations, ending in `Return`.
+    pub ops: Vec<Op>,
+}
+
 /// A jump target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Label(pub u32);
@@ -154,6 +164,13 @@ pub enum Op {
         /// Destination.
         dst: VReg,
     },
+    /// `dst = R(1 + index)` at function entry: argument `index` (0 to 4).
+    Param {
+        /// Destination.
+        dst: VReg,
+        /// Which argument.
+        index: u8,
+    },
     /// `if a cond b goto target`.
     Jmp {
         /// Condition.
@@ -173,6 +190,16 @@ pub enum Op {
     Call {
         /// Helper id.
         helper: u32,
+        /// Up to five arguments.
+        args: Vec<Arg>,
+        /// Where the result goes, if used.
+        ret: Option<VReg>,
+    },
+    /// `ret = func(args...)`: a BPF-to-BPF call of subprogram `func` of the module
+    /// (arguments in R1–R5, result in R0; R6–R9 survive the call).
+    CallFunc {
+        /// Index into the module's subprograms.
+        func: usize,
         /// Up to five arguments.
         args: Vec<Arg>,
         /// Where the result goes, if used.
@@ -215,7 +242,7 @@ impl Op {
                 out.push(*a);
                 src(b, out);
             }
-            Op::Call { args, .. } => {
+            Op::Call { args, .. } | Op::CallFunc { args, .. } => {
                 for a in args {
                     match a {
                         Arg::V(v)
@@ -229,6 +256,7 @@ impl Op {
             Op::LdImm64 { .. }
             | Op::StackAddr { .. }
             | Op::Ctx { .. }
+            | Op::Param { .. }
             | Op::Goto(_)
             | Op::Label(_)
             | Op::Mark(_) => {}
@@ -245,8 +273,9 @@ impl Op {
             | Op::Zext32 { dst, .. }
             | Op::Load { dst, .. }
             | Op::StackAddr { dst, .. }
-            | Op::Ctx { dst } => Some(*dst),
-            Op::Call { ret, .. } => *ret,
+            | Op::Ctx { dst }
+            | Op::Param { dst, .. } => Some(*dst),
+            Op::Call { ret, .. } | Op::CallFunc { ret, .. } => *ret,
             Op::Store { .. }
             | Op::Jmp { .. }
             | Op::Goto(_)

@@ -109,6 +109,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
     let mut module = Module {
         maps,
         progs: Vec::new(),
+        funcs: Vec::new(),
     };
     let mut meta = Manifest {
         programs: Vec::new(),
@@ -173,6 +174,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
             kind,
             insns: emitted.insns,
             map_relocs: emitted.map_relocs,
+            calls: emitted.calls,
             source_map: emitted.source_map,
         });
         meta.probes.push(ProbeAttach {
@@ -195,6 +197,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
             kind,
             insns: emitted.insns,
             map_relocs: emitted.map_relocs,
+            calls: emitted.calls,
             source_map: emitted.source_map,
         });
         meta.probes.push(ProbeAttach {

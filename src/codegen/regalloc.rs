@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use super::ir::{Arg, Base, Label, Mem, Op, Src, VReg};
 use crate::bpf::{Alu, Insn, Reg, Size};
 use crate::diag::Span;
-use crate::object::module::MapReloc;
+use crate::object::module::{FuncCall, MapReloc};
 
 /// Where a virtual register lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +25,8 @@ pub struct Emitted {
     pub insns: Vec<Insn>,
     /// Map loads to relocate.
     pub map_relocs: Vec<MapReloc>,
+    /// Calls of subprograms to relocate.
+    pub calls: Vec<FuncCall>,
     /// (slot, span) pairs, ascending.
     pub source_map: Vec<(usize, Span)>,
     /// Total stack bytes used including spill slots.
@@ -42,6 +44,7 @@ pub fn emit(ops: &[Op], stack_used: u32) -> Emitted {
         locs,
         insns: Vec::new(),
         relocs: Vec::new(),
+        calls: Vec::new(),
         source_map: Vec::new(),
     }
     .run(ops, stack_size);
@@ -111,6 +114,7 @@ struct Emitter {
     locs: HashMap<VReg, Loc>,
     insns: Vec<Insn>,
     relocs: Vec<MapReloc>,
+    calls: Vec<FuncCall>,
     source_map: Vec<(usize, Span)>,
 }
 
@@ -148,6 +152,46 @@ impl Emitter {
         match b {
             Base::Stack => Reg::R10,
             Base::V(v) => self.read(v, scratch),
+        }
+    }
+
+    /// Loads call arguments into R1–R5.
+    fn args(&mut self, args: &[Arg]) {
+        for (i, arg) in args.iter().enumerate() {
+            let r = Reg::from_u8(i as u8 + 1).expect("at most five call arguments");
+            match *arg {
+                Arg::V(v) => self.mov_into(r, Src::V(v)),
+                Arg::Imm(i) => match i32::try_from(i) {
+                    Ok(small) => self.insns.push(Insn::mov64_imm(r, small)),
+                    Err(_) => self.insns.extend(Insn::ld_imm64(r, i as u64)),
+                },
+                Arg::Addr(Mem { base, off }) => {
+                    match base {
+                        Base::Stack => self.insns.push(Insn::mov64_reg(r, Reg::R10)),
+                        Base::V(v) => self.mov_into(r, Src::V(v)),
+                    }
+                    if off != 0 || base == Base::Stack {
+                        self.insns.push(Insn::alu64_imm(Alu::Add, r, off as i32));
+                    }
+                }
+                Arg::Map(map) => {
+                    self.relocs.push(MapReloc {
+                        insn: self.insns.len(),
+                        map,
+                    });
+                    self.insns.extend(Insn::ld_map_fd(r));
+                }
+            }
+        }
+    }
+
+    /// Moves a call's result from R0 to where `ret` lives.
+    fn result(&mut self, ret: Option<VReg>) {
+        if let Some(ret) = ret {
+            match self.loc(ret) {
+                Loc::Reg(r) => self.insns.push(Insn::mov64_reg(r, Reg::R0)),
+                Loc::Slot(off) => self.insns.push(Insn::stx(Size::DW, Reg::R10, off, Reg::R0)),
+            }
         }
     }
 
@@ -304,41 +348,32 @@ impl Emitter {
                     ref args,
                     ret,
                 } => {
-                    for (i, arg) in args.iter().enumerate() {
-                        let r = Reg::from_u8(i as u8 + 1).expect("at most five helper arguments");
-                        match *arg {
-                            Arg::V(v) => self.mov_into(r, Src::V(v)),
-                            Arg::Imm(i) => match i32::try_from(i) {
-                                Ok(small) => self.insns.push(Insn::mov64_imm(r, small)),
-                                Err(_) => self.insns.extend(Insn::ld_imm64(r, i as u64)),
-                            },
-                            Arg::Addr(Mem { base, off }) => {
-                                match base {
-                                    Base::Stack => self.insns.push(Insn::mov64_reg(r, Reg::R10)),
-                                    Base::V(v) => self.mov_into(r, Src::V(v)),
-                                }
-                                if off != 0 || base == Base::Stack {
-                                    self.insns.push(Insn::alu64_imm(Alu::Add, r, off as i32));
-                                }
-                            }
-                            Arg::Map(map) => {
-                                self.relocs.push(MapReloc {
-                                    insn: self.insns.len(),
-                                    map,
-                                });
-                                self.insns.extend(Insn::ld_map_fd(r));
-                            }
-                        }
-                    }
+                    self.args(args);
                     self.insns.push(Insn::call(helper));
-                    if let Some(ret) = ret {
-                        match self.loc(ret) {
-                            Loc::Reg(r) => self.insns.push(Insn::mov64_reg(r, Reg::R0)),
-                            Loc::Slot(off) => {
-                                self.insns.push(Insn::stx(Size::DW, Reg::R10, off, Reg::R0))
-                            }
-                        }
+                    self.result(ret);
+                }
+                Op::CallFunc {
+                    func,
+                    ref args,
+                    ret,
+                } => {
+                    self.args(args);
+                    self.calls.push(FuncCall {
+                        insn: self.insns.len(),
+                        func,
+                    });
+                    // The loader resolves the target from the relocation (`imm` -1: the
+                    // function's symbol itself).
+                    self.insns.push(Insn::call_func(-1));
+                    self.result(ret);
+                }
+                Op::Param { dst, index } => {
+                    let r = Reg::from_u8(index + 1).expect("at most five parameters");
+                    let d = self.target(dst, r);
+                    if d != r {
+                        self.insns.push(Insn::mov64_reg(d, r));
                     }
+                    self.writeback(dst, d);
                 }
                 Op::Return(src) => {
                     self.mov_into(Reg::R0, src);
@@ -355,6 +390,7 @@ impl Emitter {
         Emitted {
             insns: self.insns,
             map_relocs: self.relocs,
+            calls: self.calls,
             source_map: self.source_map,
             stack_size,
             overflow: None,

@@ -11,7 +11,7 @@ use object::{
 
 use super::Module;
 use super::btf::Btf;
-use super::module::MapKind;
+use super::module::{FuncCall, MapKind, MapReloc};
 
 /// The object file bytes.
 pub fn write(module: &Module) -> Vec<u8> {
@@ -67,6 +67,68 @@ pub fn write(module: &Module) -> Vec<u8> {
         btf.datasec(".maps", offset, &datasec_vars);
     }
 
+    // Subprograms: static functions in `.text`, which libbpf appends to every program
+    // that calls them (each call carries an R_BPF_64_32 relocation to the function).
+    let mut func_symbols = Vec::new();
+    let mut text = None;
+    if !module.funcs.is_empty() {
+        let section = obj.add_section(Vec::new(), b".text".to_vec(), SectionKind::Text);
+        text = Some(section);
+        for f in &module.funcs {
+            let code: Vec<u8> = f.insns.iter().flat_map(|i| i.encode()).collect();
+            let at = obj.append_section_data(section, &code, 8);
+            func_symbols.push((
+                obj.add_symbol(Symbol {
+                    name: f.name.as_bytes().to_vec(),
+                    value: at,
+                    size: code.len() as u64,
+                    kind: SymbolKind::Text,
+                    scope: SymbolScope::Compilation,
+                    weak: false,
+                    section: SymbolSection::Section(section),
+                    flags: SymbolFlags::None,
+                }),
+                at,
+            ));
+        }
+    }
+    let relocate =
+        |obj: &mut Object<'_>, section, at: u64, maps: &[MapReloc], calls: &[FuncCall]| {
+            for r in maps {
+                obj.add_relocation(
+                    section,
+                    Relocation {
+                        offset: at + r.insn as u64 * 8,
+                        symbol: map_symbols[r.map],
+                        addend: 0,
+                        flags: RelocationFlags::Elf {
+                            r_type: object::elf::R_BPF_64_64,
+                        },
+                    },
+                )
+                .expect("internal compiler error: invalid map relocation");
+            }
+            for c in calls {
+                obj.add_relocation(
+                    section,
+                    Relocation {
+                        offset: at + c.insn as u64 * 8,
+                        symbol: func_symbols[c.func].0,
+                        addend: 0,
+                        flags: RelocationFlags::Elf {
+                            r_type: object::elf::R_BPF_64_32,
+                        },
+                    },
+                )
+                .expect("internal compiler error: invalid call relocation");
+            }
+        };
+    if let Some(section) = text {
+        for (f, &(_, at)) in module.funcs.iter().zip(&func_symbols) {
+            relocate(&mut obj, section, at, &f.map_relocs, &f.calls);
+        }
+    }
+
     let void_ptr = btf.ptr(0);
     let proto = btf.func_proto(int, &[("ctx", void_ptr)]);
     for prog in &module.progs {
@@ -89,20 +151,7 @@ pub fn write(module: &Module) -> Vec<u8> {
             flags: SymbolFlags::None,
         });
         btf.func(&prog.name, proto);
-        for r in &prog.map_relocs {
-            obj.add_relocation(
-                section,
-                Relocation {
-                    offset: at + r.insn as u64 * 8,
-                    symbol: map_symbols[r.map],
-                    addend: 0,
-                    flags: RelocationFlags::Elf {
-                        r_type: object::elf::R_BPF_64_64,
-                    },
-                },
-            )
-            .expect("internal compiler error: invalid map relocation");
-        }
+        relocate(&mut obj, section, at, &prog.map_relocs, &prog.calls);
     }
 
     let lic = obj.add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);

@@ -41,5 +41,19 @@ pub fn listing(module: &Module, source: &str) -> String {
         }
         out.push('\n');
     }
+    for f in &module.funcs {
+        let _ = writeln!(out, "func {} (.text):", f.name);
+        let map_name = |slot: usize| {
+            f.map_relocs
+                .iter()
+                .find(|r| r.insn == slot)
+                .and_then(|r| module.maps.get(r.map))
+                .map(|m| m.name.clone())
+        };
+        for (slot, text) in disasm(&f.insns, &map_name) {
+            let _ = writeln!(out, "{slot:>4}: {text}");
+        }
+        out.push('\n');
+    }
     out
 }

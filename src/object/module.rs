@@ -31,6 +31,30 @@ pub struct MapReloc {
     pub map: usize,
 }
 
+/// A call to patch: the `call` at `insn` calls subprogram `func`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuncCall {
+    /// Slot index of the `call`.
+    pub insn: usize,
+    /// Index into [`Module::funcs`].
+    pub func: usize,
+}
+
+/// A subprogram: code that programs call (BPF-to-BPF calls; callbacks of `bpf_loop`
+/// and `bpf_for_each_map_elem`). Written to `.text` as a static function, which the
+/// loader copies into each program that calls it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Func {
+    /// Symbol name: unique in the module.
+    pub name: String,
+    /// Instruction slots.
+    pub insns: Vec<Insn>,
+    /// Map loads to relocate.
+    pub map_relocs: Vec<MapReloc>,
+    /// Calls of other subprograms to relocate.
+    pub calls: Vec<FuncCall>,
+}
+
 /// One program.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prog {
@@ -44,6 +68,8 @@ pub struct Prog {
     pub insns: Vec<Insn>,
     /// Map loads to relocate.
     pub map_relocs: Vec<MapReloc>,
+    /// Calls of subprograms to relocate.
+    pub calls: Vec<FuncCall>,
     /// For each slot that starts a source construct: (slot, span), ascending by slot.
     pub source_map: Vec<(usize, Span)>,
 }
@@ -55,4 +81,6 @@ pub struct Module {
     pub maps: Vec<MapDef>,
     /// Programs.
     pub progs: Vec<Prog>,
+    /// Subprograms the programs call.
+    pub funcs: Vec<Func>,
 }

@@ -381,8 +381,9 @@ impl Checker<'_> {
                     }
                 }
                 let keys_h = self.keys(keys, scope);
-                if op.is_some() && self.known_map(name).is_none() {
-                    // First use is an update: the map starts as integers.
+                if (op.is_some() || mentions_map(value, name)) && self.known_map(name).is_none() {
+                    // First use is an update or reads the map itself (`@x = @x + 1`,
+                    // which reads 0): the map starts as integers.
                     let kt: Vec<Ty> = keys_h.iter().flatten().map(|k| key_ty(&k.ty)).collect();
                     self.use_map(name, &kt, ValueKind::Scalar(Ty::I64), target.span)?;
                 }
@@ -600,6 +601,27 @@ fn const_int(e: &ast::Expr) -> Option<i64> {
             expr,
         } => const_int(expr).map(|v| -v),
         _ => None,
+    }
+}
+
+/// True when `e` reads map `@name` anywhere.
+fn mentions_map(e: &ast::Expr, name: &str) -> bool {
+    use ast::ExprKind as K;
+    match &e.kind {
+        K::Map { name: n, keys } => n == name || keys.iter().any(|k| mentions_map(k, name)),
+        K::Int(_) | K::Str(_) | K::Ident(_) | K::Var(_) => false,
+        K::Field { base, .. } => mentions_map(base, name),
+        K::Call { args, .. } => args.iter().any(|a| mentions_map(a, name)),
+        K::Method { recv, args, .. } => {
+            mentions_map(recv, name) || args.iter().any(|a| mentions_map(a, name))
+        }
+        K::Unary { expr, .. } => mentions_map(expr, name),
+        K::Binary { lhs, rhs, .. } => mentions_map(lhs, name) || mentions_map(rhs, name),
+        K::Ternary { cond, then, else_ } => {
+            mentions_map(cond, name) || mentions_map(then, name) || mentions_map(else_, name)
+        }
+        K::IncDec { target, .. } => mentions_map(target, name),
+        K::Tuple(items) => items.iter().any(|i| mentions_map(i, name)),
     }
 }
 

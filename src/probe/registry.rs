@@ -93,6 +93,11 @@ const PLANNED: &[Planned] = &[
     },
 ];
 
+/// Every implemented provider, in registry order.
+pub fn providers() -> &'static [&'static dyn Provider] {
+    PROVIDERS
+}
+
 /// The implemented provider named (or aliased) `kind`.
 pub fn provider(kind: &str) -> Option<&'static dyn Provider> {
     PROVIDERS

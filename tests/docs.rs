@@ -29,25 +29,17 @@ fn every_builtin_and_function_is_documented() {
 #[test]
 fn every_probe_type_is_documented() {
     let doc = doc();
-    for kind in [
-        "BEGIN",
-        "END",
-        "test",
-        "tracepoint",
-        "uprobe",
-        "uretprobe",
-        "interval",
-        "profile",
-        "software",
-        "hardware",
-    ] {
-        assert!(
-            scry::probe::registry::provider(kind).is_some(),
-            "{kind} is not a provider"
-        );
+    for p in scry::probe::registry::providers() {
+        let kind = p.name();
         assert!(
             doc.contains(&format!("| `{kind}")),
             "probe {kind} undocumented"
         );
+        for alias in p.aliases() {
+            assert!(
+                doc.contains(&format!("`{alias}`")),
+                "alias {alias} undocumented"
+            );
+        }
     }
 }

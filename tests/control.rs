@@ -3,15 +3,7 @@
 
 mod common;
 
-use common::{body, run};
-
-fn lines(stdout: &str) -> Vec<String> {
-    body(stdout)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
-}
+use common::{lines, run};
 
 fn ok(prog: &str) -> Vec<String> {
     let r = run(&["-e", prog]);

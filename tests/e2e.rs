@@ -3,22 +3,13 @@
 
 mod common;
 
-use common::{body, run, workload};
+use common::{body, lines, run, workload};
 
 /// Runs `prog` with `-c cmd` and asserts that it succeeded.
 fn traced(prog: &str, cmd: &str) -> common::Run {
     let r = run(&["-e", prog, "-c", cmd]);
     assert_eq!(r.code, Some(0), "{prog}\nstderr: {}", r.stderr);
     r
-}
-
-/// Non-empty lines of the output after the `Attaching` line.
-fn lines(stdout: &str) -> Vec<String> {
-    body(stdout)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
 }
 
 #[test]

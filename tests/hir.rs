@@ -38,13 +38,7 @@ fn loops_maps_and_perf_events() {
 
 #[test]
 fn syscalls_served_from_raw_syscalls() {
-    let names = [
-        "read", "write", "openat", "close", "getpid", "getppid", "dup", "pipe",
-    ];
-    let specs: Vec<String> = names
-        .iter()
-        .map(|n| format!("tracepoint:syscalls:sys_enter_{n}"))
-        .collect();
+    let specs = common::eight_syscall_tracepoints();
     let prog = format!(
         "{} {{ @[probe] = count(); }} tracepoint:syscalls:sys_exit_read {{ @r = sum(args.ret); }}",
         specs.join(",")

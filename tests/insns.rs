@@ -71,13 +71,7 @@ fn uprobe_count() {
 
 #[test]
 fn syscalls_served_from_raw_syscalls() {
-    let names = [
-        "read", "write", "openat", "close", "getpid", "getppid", "dup", "pipe",
-    ];
-    let specs: Vec<String> = names
-        .iter()
-        .map(|n| format!("tracepoint:syscalls:sys_enter_{n}"))
-        .collect();
+    let specs = common::eight_syscall_tracepoints();
     let prog = format!(
         "{} {{ @[probe] = count(); @fd[args.fd] = sum(1); }} {} {{ @[probe] = count(); }}",
         specs[..2].join(","),

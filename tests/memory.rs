@@ -4,15 +4,7 @@
 
 mod common;
 
-use common::{body, run};
-
-fn lines(stdout: &str) -> Vec<String> {
-    body(stdout)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
-}
+use common::{lines, run};
 
 /// A 64-byte string literal (63 characters and the NUL) starting with `c`.
 fn s64(c: char) -> String {

@@ -3,15 +3,7 @@
 
 mod common;
 
-use common::{body, run, workload};
-
-fn lines(stdout: &str) -> Vec<String> {
-    body(stdout)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
-}
+use common::{lines, run, workload};
 
 /// The online CPUs, as the kernel lists them (`0-1`).
 fn online_cpus() -> Vec<u32> {

@@ -89,3 +89,23 @@ pub fn body(stdout: &str) -> String {
         .map(|l| format!("{l}\n"))
         .collect()
 }
+
+/// The non-empty lines of the output after the `Attaching` line.
+pub fn lines(stdout: &str) -> Vec<String> {
+    body(stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// `tracepoint:syscalls:sys_enter_NAME` for eight syscalls: enough for the
+/// `raw_syscalls` plan.
+pub fn eight_syscall_tracepoints() -> Vec<String> {
+    [
+        "read", "write", "openat", "close", "getpid", "getppid", "dup", "pipe",
+    ]
+    .iter()
+    .map(|n| format!("tracepoint:syscalls:sys_enter_{n}"))
+    .collect()
+}

@@ -104,19 +104,24 @@ pub struct MapSnapshot {
     /// True when the map has key elements (`@m[k]`), false for `@m`.
     pub keyed: bool,
     /// Entries, in bpftrace's print order: ascending by value (average for stats, total
-    /// count for histograms), ties by key.
+    /// count for histograms), ties by key; maps of strings by key.
     pub entries: Vec<Entry>,
 }
 
 impl MapSnapshot {
     /// A snapshot with `entries` put in print order.
     pub fn new(name: String, kind: ValueKind, keyed: bool, mut entries: Vec<Entry>) -> Self {
-        entries.sort_by(|a, b| {
-            a.value
-                .rank()
-                .cmp(&b.value.rank())
-                .then_with(|| a.key.cmp(&b.key))
-        });
+        if matches!(kind, ValueKind::Scalar(Ty::Str { .. })) {
+            // Maps of strings print in key order, as bpftrace prints them.
+            entries.sort_by(|a, b| a.key.cmp(&b.key));
+        } else {
+            entries.sort_by(|a, b| {
+                a.value
+                    .rank()
+                    .cmp(&b.value.rank())
+                    .then_with(|| a.key.cmp(&b.key))
+            });
+        }
         MapSnapshot {
             name,
             kind,

@@ -44,6 +44,8 @@ const SEEDS: &[&str] = &[
     r#"tracepoint:sched:sched_switch { @[args.prev_comm] = count(); @p[args.prev_pid] = args.prev_state < 0 ? -1 : 1; $x = args.prev_prio; @q += $x; @q++; }"#,
     r#"interval:ms:10 { @t = count(); $v = nsecs / 1000 >> 2 | 1 ^ ~cpu & uid; printf("%-5s|%08x|%c\n", probe, $v, 65); } END { @u = 1; @z = @u == 0; }"#,
     r#"t:sched/sched_switch { $m[args.prev_pid].count(); @s[args.prev_comm, 1].sum(args.prev_prio) }"#,
+    r#"BEGIN { $i = 0; while ($i < 8) { $i++; if ($i % 3 == 0) { continue; } if ($i > 6) { break; } @w[$i] = $i; } unroll(3) { @u++; } return; } test:t { return @u == 3 ? 0 : 1; }"#,
+    r#"t:syscalls:sys_enter_openat { @f[str(args.filename)] = count(); $s = str(args.filename, 16); if ($s == "/dev/null") { printf("%s %d\n", $s, args.flags); } } profile:hz:99 { @p[cpu] = count(); } software:faults:10 { @pf = count(); }"#,
     r#"t:syscalls:sys_enter_read { @h = hist(args.count); @l[comm] = lhist(args.fd, -10, 100, 7); @a[pid] = avg(args.count); @s = stats(1); @mn = min(args.fd); @mx[tid] = max(-3); @q.quantize(args.count); @t[tid] = nsecs; } t:sched:sched_switch /@t[tid]/ { @lat = hist(nsecs - @t[tid]); delete(@t[tid]); }"#,
 ];
 

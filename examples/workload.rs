@@ -25,6 +25,15 @@
 //!   mark the window for a tracer;
 //! - `rss CMD ARGS...`: runs CMD and prints its peak RSS as `maxrss_kb=K` (measured from
 //!   this small process, so the parent's own memory does not inflate the figure).
+//!
+//! Two optional environment variables place the process before any mode starts (the
+//! benchmarks set them, and they pass through a tracer's `-c` to the command it spawns,
+//! which keeps its pid, unlike a `taskset`/`chrt` exec chain that costs two more execs):
+//! - `SCRY_WORKLOAD_CPU=C`: run on CPU C only (`sched_setaffinity`);
+//! - `SCRY_WORKLOAD_FIFO=P`: run at `SCHED_FIFO` priority P (1–99; needs root or
+//!   CAP_SYS_NICE).
+//!
+//! A value that does not parse, or a call that fails, exits with status 2 and a message.
 
 use std::time::Instant;
 
@@ -74,6 +83,7 @@ fn main() {
         std::process::exit(2)
     };
     let mode = args.get(1).map(String::as_str).unwrap_or_else(|| usage());
+    place_from_env();
     if mode == "rss" {
         let status = std::process::Command::new(args.get(2).unwrap_or_else(|| usage()))
             .args(&args[3..])
@@ -248,6 +258,46 @@ fn main() {
         "elapsed_ns={elapsed} start_mono_ns={start_mono} end_mono_ns={}",
         mono_ns()
     );
+}
+
+/// Applies `SCRY_WORKLOAD_CPU` and `SCRY_WORKLOAD_FIFO` (see the header) when set.
+fn place_from_env() {
+    let var = |name: &str| -> Option<i32> {
+        let value = std::env::var(name).ok()?;
+        Some(value.trim().parse().unwrap_or_else(|_| {
+            eprintln!("workload: {name}={value:?} is not a number");
+            std::process::exit(2)
+        }))
+    };
+    let fail = |what: &str| -> ! {
+        eprintln!("workload: {what}: {}", std::io::Error::last_os_error());
+        std::process::exit(2)
+    };
+    if let Some(cpu) = var("SCRY_WORKLOAD_CPU") {
+        if !(0..libc::CPU_SETSIZE).contains(&cpu) {
+            eprintln!("workload: SCRY_WORKLOAD_CPU={cpu} is out of range");
+            std::process::exit(2);
+        }
+        // SAFETY: a zeroed cpu_set_t is a valid empty set; `cpu` is below CPU_SETSIZE.
+        let set = unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu as usize, &mut set);
+            set
+        };
+        // SAFETY: a valid set of the size passed; pid 0 is this process.
+        if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) } != 0 {
+            fail(&format!("pin to CPU {cpu}"));
+        }
+    }
+    if let Some(priority) = var("SCRY_WORKLOAD_FIFO") {
+        let param = libc::sched_param {
+            sched_priority: priority,
+        };
+        // SAFETY: a valid sched_param; pid 0 is this process.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } != 0 {
+            fail(&format!("SCHED_FIFO priority {priority}"));
+        }
+    }
 }
 
 fn mono_ns() -> u128 {

@@ -40,12 +40,12 @@ fn sums_a_tracepoint_argument() {
 
 #[test]
 fn printf_formats_integers_and_strings() {
-    let prog = r#"BEGIN { printf("hello %d %s|%5d|%-4s|%x|%c|%u\n", 42, "str", 7, "ab", 255, 65, -1); exit(); }"#;
+    let prog = r#"BEGIN { printf("hello %d %s|%5d|%-4s|%x|%c|%u|%lu\n", 42, "str", 7, "ab", 255, 65, -1, -1); exit(); }"#;
     let r = run(&["-e", prog]);
     assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
     assert_eq!(
         lines(&r.stdout),
-        ["hello 42 str|    7|ab  |ff|A|18446744073709551615"]
+        ["hello 42 str|    7|ab  |ff|A|4294967295|18446744073709551615"]
     );
 }
 

@@ -1,6 +1,7 @@
 //! printf-style format strings: parsing (sema checks argument counts and kinds) and
 //! rendering with C semantics for flags, width and precision (the runtime prints events).
-//! Values are 64-bit; length modifiers (`l`, `ll`, `h`, `hh`, `z`) are accepted and ignored.
+//! Values are 64-bit; integer conversions take C's length modifiers: none is `int`,
+//! `h` `short`, `hh` `char`, `l`/`ll`/`z`/`j`/`t` 64 bits (as bpftrace prints them).
 
 use std::fmt;
 
@@ -32,6 +33,8 @@ pub struct Spec {
     pub width: Option<usize>,
     /// Precision.
     pub precision: Option<usize>,
+    /// Bits of the integer the conversion prints (`%d` 32, `%hd` 16, `%hhd` 8, `%ld` 64).
+    pub bits: u32,
     /// Conversion character.
     pub conv: char,
 }
@@ -110,13 +113,26 @@ pub fn parse(fmt: &str) -> Result<Vec<Piece>, FormatError> {
             chars.next();
             spec.precision = Some(number(&mut chars).unwrap_or(0));
         }
+        let mut length = String::new();
         while let Some(&(_, m)) = chars
             .peek()
             .filter(|(_, m)| matches!(m, 'l' | 'h' | 'z' | 'j' | 't'))
         {
-            let _ = m;
+            length.push(m);
             chars.next();
         }
+        spec.bits = match length.as_str() {
+            "" => 32,
+            "h" => 16,
+            "hh" => 8,
+            "l" | "ll" | "z" | "j" | "t" => 64,
+            other => {
+                return Err(FormatError {
+                    offset: at,
+                    message: format!("unknown length modifier `{other}`"),
+                });
+            }
+        };
         let err = |message: String| FormatError {
             offset: at,
             message,
@@ -182,13 +198,22 @@ pub fn render(pieces: &[Piece], args: &[Value]) -> String {
 }
 
 fn convert(spec: &Spec, arg: &Value) -> String {
-    let bits = match arg {
+    let raw = match arg {
         Value::Int { bits, .. } => *bits,
         Value::Str(_) => 0,
     };
+    // The value as the C type of the conversion: `%d` of 5000000000 is an `int`.
+    let width = if spec.conv == 'p' {
+        64
+    } else {
+        spec.bits.clamp(8, 64)
+    };
+    let shift = 64 - width;
+    let bits = (raw << shift) >> shift;
+    let signed = ((raw << shift) as i64) >> shift;
     let (sign, mut digits) = match spec.conv {
         'd' | 'i' => {
-            let v = bits as i64;
+            let v = signed;
             let sign = if v < 0 {
                 "-"
             } else if spec.plus {
@@ -204,6 +229,8 @@ fn convert(spec: &Spec, arg: &Value) -> String {
         'x' => ("", format!("{bits:x}")),
         'X' => ("", format!("{bits:X}")),
         'o' => ("", format!("{bits:o}")),
+        // glibc prints a null pointer as `(nil)`.
+        'p' if bits == 0 => return pad(spec, "(nil)", false),
         'p' => ("", format!("0x{bits:x}")),
         'c' => return pad(spec, &char::from(bits as u8).to_string(), false),
         's' => {
@@ -289,7 +316,25 @@ mod tests {
                 "%x %X %#x %o %u",
                 &[int(255), int(255), int(255), int(8), int(-1)]
             ),
-            "ff FF 0xff 10 18446744073709551615"
+            "ff FF 0xff 10 4294967295"
+        );
+        // Length modifiers convert like C: int by default, h short, hh char, l 64 bits.
+        assert_eq!(
+            show(
+                "%d %u %x %hd %hhx %ld %llu %lx %p",
+                &[
+                    int(5_000_000_000),
+                    int(-1),
+                    int(-1),
+                    int(70000),
+                    int(0x1ff),
+                    int(5_000_000_000),
+                    int(-1),
+                    int(-1),
+                    int(0)
+                ]
+            ),
+            "705032704 4294967295 ffffffff 4464 ff 5000000000 18446744073709551615 ffffffffffffffff (nil)"
         );
         assert_eq!(
             show(

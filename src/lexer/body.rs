@@ -192,24 +192,73 @@ pub enum Tok {
 /// Parses decimal, `0x` hex, `0o` / leading-zero octal and `0b` binary, with `_`.
 fn parse_int(s: &str) -> Option<u64> {
     let clean: String = s.chars().filter(|&c| c != '_').collect();
-    let (digits, radix) = if let Some(h) = clean
+    if let Some(h) = clean
         .strip_prefix("0x")
         .or_else(|| clean.strip_prefix("0X"))
     {
-        (h, 16)
-    } else if let Some(o) = clean.strip_prefix("0o") {
-        (o, 8)
-    } else if let Some(b) = clean.strip_prefix("0b") {
-        (b, 2)
-    } else if clean.len() > 1 && clean.starts_with('0') {
-        (&clean[1..], 8)
+        return radix(strip_c_suffix(h)?, 16);
+    }
+    if let Some(b) = clean
+        .strip_prefix("0b")
+        .or_else(|| clean.strip_prefix("0B"))
+    {
+        return radix(strip_c_suffix(b)?, 2);
+    }
+    if let Some(o) = clean.strip_prefix("0o") {
+        return radix(strip_c_suffix(o)?, 8);
+    }
+    // Durations in nanoseconds: `100ms`, `5s`, `1m`, `2h`, `1d` (decimal only).
+    const DURATIONS: [(&str, u64); 7] = [
+        ("ns", 1),
+        ("us", 1_000),
+        ("ms", 1_000_000),
+        ("s", 1_000_000_000),
+        ("m", 60_000_000_000),
+        ("h", 3_600_000_000_000),
+        ("d", 86_400_000_000_000),
+    ];
+    for (suffix, scale) in DURATIONS {
+        if let Some(n) = clean.strip_suffix(suffix)
+            && !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+        {
+            return radix(n, 10)?.checked_mul(scale);
+        }
+    }
+    // Scientific notation, integers only: `2e3` is 2 * 10^3.
+    if let Some((m, e)) = clean.split_once(['e', 'E'])
+        && !m.is_empty()
+        && m.bytes().all(|b| b.is_ascii_digit())
+    {
+        let e: u32 = e.parse().ok()?;
+        return radix(m, 10)?.checked_mul(10u64.checked_pow(e)?);
+    }
+    let digits = strip_c_suffix(&clean)?;
+    if digits.len() > 1 && digits.starts_with('0') {
+        radix(&digits[1..], 8)
     } else {
-        (clean.as_str(), 10)
-    };
+        radix(digits, 10)
+    }
+}
+
+/// `digits` in `radix`; `None` when empty, malformed or above `u64::MAX`.
+fn radix(digits: &str, radix: u32) -> Option<u64> {
     if digits.is_empty() {
         return None;
     }
     u64::from_str_radix(digits, radix).ok()
+}
+
+/// The digits without a C integer suffix (`u`, `l`, `ul`, `ull`, `llu`, … in any case),
+/// which bpftrace accepts for compatibility and ignores.
+fn strip_c_suffix(s: &str) -> Option<&str> {
+    let digits = s.trim_end_matches(['u', 'U', 'l', 'L']);
+    let suffix = s[digits.len()..].to_ascii_lowercase();
+    let ok = matches!(
+        suffix.as_str(),
+        "" | "u" | "l" | "ul" | "lu" | "ll" | "ull" | "llu"
+    );
+    ok.then_some(digits)
 }
 
 /// Decodes a quoted literal; `Err(offset)` points at a bad escape.
@@ -300,6 +349,24 @@ mod tests {
         assert_eq!(parse_int("0"), Some(0));
         assert_eq!(parse_int("18446744073709551616"), None);
         assert_eq!(parse_int("12ab"), None);
+        // Scientific, C suffixes, durations.
+        assert_eq!(parse_int("1e6"), Some(1_000_000));
+        assert_eq!(parse_int("2E3"), Some(2000));
+        assert_eq!(parse_int("1e20"), None);
+        assert_eq!(parse_int("123UL"), Some(123));
+        assert_eq!(parse_int("1u"), Some(1));
+        assert_eq!(parse_int("0x10ull"), Some(16));
+        assert_eq!(parse_int("7LLU"), Some(7));
+        assert_eq!(parse_int("7uu"), None);
+        assert_eq!(parse_int("100ms"), Some(100_000_000));
+        assert_eq!(parse_int("5s"), Some(5_000_000_000));
+        assert_eq!(parse_int("1m"), Some(60_000_000_000));
+        assert_eq!(parse_int("3us"), Some(3_000));
+        assert_eq!(parse_int("2ns"), Some(2));
+        assert_eq!(parse_int("1h"), Some(3_600_000_000_000));
+        assert_eq!(parse_int("1d"), Some(86_400_000_000_000));
+        assert_eq!(parse_int("0xd"), Some(13));
+        assert_eq!(parse_int("1_000_000"), Some(1_000_000));
     }
 
     #[test]

@@ -115,3 +115,10 @@ fn loops() {
         "BEGIN { while ($i < 10) { $i++; if ($i == 2) { continue; } break; } unroll(3) { @n++; } }"
     ));
 }
+
+#[test]
+fn casts_and_literals() {
+    insta::assert_snapshot!(tree(
+        "BEGIN { $a = (uint16)$x + (int8)-1; $b = 1e6 + 0x1fUL + 100ms + 1_000; }"
+    ));
+}

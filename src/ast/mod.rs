@@ -195,6 +195,16 @@ pub enum ExprKind {
     },
     /// `(a, b, c)`.
     Tuple(Vec<Expr>),
+    /// `(int8)e` … `(uint64)e`: converted as C converts (truncated, sign- or
+    /// zero-extended).
+    Cast {
+        /// Width: 8, 16, 32 or 64.
+        bits: u8,
+        /// `intN` (true) or `uintN`.
+        signed: bool,
+        /// The operand.
+        expr: Box<Expr>,
+    },
 }
 
 /// Unary operators.

@@ -158,6 +158,11 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             let _ = writeln!(out, "tuple {at}");
             items.iter().collect()
         }
+        ExprKind::Cast { bits, signed, expr } => {
+            let u = if *signed { "" } else { "u" };
+            let _ = writeln!(out, "cast ({u}int{bits}) {at}");
+            vec![expr]
+        }
     };
     for c in children {
         expr(out, c, depth + 1);

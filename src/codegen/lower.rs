@@ -380,6 +380,13 @@ impl<'a> Lowerer<'a> {
             }
             ExprKind::Builtin(b) => self.builtin(*b),
             ExprKind::Ctx(access) => self.ctx_read(*access, &e.ty),
+            ExprKind::Cast(inner) => {
+                let Ty::Int { bits, signed } = e.ty else {
+                    unreachable!("sema: casts are to integer types")
+                };
+                let v = self.int(inner);
+                Val::Int(self.narrow(v, bits, signed))
+            }
             // Integers are 64 bits in registers already (loads sign- or zero-extend by
             // type); a string is padded into a buffer of the wider type.
             ExprKind::Convert(inner) => match e.ty {
@@ -597,6 +604,45 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// `v` as a `bits`-bit integer, truncated and sign- or zero-extended back to 64 bits
+    /// (C's conversion); constants fold.
+    pub(super) fn narrow(&mut self, v: Src, bits: u8, signed: bool) -> Src {
+        if bits >= 64 {
+            return v;
+        }
+        let shift = 64 - bits as u32;
+        if let Src::Imm(c) = v {
+            let c = c as i64 as u64;
+            let folded = if signed {
+                (((c << shift) as i64) >> shift) as u64
+            } else {
+                (c << shift) >> shift
+            };
+            return self.constant(folded);
+        }
+        let t = self.fresh_copy(v);
+        if signed {
+            for op in [Alu::Lsh, Alu::Arsh] {
+                self.ops.push(Op::Alu {
+                    op,
+                    dst: t,
+                    src: Src::Imm(shift as i32),
+                    signed: false,
+                });
+            }
+        } else if bits == 32 {
+            self.ops.push(Op::Zext32 { dst: t, src: t });
+        } else {
+            self.ops.push(Op::Alu {
+                op: Alu::And,
+                dst: t,
+                src: Src::Imm((1i32 << bits) - 1),
+                signed: false,
+            });
+        }
+        Src::V(t)
+    }
+
     /// An integer-typed expression's value.
     pub(super) fn int(&mut self, e: &hir::Expr) -> Src {
         match self.value(e) {
@@ -677,6 +723,7 @@ fn fingerprint(e: &hir::Expr) -> Option<String> {
         ExprKind::Ctx(access) => format!("{access:?}:{}", e.ty),
         ExprKind::Unary(op, a) => format!("({op:?} {})", fingerprint(a)?),
         ExprKind::Convert(a) => fingerprint(a)?,
+        ExprKind::Cast(a) => format!("(cast {} {})", e.ty, fingerprint(a)?),
         ExprKind::Binary(op, a, b) => {
             format!("({} {op:?} {})", fingerprint(a)?, fingerprint(b)?)
         }

@@ -123,6 +123,15 @@ impl Checker<'_> {
                 );
                 None
             }
+            ast::ExprKind::Cast { bits, signed, expr } => {
+                let inner = self.expr(expr, scope)?;
+                self.expect_int(&inner, "a cast's operand")?;
+                let ty = Ty::Int {
+                    bits: *bits,
+                    signed: *signed,
+                };
+                mk(ExprKind::Cast(Box::new(inner)), ty)
+            }
             ast::ExprKind::Tuple(_) => {
                 self.error(
                     Diagnostic::error("E0305", span, "tuples are not supported yet")

@@ -242,6 +242,9 @@ pub enum ExprKind {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// `c ? a : b`.
     Ternary(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `(intN)`/`(uintN)`: the inner value truncated to this expression's integer type
+    /// and sign- or zero-extended back to 64 bits, as C converts.
+    Cast(Box<Expr>),
     /// The inner value converted to this expression's type (a stored value meeting
     /// its place's unified type: integers widened, strings padded).
     Convert(Box<Expr>),

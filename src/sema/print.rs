@@ -164,6 +164,10 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             let _ = writeln!(out, "read map #{map}: {ty}");
             keys.iter().for_each(|k| expr(out, k, depth + 1));
         }
+        ExprKind::Cast(a) => {
+            let _ = writeln!(out, "cast: {ty}");
+            expr(out, a, depth + 1);
+        }
         ExprKind::Convert(a) => {
             let _ = writeln!(out, "convert: {ty}");
             expr(out, a, depth + 1);

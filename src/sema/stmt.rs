@@ -615,7 +615,7 @@ fn mentions_map(e: &ast::Expr, name: &str) -> bool {
         K::Method { recv, args, .. } => {
             mentions_map(recv, name) || args.iter().any(|a| mentions_map(a, name))
         }
-        K::Unary { expr, .. } => mentions_map(expr, name),
+        K::Unary { expr, .. } | K::Cast { expr, .. } => mentions_map(expr, name),
         K::Binary { lhs, rhs, .. } => mentions_map(lhs, name) || mentions_map(rhs, name),
         K::Ternary { cond, then, else_ } => {
             mentions_map(cond, name) || mentions_map(then, name) || mentions_map(else_, name)

@@ -139,7 +139,7 @@ fn in_expr(e: &mut hir::Expr, maps: &[hir::Map]) {
             k.iter_mut().for_each(|x| in_expr(x, maps));
             keys(k, &maps[*map]);
         }
-        ExprKind::Unary(_, a) | ExprKind::Convert(a) => in_expr(a, maps),
+        ExprKind::Unary(_, a) | ExprKind::Convert(a) | ExprKind::Cast(a) => in_expr(a, maps),
         ExprKind::Binary(_, a, b) => {
             in_expr(a, maps);
             in_expr(b, maps);

@@ -41,9 +41,14 @@ struct Cli {
     /// Program text to run.
     #[arg(short = 'e', value_name = "PROGRAM")]
     program: Option<String>,
-    /// Script file to run (`#!/usr/bin/env scry` scripts pass themselves here).
-    #[arg(value_name = "FILE", conflicts_with = "program")]
-    file: Option<PathBuf>,
+    /// Script file to run (`#!/usr/bin/env scry` scripts pass themselves here), unless
+    /// -e gives the program; then positional parameters `$1`, `$2`, … (also after `--`).
+    #[arg(
+        value_name = "FILE|ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    rest: Vec<String>,
     /// Run CMD, traced from its first instruction; exit when it exits (`cpid` is its pid).
     #[arg(short = 'c', value_name = "CMD")]
     command: Option<String>,
@@ -69,12 +74,12 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (name, source) = match (&cli.program, &cli.file) {
+    let (name, source) = match (&cli.program, cli.rest.first()) {
         (Some(p), _) => ("<program>".to_string(), p.clone()),
         (None, Some(f)) => match std::fs::read_to_string(f) {
-            Ok(s) => (f.display().to_string(), s),
+            Ok(s) => (f.clone(), s),
             Err(e) => {
-                eprintln!("scry: cannot read {}: {e}", f.display());
+                eprintln!("scry: cannot read {f}: {e}");
                 return ExitCode::FAILURE;
             }
         },
@@ -110,8 +115,18 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         _ => None,
     };
     let max_strlen = max_strlen(cli.max_strlen)?;
+    // Positional parameters: what follows the program (`--` may separate them).
+    let mut params: &[String] = if cli.program.is_some() {
+        &cli.rest
+    } else {
+        cli.rest.get(1..).unwrap_or(&[])
+    };
+    if params.first().is_some_and(|p| p == "--") {
+        params = &params[1..];
+    }
     let options = sema::Options {
         max_strlen,
+        params: params.to_vec(),
         cpid: child
             .as_ref()
             .map(|c| c.pid())

@@ -122,6 +122,10 @@ pub enum ExprKind {
     Ident(String),
     /// Scratch variable `$name` (name without `$`).
     Var(String),
+    /// Positional parameter `$N`.
+    Param(u32),
+    /// `$#`: how many positional parameters there are.
+    ParamCount,
     /// Map `@name` or `@name[k1, k2]` (name without `@`, empty for `@`).
     /// `keys` is empty when no brackets were written.
     Map {

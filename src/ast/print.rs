@@ -154,6 +154,14 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             );
             vec![target]
         }
+        ExprKind::Param(n) => {
+            let _ = writeln!(out, "param ${n} {at}");
+            vec![]
+        }
+        ExprKind::ParamCount => {
+            let _ = writeln!(out, "param-count {at}");
+            vec![]
+        }
         ExprKind::Tuple(items) => {
             let _ = writeln!(out, "tuple {at}");
             items.iter().collect()

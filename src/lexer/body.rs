@@ -43,6 +43,12 @@ pub enum Tok {
     /// `$name`
     #[regex(r"\$[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice()[1..].to_string())]
     Var(String),
+    /// A positional parameter `$1`, `$2`, … (`None` when the number is out of range).
+    #[regex(r"\$[0-9]+", |lex| lex.slice()[1..].parse::<u32>().ok())]
+    Param(Option<u32>),
+    /// `$#`, the number of positional parameters.
+    #[token("$#")]
+    ParamCount,
     /// `@name` or `@`
     #[regex(r"@[A-Za-z0-9_]*", |lex| lex.slice()[1..].to_string())]
     Map(String),
@@ -327,6 +333,13 @@ pub fn error_of(tok: &Tok, span: Span, src: &str) -> Option<Diagnostic> {
         )
         .with_label("not a valid 64-bit integer")
         .with_help("integers are decimal, 0x hex, 0o octal or 0b binary and must fit in 64 bits"),
+        Tok::Param(None) => Diagnostic::error(
+            "E0004",
+            span,
+            format!("invalid positional parameter `{}`", &src[span.range()]),
+        )
+        .with_label("no such parameter")
+        .with_help("positional parameters are $1, $2, …"),
         Tok::Str(Err(off)) => {
             let at = span.start as usize + off;
             let end = (at + 2).min(span.end as usize);

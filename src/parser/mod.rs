@@ -98,6 +98,7 @@ fn describe(tok: &Token) -> String {
         Token::Body(Tok::Var(s)) => format!("variable `${s}`"),
         Token::Body(Tok::Map(s)) => format!("map `@{s}`"),
         Token::Body(Tok::Int(Some(v))) => format!("integer `{v}`"),
+        Token::Body(Tok::Param(Some(n))) => format!("parameter `${n}`"),
         Token::Body(Tok::Str(Ok(s))) => format!("string {s:?}"),
         Token::Body(t) => format!("`{}`", punct(t)),
     }
@@ -113,6 +114,7 @@ fn punct(t: &crate::lexer::Tok) -> &'static str {
         Break => "break",
         Continue => "continue",
         Return => "return",
+        ParamCount => "$#",
         LParen => "(",
         RParen => ")",
         LBracket => "[",

@@ -123,6 +123,10 @@ impl Checker<'_> {
                 );
                 None
             }
+            ast::ExprKind::Param(n) => self.param(*n, span),
+            ast::ExprKind::ParamCount => {
+                mk(ExprKind::Int(self.options.params.len() as u64), Ty::I64)
+            }
             ast::ExprKind::Cast { bits, signed, expr } => {
                 let inner = self.expr(expr, scope)?;
                 self.expect_int(&inner, "a cast's operand")?;
@@ -476,6 +480,44 @@ pub(crate) fn unknown_function(name: &str) -> (&'static str, String, String) {
 }
 
 impl Checker<'_> {
+    /// `$N` as an integer: 0 when not given (as bpftrace's newest), an error when not a
+    /// number.
+    fn param(&mut self, n: u32, span: crate::diag::Span) -> Option<hir::Expr> {
+        let int = |v: u64| {
+            Some(hir::Expr {
+                kind: ExprKind::Int(v),
+                ty: Ty::I64,
+                span,
+            })
+        };
+        if n == 0 {
+            self.error(
+                Diagnostic::error("E0313", span, "positional parameters start at `$1`")
+                    .with_label("no `$0`")
+                    .with_help("the first argument after the program is `$1`"),
+            );
+            return None;
+        }
+        let Some(text) = self.options.params.get(n as usize - 1) else {
+            return int(0);
+        };
+        match parse_param(text) {
+            Some(v) => int(v),
+            None => {
+                self.error(
+                    Diagnostic::error(
+                        "E0313",
+                        span,
+                        format!("positional parameter `${n}` is `{text}`, not a number"),
+                    )
+                    .with_label("used as an integer")
+                    .with_help(format!("write `str(${n})` to use it as a string")),
+                );
+                None
+            }
+        }
+    }
+
     /// A call of a value-returning function (`str`).
     pub(crate) fn value_call(
         &mut self,
@@ -488,6 +530,17 @@ impl Checker<'_> {
         let f = functions::lookup(name).expect("caller looked it up");
         self.arity(f.name, args, f.min_args, f.max_args, span)?;
         debug_assert_eq!(f.name, "str");
+        // `str($N)`: the parameter's text (empty when it was not given).
+        if let ast::ExprKind::Param(n) = args[0].kind {
+            let text = self.options.params.get(n.wrapping_sub(1) as usize);
+            let s = text.cloned().unwrap_or_default();
+            let len = s.len() as u32 + 1;
+            return Some(hir::Expr {
+                kind: ExprKind::Str(s),
+                ty: Ty::Str { len },
+                span,
+            });
+        }
         let ptr = self.expr(&args[0], scope);
         let limit = args.get(1).map(|a| self.expr(a, scope));
         let ptr = ptr?;
@@ -537,4 +590,16 @@ impl Checker<'_> {
             span,
         })
     }
+}
+
+/// A positional parameter as an integer: decimal (optionally negative) or `0x` hex.
+fn parse_param(text: &str) -> Option<u64> {
+    let t = text.trim();
+    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return u64::from_str_radix(h, 16).ok();
+    }
+    if let Some(neg) = t.strip_prefix('-') {
+        return neg.parse::<i64>().ok().map(|v| v.wrapping_neg() as u64);
+    }
+    t.parse::<u64>().ok()
 }

@@ -30,6 +30,8 @@ pub struct Options {
     pub cpid: Option<u32>,
     /// The longest string `str()` reads, NUL included.
     pub max_strlen: u32,
+    /// Positional parameters `$1`, `$2`, … as given on the command line.
+    pub params: Vec<String>,
 }
 
 impl Default for Options {
@@ -37,6 +39,7 @@ impl Default for Options {
         Options {
             cpid: None,
             max_strlen: DEFAULT_MAX_STRLEN,
+            params: Vec::new(),
         }
     }
 }
@@ -137,7 +140,11 @@ impl Checker<'_> {
 
     /// Expands one spec into attach points.
     fn resolve(&mut self, spec: &ast::ProbeSpec) -> Vec<Point> {
-        match registry::resolve(&spec.text, self.host) {
+        let text = match self.substitute(spec) {
+            Some(t) => t,
+            None => return Vec::new(),
+        };
+        match registry::resolve(&text, self.host) {
             Ok(points) => points,
             Err(e) => {
                 self.error(
@@ -148,6 +155,44 @@ impl Checker<'_> {
                 Vec::new()
             }
         }
+    }
+
+    /// The spec with positional parameters (`uprobe:$1:main`) replaced by their text.
+    fn substitute(&mut self, spec: &ast::ProbeSpec) -> Option<String> {
+        let text = &spec.text;
+        if !text.contains('$') {
+            return Some(text.clone());
+        }
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..at]);
+            let digits: String = rest[at + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            let n: usize = digits.parse().unwrap_or(0);
+            match self.options.params.get(n.wrapping_sub(1)) {
+                Some(p) if n > 0 => out.push_str(p),
+                _ => {
+                    self.error(
+                        Diagnostic::error(
+                            "E0313",
+                            spec.span,
+                            format!("`{text}` needs positional parameter `${digits}`"),
+                        )
+                        .with_label("parameter not given")
+                        .with_help(
+                            "give it after the program: `scry -e '...' VALUE` or `scry FILE VALUE`",
+                        ),
+                    );
+                    return None;
+                }
+            }
+            rest = &rest[at + 1 + digits.len()..];
+        }
+        out.push_str(rest);
+        Some(out)
     }
 
     fn check_probe(&mut self, probe: &ast::Probe, point: Point) -> Option<hir::Probe> {

@@ -609,7 +609,7 @@ fn mentions_map(e: &ast::Expr, name: &str) -> bool {
     use ast::ExprKind as K;
     match &e.kind {
         K::Map { name: n, keys } => n == name || keys.iter().any(|k| mentions_map(k, name)),
-        K::Int(_) | K::Str(_) | K::Ident(_) | K::Var(_) => false,
+        K::Int(_) | K::Str(_) | K::Ident(_) | K::Var(_) | K::Param(_) | K::ParamCount => false,
         K::Field { base, .. } => mentions_map(base, name),
         K::Call { args, .. } => args.iter().any(|a| mentions_map(a, name)),
         K::Method { recv, args, .. } => {

@@ -380,6 +380,9 @@ impl<'a> Lowerer<'a> {
             }
             ExprKind::Builtin(b) => self.builtin(*b),
             ExprKind::Ctx(access) => self.ctx_read(*access, &e.ty),
+            ExprKind::StrLen(s) => self.str_len(s),
+            ExprKind::StrNcmp(a, b, n) => self.str_ncmp(a, b, *n),
+            ExprKind::StrContains(h, needle) => self.str_contains(h, needle),
             ExprKind::Cast(inner) => {
                 let Ty::Int { bits, signed } = e.ty else {
                     unreachable!("sema: casts are to integer types")
@@ -728,6 +731,9 @@ fn fingerprint(e: &hir::Expr) -> Option<String> {
             format!("({} {op:?} {})", fingerprint(a)?, fingerprint(b)?)
         }
         ExprKind::Var(_)
+        | ExprKind::StrLen(_)
+        | ExprKind::StrNcmp(..)
+        | ExprKind::StrContains(..)
         | ExprKind::MapRead { .. }
         | ExprKind::Ternary(..)
         | ExprKind::ReadStr { .. } => return None,

@@ -59,3 +59,146 @@ impl Lowerer<'_> {
         Val::Buf { at: buf, len }
     }
 }
+
+impl Lowerer<'_> {
+    /// `strlen(s)`: the index of the first NUL (the buffer's length without one).
+    pub(super) fn str_len(&mut self, s: &hir::Expr) -> Val {
+        let Val::Buf { at, len } = self.value(s) else {
+            unreachable!("sema: strlen of a string")
+        };
+        let res = self.new_vreg();
+        let done = self.new_label();
+        for i in 0..len {
+            self.ops.push(Op::Mov {
+                dst: res,
+                src: Src::Imm(i as i32),
+            });
+            let t = self.load_byte(at, i);
+            self.ops.push(Op::Jmp {
+                cond: Cond::Eq,
+                a: t,
+                b: Src::Imm(0),
+                target: done,
+            });
+        }
+        self.ops.push(Op::Mov {
+            dst: res,
+            src: Src::Imm(len as i32),
+        });
+        self.ops.push(Op::Label(done));
+        Val::Int(Src::V(res))
+    }
+
+    /// `strncmp(a, b, n)`: 0 when the first `n` characters are equal, else 1 (C
+    /// semantics: the comparison stops at a NUL both share).
+    pub(super) fn str_ncmp(&mut self, a: &hir::Expr, b: &hir::Expr, n: u32) -> Val {
+        let (Val::Buf { at: x, len: lx }, Val::Buf { at: y, len: ly }) =
+            (self.value(a), self.value(b))
+        else {
+            unreachable!("sema: strncmp of strings")
+        };
+        let res = self.new_vreg();
+        self.ops.push(Op::Mov {
+            dst: res,
+            src: Src::Imm(1),
+        });
+        let (eq, ne) = (self.new_label(), self.new_label());
+        let m = n.min(lx).min(ly);
+        for i in 0..m {
+            let p = self.load_byte(x, i);
+            let q = self.load_byte(y, i);
+            self.ops.push(Op::Jmp {
+                cond: Cond::Ne,
+                a: p,
+                b: Src::V(q),
+                target: ne,
+            });
+            self.ops.push(Op::Jmp {
+                cond: Cond::Eq,
+                a: p,
+                b: Src::Imm(0),
+                target: eq,
+            });
+        }
+        if m < n && lx != ly {
+            // The shorter buffer ended without a NUL: equal only if the longer ends too.
+            let (longer, _) = if lx > ly { (x, lx) } else { (y, ly) };
+            let t = self.load_byte(longer, m);
+            self.ops.push(Op::Jmp {
+                cond: Cond::Ne,
+                a: t,
+                b: Src::Imm(0),
+                target: ne,
+            });
+        }
+        self.ops.push(Op::Label(eq));
+        self.ops.push(Op::Mov {
+            dst: res,
+            src: Src::Imm(0),
+        });
+        self.ops.push(Op::Label(ne));
+        Val::Int(Src::V(res))
+    }
+
+    /// `strcontains(haystack, "needle")`: 1 when the needle occurs before the
+    /// haystack's NUL.
+    pub(super) fn str_contains(&mut self, h: &hir::Expr, needle: &[u8]) -> Val {
+        let Val::Buf { at, len } = self.value(h) else {
+            unreachable!("sema: strcontains of a string")
+        };
+        let res = self.new_vreg();
+        self.ops.push(Op::Mov {
+            dst: res,
+            src: Src::Imm(1),
+        });
+        let (found, missing) = (self.new_label(), self.new_label());
+        let m = needle.len() as u32;
+        if m > 0 {
+            for start in 0..len.saturating_sub(m).saturating_add(1).min(len) {
+                let next = self.new_label();
+                // The haystack ends here: no later start can match.
+                let first = self.load_byte(at, start);
+                self.ops.push(Op::Jmp {
+                    cond: Cond::Eq,
+                    a: first,
+                    b: Src::Imm(0),
+                    target: missing,
+                });
+                for (j, &byte) in needle.iter().enumerate() {
+                    let t = if j == 0 {
+                        first
+                    } else {
+                        self.load_byte(at, start + j as u32)
+                    };
+                    self.ops.push(Op::Jmp {
+                        cond: Cond::Ne,
+                        a: t,
+                        b: Src::Imm(byte as i32),
+                        target: next,
+                    });
+                }
+                self.ops.push(Op::Goto(found));
+                self.ops.push(Op::Label(next));
+            }
+            self.ops.push(Op::Label(missing));
+            self.ops.push(Op::Mov {
+                dst: res,
+                src: Src::Imm(0),
+            });
+        }
+        self.ops.push(Op::Label(found));
+        Val::Int(Src::V(res))
+    }
+
+    /// The byte at `at + i`, zero-extended.
+    fn load_byte(&mut self, at: super::ir::Mem, i: u32) -> super::ir::VReg {
+        let t = self.new_vreg();
+        self.ops.push(Op::Load {
+            size: crate::bpf::Size::B,
+            dst: t,
+            base: at.base,
+            off: at.off + i as i16,
+        });
+        t
+    }
+}

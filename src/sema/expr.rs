@@ -518,6 +518,74 @@ impl Checker<'_> {
         }
     }
 
+    /// `strlen`, `strncmp`, `strcontains`.
+    fn string_function(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+        span: crate::diag::Span,
+        scope: &mut ProbeScope,
+    ) -> Option<hir::Expr> {
+        let mut strings = Vec::new();
+        let count = if name == "strncmp" { 2 } else { 1 };
+        for a in &args[..count] {
+            let e = self.expr(a, scope)?;
+            if !matches!(e.ty, Ty::Str { .. }) {
+                self.error(
+                    Diagnostic::error(
+                        "E0304",
+                        e.span,
+                        format!("`{name}()` takes strings, but this is {}", e.ty),
+                    )
+                    .with_label("not a string")
+                    .with_help("read a string first, e.g. `str(args.filename)`"),
+                );
+                return None;
+            }
+            strings.push(e);
+        }
+        let mut strings = strings.into_iter().map(Box::new);
+        let first = strings.next().expect("one string");
+        let kind = match name {
+            "strlen" => ExprKind::StrLen(first),
+            "strncmp" => {
+                let Some(n) = const_length(&args[2]) else {
+                    self.error(
+                        Diagnostic::error(
+                            "E0304",
+                            args[2].span,
+                            "the length of `strncmp()` must be an integer literal",
+                        )
+                        .with_label("not a constant")
+                        .with_help("write e.g. `strncmp(comm, \"bash\", 4)`"),
+                    );
+                    return None;
+                };
+                ExprKind::StrNcmp(first, strings.next().expect("two strings"), n)
+            }
+            _ => {
+                let ast::ExprKind::Str(needle) = &args[1].kind else {
+                    self.error(
+                        Diagnostic::error(
+                            "E0305",
+                            args[1].span,
+                            "`strcontains()` needs a string literal needle for now",
+                        )
+                        .with_label("not a string literal")
+                        .with_help("write the needle inline: `strcontains(comm, \"sh\")`"),
+                    );
+                    return None;
+                };
+                ExprKind::StrContains(first, needle.as_bytes().to_vec())
+            }
+        };
+        Some(hir::Expr {
+            kind,
+            ty: Ty::U64,
+            span,
+        })
+    }
+
     /// A call of a value-returning function (`str`).
     pub(crate) fn value_call(
         &mut self,
@@ -529,7 +597,9 @@ impl Checker<'_> {
     ) -> Option<hir::Expr> {
         let f = functions::lookup(name).expect("caller looked it up");
         self.arity(f.name, args, f.min_args, f.max_args, span)?;
-        debug_assert_eq!(f.name, "str");
+        if f.name != "str" {
+            return self.string_function(f.name, args, span, scope);
+        }
         // `str($N)`: the parameter's text (empty when it was not given).
         if let ast::ExprKind::Param(n) = args[0].kind {
             let text = self.options.params.get(n.wrapping_sub(1) as usize);
@@ -602,4 +672,12 @@ fn parse_param(text: &str) -> Option<u64> {
         return neg.parse::<i64>().ok().map(|v| v.wrapping_neg() as u64);
     }
     t.parse::<u64>().ok()
+}
+
+/// A non-negative integer literal that fits a length.
+fn const_length(e: &ast::Expr) -> Option<u32> {
+    match e.kind {
+        ast::ExprKind::Int(v) => u32::try_from(v).ok(),
+        _ => None,
+    }
 }

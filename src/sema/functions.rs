@@ -79,6 +79,27 @@ pub const FUNCTIONS: &[Function] = &[
         "the NUL-terminated string at ptr (user memory in syscall tracepoints and uprobes, kernel memory elsewhere), at most n characters and max_strlen bytes",
     ),
     row(
+        "strlen",
+        Kind::Value,
+        (1, 1),
+        "strlen(s)",
+        "the length of string s (bytes before its NUL)",
+    ),
+    row(
+        "strncmp",
+        Kind::Value,
+        (3, 3),
+        "strncmp(a, b, n)",
+        "0 when the first n characters of strings a and b are equal (C strncmp), 1 otherwise",
+    ),
+    row(
+        "strcontains",
+        Kind::Value,
+        (2, 2),
+        "strcontains(haystack, needle)",
+        "1 when string literal needle occurs in string haystack, else 0",
+    ),
+    row(
         "count",
         Kind::Aggregation,
         (0, 0),

@@ -248,6 +248,12 @@ pub enum ExprKind {
     /// The inner value converted to this expression's type (a stored value meeting
     /// its place's unified type: integers widened, strings padded).
     Convert(Box<Expr>),
+    /// `strlen(s)`.
+    StrLen(Box<Expr>),
+    /// `strncmp(a, b, n)`: 0 when equal in the first `n` characters.
+    StrNcmp(Box<Expr>, Box<Expr>, u32),
+    /// `strcontains(haystack, needle)` with a literal needle.
+    StrContains(Box<Expr>, Vec<u8>),
     /// `str(ptr[, limit])`: the NUL-terminated string at `ptr`, read into a buffer of
     /// the expression's type (at most `limit` bytes, NUL included, when given).
     ReadStr {

@@ -187,6 +187,23 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             expr(out, a, depth + 1);
             expr(out, b, depth + 1);
         }
+        ExprKind::StrLen(a) => {
+            let _ = writeln!(out, "strlen: {ty}");
+            expr(out, a, depth + 1);
+        }
+        ExprKind::StrNcmp(a, b, n) => {
+            let _ = writeln!(out, "strncmp {n}: {ty}");
+            expr(out, a, depth + 1);
+            expr(out, b, depth + 1);
+        }
+        ExprKind::StrContains(a, needle) => {
+            let _ = writeln!(
+                out,
+                "strcontains {:?}: {ty}",
+                String::from_utf8_lossy(needle)
+            );
+            expr(out, a, depth + 1);
+        }
         ExprKind::ReadStr { ptr, limit, space } => {
             let _ = writeln!(out, "str {space:?}: {ty}");
             expr(out, ptr, depth + 1);

@@ -149,6 +149,11 @@ fn in_expr(e: &mut hir::Expr, maps: &[hir::Map]) {
             in_expr(a, maps);
             in_expr(b, maps);
         }
+        ExprKind::StrLen(a) | ExprKind::StrContains(a, _) => in_expr(a, maps),
+        ExprKind::StrNcmp(a, b, _) => {
+            in_expr(a, maps);
+            in_expr(b, maps);
+        }
         ExprKind::ReadStr { ptr, limit, .. } => {
             in_expr(ptr, maps);
             if let Some(l) = limit {

@@ -70,6 +70,11 @@ pub fn expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             expr(a, f);
             expr(b, f);
         }
+        ExprKind::StrLen(a) | ExprKind::StrContains(a, _) => expr(a, f),
+        ExprKind::StrNcmp(a, b, _) => {
+            expr(a, f);
+            expr(b, f);
+        }
         ExprKind::ReadStr { ptr, limit, .. } => {
             expr(ptr, f);
             if let Some(l) = limit {

@@ -150,7 +150,8 @@ fn too_much_stack_points_at_the_expression() {
 
 #[test]
 fn str_of_a_non_pointer() {
-    insta::assert_snapshot!(diag("BEGIN { printf(\"%s\\n\", str(comm)); }"));
+    // A string is its own `str()`; with a length it would need reading again.
+    insta::assert_snapshot!(diag("BEGIN { printf(\"%s\\n\", str(comm, 4)); }"));
 }
 
 #[test]

@@ -68,8 +68,26 @@ fn uprobe_argument_strings_and_max_strlen() {
 }
 
 #[test]
-fn str_of_a_string_or_a_zero_length_is_an_error() {
-    let r = run(&["-e", "BEGIN { printf(\"%s\\n\", str(comm)); }"]);
+fn data_loc_strings_and_str_of_strings() {
+    // sched_process_exec's `filename` is a `__data_loc char[]` inside the record.
+    let w = workload();
+    let cmd = format!("{w} getpid 1");
+    let out = traced(&[
+        "-e",
+        r#"tracepoint:sched:sched_process_exec /pid == cpid/ {
+            printf("%s|%d\n", str(args.filename), strlen(args->filename)); @[args.filename, str(comm)] = count(); }"#,
+        "-c",
+        &cmd,
+    ]);
+    assert_eq!(
+        out,
+        [format!("{w}|{}", w.len()), format!("@[{w}, workload]: 1")]
+    );
+}
+
+#[test]
+fn str_with_a_length_of_a_string_or_a_zero_length_is_an_error() {
+    let r = run(&["-e", "BEGIN { printf(\"%s\\n\", str(comm, 4)); }"]);
     assert_eq!(r.code, Some(1));
     assert!(r.stderr.contains("error[E0304]"), "{}", r.stderr);
     let r = run(&["-e", "BEGIN { @ = str(0, 0); }"]);

@@ -49,6 +49,60 @@ impl Lowerer<'_> {
                 self.extend(v, ty);
                 Val::Int(Src::V(v))
             }
+            (Access::DataLoc { off }, ty) => {
+                let Ty::Str { len } = *ty else {
+                    unreachable!("sema: __data_loc fields are strings")
+                };
+                // The locator: (length << 16) | offset from the record's start.
+                let loc = self.new_vreg();
+                self.ops.push(Op::Load {
+                    size: Size::W,
+                    dst: loc,
+                    base: Base::V(ctx),
+                    off: off as i16,
+                });
+                let n = self.fresh_copy(Src::V(loc));
+                self.ops.push(Op::Alu {
+                    op: Alu::Rsh,
+                    dst: n,
+                    src: Src::Imm(16),
+                    signed: false,
+                });
+                let fits = self.new_label();
+                self.ops.push(Op::Jmp {
+                    cond: crate::bpf::Cond::Le,
+                    a: n,
+                    b: Src::Imm(len as i32),
+                    target: fits,
+                });
+                self.ops.push(Op::Mov {
+                    dst: n,
+                    src: Src::Imm(len as i32),
+                });
+                self.ops.push(Op::Label(fits));
+                self.ops.push(Op::Alu {
+                    op: Alu::And,
+                    dst: loc,
+                    src: Src::Imm(0xffff),
+                    signed: false,
+                });
+                // The record is kernel memory; its address is the context's.
+                let addr = self.fresh_copy(Src::V(ctx));
+                self.ops.push(Op::Alu {
+                    op: Alu::Add,
+                    dst: addr,
+                    src: Src::V(loc),
+                    signed: false,
+                });
+                let buf = self.alloc(len);
+                self.zero(buf, round_up(len, 8));
+                self.ops.push(Op::Call {
+                    helper: helper::PROBE_READ_KERNEL_STR,
+                    args: vec![Arg::Addr(buf), Arg::V(n), Arg::V(addr)],
+                    ret: None,
+                });
+                Val::Buf { at: buf, len }
+            }
             (Access::CtxPtr { ptr, off, size }, _) => {
                 // A kernel pointer in the context: read through a helper.
                 let addr = self.new_vreg();

@@ -184,6 +184,12 @@ pub enum Access {
         /// Bytes to load (1, 2, 4, 8, or a char array's length).
         size: u32,
     },
+    /// A `__data_loc` field: the u32 at `ctx + off` holds `(len << 16) | offset` of bytes
+    /// at `ctx + offset` (variable-length strings of tracepoints).
+    DataLoc {
+        /// Offset of the locator in the context.
+        off: u32,
+    },
     /// `size` bytes at kernel address `*(u64 *)(ctx + ptr) + off`, read with
     /// `bpf_probe_read_kernel` (e.g. a register in the `pt_regs` a raw tracepoint
     /// passes).
@@ -195,6 +201,17 @@ pub enum Access {
         /// Bytes to read.
         size: u32,
     },
+}
+
+impl Access {
+    /// The same access at a tracepoint field described as `__data_loc`: the u32 at
+    /// `off` locates the bytes within the record.
+    pub fn data_loc(self) -> Access {
+        match self {
+            Access::Ctx { off, .. } => Access::DataLoc { off },
+            other => other,
+        }
+    }
 }
 
 /// Which address space pointers found in a context point into.

@@ -312,7 +312,14 @@ impl Checker<'_> {
             );
             return None;
         };
-        let ty = if f.c_type.contains("__data_loc")
+        let mut access = f.access;
+        let ty = if f.c_type.contains("__data_loc") && f.c_type.contains("char") {
+            // A variable-length string inside the record.
+            access = access.data_loc();
+            Ty::Str {
+                len: self.options.max_strlen,
+            }
+        } else if f.c_type.contains("__data_loc")
             || (f.c_type.contains('[') && !f.c_type.contains("char"))
         {
             self.error(
@@ -322,7 +329,7 @@ impl Checker<'_> {
                     format!("field `{field}` (`{}`) is not supported yet", f.c_type),
                 )
                 .with_label("unsupported field type")
-                .with_help("integer, pointer and char-array fields can be read"),
+                .with_help("integer, pointer, char-array and __data_loc string fields can be read"),
             );
             return None;
         } else if f.c_type.contains('[') {
@@ -345,7 +352,7 @@ impl Checker<'_> {
             return None;
         };
         Some(hir::Expr {
-            kind: ExprKind::Ctx(f.access),
+            kind: ExprKind::Ctx(access),
             ty,
             span: e.span,
         })
@@ -615,6 +622,11 @@ impl Checker<'_> {
         let limit = args.get(1).map(|a| self.expr(a, scope));
         let ptr = ptr?;
         let max = self.options.max_strlen;
+        // `str()` of a string (a char-array or `__data_loc` field, as older scripts write
+        // `str(args->comm)`) is the string itself.
+        if matches!(ptr.ty, Ty::Str { .. }) && limit.is_none() {
+            return Some(hir::Expr { span, ..ptr });
+        }
         if !ptr.ty.is_int() {
             self.error(
                 Diagnostic::error(

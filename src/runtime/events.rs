@@ -67,9 +67,16 @@ impl Decoder {
         self.malformed
     }
 
-    /// Acts on every queued record in order; stops at an `exit()` (later records are
-    /// dropped, as bpftrace stops reading there too).
-    pub fn drain(&mut self, queue: &Queue, out: &mut dyn Output) -> io::Result<Flow> {
+    /// Acts on every queued record in order. While tracing (`stop_at_exit`) it stops at
+    /// an `exit()`: later records of the batch are dropped, as bpftrace stops reading
+    /// there too. The last drain, after END ran, shows everything (END's own output
+    /// comes after an `exit()` that may have been seen only through its flag).
+    pub fn drain(
+        &mut self,
+        queue: &Queue,
+        out: &mut dyn Output,
+        stop_at_exit: bool,
+    ) -> io::Result<Flow> {
         let buf = std::mem::take(&mut *queue.0.borrow_mut());
         let mut at = 0;
         let mut flow = Flow::Continue;
@@ -79,7 +86,9 @@ impl Decoder {
             at += 4 + len;
             if self.record(rec, out)? == Flow::Exit {
                 flow = Flow::Exit;
-                break;
+                if stop_at_exit {
+                    break;
+                }
             }
         }
         // Keep the allocation for the next batch.

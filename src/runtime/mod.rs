@@ -227,7 +227,7 @@ pub fn run_with_output(
             rb.consume()
                 .map_err(|e| Error::Other(format!("reading events: {e}")))?;
         }
-        let flow = decoder.drain(&queue, out).map_err(io_err)?;
+        let flow = decoder.drain(&queue, out, true).map_err(io_err)?;
         out.flush().map_err(io_err)?;
         // `exit()` also raises a flag in a map, in case its event found the ring
         // buffer full.
@@ -280,7 +280,7 @@ pub fn run_with_output(
         rb.consume()
             .map_err(|e| Error::Other(format!("reading events: {e}")))?;
     }
-    decoder.drain(&queue, out).map_err(io_err)?;
+    decoder.drain(&queue, out, false).map_err(io_err)?;
     out.exiting().map_err(io_err)?;
     let mut metas: Vec<_> = meta.maps.iter().collect();
     metas.sort_by(|a, b| a.name.cmp(&b.name));
@@ -332,7 +332,7 @@ fn run_tests(
                 .map_err(|e| Error::Other(format!("reading events: {e}")))?;
         }
         let mut capture = crate::output::Capture::default();
-        decoder.drain(queue, &mut capture).map_err(io_err)?;
+        decoder.drain(queue, &mut capture, false).map_err(io_err)?;
         passed.push(retval == 0);
         out.test_result(&crate::output::TestResult {
             names: &names,

@@ -158,3 +158,8 @@ fn str_of_a_non_pointer() {
 fn string_compared_with_an_integer() {
     insta::assert_snapshot!(diag("BEGIN { if (comm == 1) { exit(); } }"));
 }
+
+#[test]
+fn tuple_index_out_of_range() {
+    insta::assert_snapshot!(diag("BEGIN { $t = (1, \"a\"); @x = $t.2; }"));
+}

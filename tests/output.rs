@@ -102,3 +102,25 @@ fn lost_events_in_json_and_exit_is_never_lost() {
         "last line: {last}"
     );
 }
+
+#[test]
+fn tuples_print_as_bpftrace_prints_them() {
+    let prog = r#"BEGIN { @v = (7, "seven"); @w[1] = ((int8)-1, (uint16)65535); @n[(1, 2)] = (3, (4, "x")); exit(); }"#;
+    let r = run(&["-e", prog]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(
+        common::lines(&r.stdout),
+        [
+            "@n[1, 2]: (3, (4, x))",
+            "@v: (7, seven)",
+            "@w[1]: (-1, 65535)"
+        ]
+    );
+    let r = run(&["-f", "json", "-e", prog]);
+    assert!(
+        r.stdout
+            .contains(r#"{"type": "map", "data": {"@n": {"1,2": [3,[4,"x"]]}}}"#),
+        "{}",
+        r.stdout
+    );
+}

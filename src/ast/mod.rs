@@ -199,6 +199,13 @@ pub enum ExprKind {
     },
     /// `(a, b, c)`.
     Tuple(Vec<Expr>),
+    /// `t.0`: an element of a tuple.
+    TupleIndex {
+        /// The tuple.
+        base: Box<Expr>,
+        /// Which element.
+        index: u64,
+    },
     /// `(int8)e` … `(uint64)e`: converted as C converts (truncated, sign- or
     /// zero-extended).
     Cast {

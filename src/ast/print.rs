@@ -154,6 +154,10 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             );
             vec![target]
         }
+        ExprKind::TupleIndex { base, index } => {
+            let _ = writeln!(out, "element .{index} {at}");
+            vec![base]
+        }
         ExprKind::Param(n) => {
             let _ = writeln!(out, "param ${n} {at}");
             vec![]

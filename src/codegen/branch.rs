@@ -62,6 +62,9 @@ impl Lowerer<'_> {
                     self.ops.push(Op::Label(skip));
                 }
             }
+            ExprKind::Binary(op, l, r) if op.is_comparison() && matches!(l.ty, Ty::Tuple(_)) => {
+                self.branch_tuple_eq(l, r, (*op == BinOp::Eq) == when, target);
+            }
             ExprKind::Binary(op, l, r) if op.is_comparison() && matches!(l.ty, Ty::Str { .. }) => {
                 super::strcmp::branch_str_eq(self, l, r, (*op == BinOp::Eq) == when, target);
             }

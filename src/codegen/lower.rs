@@ -331,6 +331,7 @@ impl<'a> Lowerer<'a> {
                         self.zero(at.at(n as i16), klen - n);
                     }
                 }
+                (Val::Buf { at: from, len }, Ty::Tuple(_)) => self.copy(at, from, len, 1),
                 (Val::Buf { .. }, _) => unreachable!("sema unified key types"),
             }
         }
@@ -380,6 +381,11 @@ impl<'a> Lowerer<'a> {
             }
             ExprKind::Builtin(b) => self.builtin(*b),
             ExprKind::Ctx(access) => self.ctx_read(*access, &e.ty),
+            ExprKind::Tuple(items) => self.tuple_value(items, &e.ty),
+            ExprKind::TupleIndex(t, i) => {
+                let v = self.value(t);
+                self.element(v, &t.ty, *i)
+            }
             ExprKind::StrLen(s) => self.str_len(s),
             ExprKind::StrNcmp(a, b, n) => self.str_ncmp(a, b, *n),
             ExprKind::StrContains(h, needle) => self.str_contains(h, needle),
@@ -398,6 +404,12 @@ impl<'a> Lowerer<'a> {
                     self.string_into(inner, to, round_up(len, 8));
                     Val::Buf { at: to, len }
                 }
+                Ty::Tuple(_) => {
+                    let Val::Buf { at, .. } = self.value(inner) else {
+                        unreachable!("sema: a tuple")
+                    };
+                    self.convert_tuple_at(at, &inner.ty, &e.ty)
+                }
                 _ => self.value(inner),
             },
             ExprKind::ReadStr { ptr, limit, space } => {
@@ -411,7 +423,10 @@ impl<'a> Lowerer<'a> {
                 match &e.ty {
                     // The variable's own buffer: a value is used within its statement,
                     // and no statement changes a variable while reading it.
-                    Ty::Str { len } => Val::Buf { at, len: *len },
+                    Ty::Str { .. } | Ty::Tuple(_) => Val::Buf {
+                        at,
+                        len: e.ty.size(),
+                    },
                     _ => {
                         let v = self.vreg();
                         self.ops.push(Op::Load {
@@ -510,7 +525,8 @@ impl<'a> Lowerer<'a> {
                 let end = self.label();
                 self.cond_depth += 1;
                 let v = match &e.ty {
-                    Ty::Str { len } => {
+                    Ty::Str { .. } | Ty::Tuple(_) => {
+                        let len = &e.ty.size();
                         let to = self.alloc(*len);
                         let rounded = round_up(*len, 8);
                         self.branch(c, false, else_l);
@@ -550,7 +566,8 @@ impl<'a> Lowerer<'a> {
         );
         let missing = self.label();
         match ty {
-            Ty::Str { len } => {
+            Ty::Str { .. } | Ty::Tuple(_) => {
+                let len = &ty.size();
                 let to = self.alloc(*len);
                 let rounded = round_up(*len, 8);
                 self.zero(to, rounded);
@@ -732,6 +749,8 @@ fn fingerprint(e: &hir::Expr) -> Option<String> {
         }
         ExprKind::Var(_)
         | ExprKind::StrLen(_)
+        | ExprKind::Tuple(_)
+        | ExprKind::TupleIndex(..)
         | ExprKind::StrNcmp(..)
         | ExprKind::StrContains(..)
         | ExprKind::MapRead { .. }

@@ -20,6 +20,7 @@ mod lower;
 pub mod regalloc;
 mod strcmp;
 mod string;
+mod tuple;
 
 use crate::artifact::{Artifact, Manifest, MapInfo, ProbeAttach, ProgramInfo};
 use crate::diag::Diagnostic;

@@ -13,6 +13,8 @@ pub enum Datum {
     Unsigned(u64),
     /// A string (bytes up to the first NUL).
     Str(String),
+    /// A tuple, printed `(1, two, 3)`.
+    Tuple(Vec<Datum>),
 }
 
 impl std::fmt::Display for Datum {
@@ -21,6 +23,16 @@ impl std::fmt::Display for Datum {
             Datum::Signed(v) => write!(f, "{v}"),
             Datum::Unsigned(v) => write!(f, "{v}"),
             Datum::Str(s) => write!(f, "{s}"),
+            Datum::Tuple(items) => {
+                write!(f, "(")?;
+                for (i, d) in items.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{d}")?;
+                }
+                write!(f, ")")
+            }
         }
     }
 }
@@ -45,7 +57,17 @@ pub fn decode(ty: &Ty, bytes: &[u8]) -> Datum {
             let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
             Datum::Str(String::from_utf8_lossy(&b[..end]).into_owned())
         }
-        Ty::Tuple(_) | Ty::Void => Datum::Unsigned(0),
+        Ty::Tuple(elems) => {
+            let (offsets, _) = super::ty::tuple_layout(elems);
+            Datum::Tuple(
+                elems
+                    .iter()
+                    .zip(offsets)
+                    .map(|(t, o)| decode(t, bytes.get(o as usize..).unwrap_or(&[])))
+                    .collect(),
+            )
+        }
+        Ty::Void => Datum::Unsigned(0),
     }
 }
 
@@ -111,8 +133,8 @@ pub struct MapSnapshot {
 impl MapSnapshot {
     /// A snapshot with `entries` put in print order.
     pub fn new(name: String, kind: ValueKind, keyed: bool, mut entries: Vec<Entry>) -> Self {
-        if matches!(kind, ValueKind::Scalar(Ty::Str { .. })) {
-            // Maps of strings print in key order, as bpftrace prints them.
+        if matches!(kind, ValueKind::Scalar(Ty::Str { .. } | Ty::Tuple(_))) {
+            // Maps of strings and tuples print in key order, as bpftrace prints them.
             entries.sort_by(|a, b| a.key.cmp(&b.key));
         } else {
             entries.sort_by(|a, b| {

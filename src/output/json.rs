@@ -146,6 +146,16 @@ fn datum(out: &mut Vec<u8>, d: &Datum) {
         Datum::Signed(v) => number(out, *v as i128),
         Datum::Unsigned(v) => number(out, *v as i128),
         Datum::Str(s) => string(out, s.as_bytes()),
+        Datum::Tuple(items) => {
+            out.push(b'[');
+            for (i, d) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                datum(out, d);
+            }
+            out.push(b']');
+        }
     }
 }
 

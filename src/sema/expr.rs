@@ -113,6 +113,12 @@ impl Checker<'_> {
                         return None;
                     }
                 };
+                // Tuple arms take one layout explicitly; strings are padded in place.
+                let (a, b) = if matches!(ty, Ty::Tuple(_)) {
+                    (unify::convert(a, &ty), unify::convert(b, &ty))
+                } else {
+                    (a, b)
+                };
                 mk(ExprKind::Ternary(Box::new(c), Box::new(a), Box::new(b)), ty)
             }
             ast::ExprKind::IncDec { .. } => {
@@ -136,13 +142,49 @@ impl Checker<'_> {
                 };
                 mk(ExprKind::Cast(Box::new(inner)), ty)
             }
-            ast::ExprKind::Tuple(_) => {
-                self.error(
-                    Diagnostic::error("E0305", span, "tuples are not supported yet")
-                        .with_label("tuple")
-                        .with_help("use several map keys instead: `@m[a, b]`"),
-                );
-                None
+            ast::ExprKind::Tuple(items) => {
+                let mut elems = Vec::new();
+                for item in items {
+                    elems.push(self.expr(item, scope));
+                }
+                let elems: Vec<hir::Expr> = elems.into_iter().collect::<Option<_>>()?;
+                let ty = Ty::Tuple(elems.iter().map(|e| e.ty.clone()).collect());
+                mk(ExprKind::Tuple(elems), ty)
+            }
+            ast::ExprKind::TupleIndex { base, index } => {
+                let t = self.expr(base, scope)?;
+                let Ty::Tuple(elems) = &t.ty else {
+                    self.error(
+                        Diagnostic::error(
+                            "E0304",
+                            base.span,
+                            format!(
+                                "`.{index}` takes an element of a tuple, but this is {}",
+                                t.ty
+                            ),
+                        )
+                        .with_label("not a tuple")
+                        .with_help("elements are numbered from 0: `$t = (1, \"a\"); $t.0`"),
+                    );
+                    return None;
+                };
+                let Some(ty) = usize::try_from(*index)
+                    .ok()
+                    .and_then(|i| elems.get(i))
+                    .cloned()
+                else {
+                    self.error(
+                        Diagnostic::error(
+                            "E0314",
+                            span,
+                            format!("tuple index {index} is out of range for {}", t.ty),
+                        )
+                        .with_label("no such element")
+                        .with_help(format!("this tuple has elements 0 to {}", elems.len() - 1)),
+                    );
+                    return None;
+                };
+                mk(ExprKind::TupleIndex(Box::new(t), *index as usize), ty)
             }
         }
     }
@@ -405,6 +447,16 @@ impl Checker<'_> {
         keys: &[ast::Expr],
         scope: &mut ProbeScope,
     ) -> Option<Vec<hir::Expr>> {
+        // `@m[(a, b)]` is `@m[a, b]`, as bpftrace keys a map by a tuple.
+        let keys = match keys {
+            [
+                ast::Expr {
+                    kind: ast::ExprKind::Tuple(items),
+                    ..
+                },
+            ] => &items[..],
+            _ => keys,
+        };
         let mut out = Vec::new();
         let mut ok = true;
         for k in keys {
@@ -424,6 +476,17 @@ impl Checker<'_> {
         e: &ast::Expr,
     ) -> Option<hir::Expr> {
         let span = e.span;
+        // Tuples compare byte for byte in one layout.
+        if let (Ty::Tuple(_), Ty::Tuple(_), BinOp::Eq | BinOp::Ne) = (&l.ty, &r.ty, op)
+            && let Some(t) = unify::unify(&l.ty, &r.ty)
+        {
+            let (l, r) = (unify::convert(l, &t), unify::convert(r, &t));
+            return Some(hir::Expr {
+                kind: ExprKind::Binary(op, Box::new(l), Box::new(r)),
+                ty: Ty::U64,
+                span,
+            });
+        }
         let ty = match (&l.ty, &r.ty) {
             (Ty::Int { signed: a, .. }, Ty::Int { signed: b, .. }) => {
                 if op.is_comparison() || matches!(op, BinOp::And | BinOp::Or) {

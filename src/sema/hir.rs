@@ -248,6 +248,10 @@ pub enum ExprKind {
     /// The inner value converted to this expression's type (a stored value meeting
     /// its place's unified type: integers widened, strings padded).
     Convert(Box<Expr>),
+    /// `(a, b, …)`: a tuple, laid out as `lang::ty::tuple_layout` of its type.
+    Tuple(Vec<Expr>),
+    /// `t.N`: element `N` of a tuple.
+    TupleIndex(Box<Expr>, usize),
     /// `strlen(s)`.
     StrLen(Box<Expr>),
     /// `strncmp(a, b, n)`: 0 when equal in the first `n` characters.

@@ -187,6 +187,14 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             expr(out, a, depth + 1);
             expr(out, b, depth + 1);
         }
+        ExprKind::Tuple(items) => {
+            let _ = writeln!(out, "tuple: {ty}");
+            items.iter().for_each(|i| expr(out, i, depth + 1));
+        }
+        ExprKind::TupleIndex(a, i) => {
+            let _ = writeln!(out, ".{i}: {ty}");
+            expr(out, a, depth + 1);
+        }
         ExprKind::StrLen(a) => {
             let _ = writeln!(out, "strlen: {ty}");
             expr(out, a, depth + 1);

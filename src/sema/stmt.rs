@@ -622,6 +622,7 @@ fn mentions_map(e: &ast::Expr, name: &str) -> bool {
         }
         K::IncDec { target, .. } => mentions_map(target, name),
         K::Tuple(items) => items.iter().any(|i| mentions_map(i, name)),
+        K::TupleIndex { base, .. } => mentions_map(base, name),
     }
 }
 

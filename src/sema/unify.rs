@@ -17,6 +17,7 @@ pub fn unify(a: &Ty, b: &Ty) -> Option<Ty> {
         (Ty::Str { len: la }, Ty::Str { len: lb }) => Some(Ty::Str {
             len: (*la).max(*lb),
         }),
+        (Ty::Tuple(a), Ty::Tuple(b)) => unify_all(a, b).map(Ty::Tuple),
         _ => None,
     }
 }
@@ -41,13 +42,15 @@ pub fn unify_values(a: &ValueKind, b: &ValueKind) -> Option<ValueKind> {
     }
 }
 
-/// The type a value has once stored in a map or variable: integers widen to 64 bits.
+/// The type a value has once stored in a map or variable: integers widen to 64 bits
+/// (inside tuples too).
 pub fn stored(t: &Ty) -> Ty {
     match t {
         Ty::Int { signed, .. } => Ty::Int {
             bits: 64,
             signed: *signed,
         },
+        Ty::Tuple(elems) => Ty::Tuple(elems.iter().map(stored).collect()),
         other => other.clone(),
     }
 }
@@ -149,7 +152,10 @@ fn in_expr(e: &mut hir::Expr, maps: &[hir::Map]) {
             in_expr(a, maps);
             in_expr(b, maps);
         }
-        ExprKind::StrLen(a) | ExprKind::StrContains(a, _) => in_expr(a, maps),
+        ExprKind::StrLen(a) | ExprKind::StrContains(a, _) | ExprKind::TupleIndex(a, _) => {
+            in_expr(a, maps)
+        }
+        ExprKind::Tuple(items) => items.iter_mut().for_each(|i| in_expr(i, maps)),
         ExprKind::StrNcmp(a, b, _) => {
             in_expr(a, maps);
             in_expr(b, maps);

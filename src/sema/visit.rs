@@ -70,7 +70,10 @@ pub fn expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             expr(a, f);
             expr(b, f);
         }
-        ExprKind::StrLen(a) | ExprKind::StrContains(a, _) => expr(a, f),
+        ExprKind::StrLen(a) | ExprKind::StrContains(a, _) | ExprKind::TupleIndex(a, _) => {
+            expr(a, f)
+        }
+        ExprKind::Tuple(items) => items.iter().for_each(|i| expr(i, f)),
         ExprKind::StrNcmp(a, b, _) => {
             expr(a, f);
             expr(b, f);

@@ -116,8 +116,8 @@ pub struct Expr {
 pub enum ExprKind {
     /// Integer literal (decimal, hex `0x`, octal `0o`/leading `0`, `_` separators allowed).
     Int(u64),
-    /// String literal with escapes already decoded.
-    Str(String),
+    /// String literal: bytes, escapes already decoded.
+    Str(Vec<u8>),
     /// Bare identifier: a builtin (`pid`, `comm`, `args`, ...) until sema says otherwise.
     Ident(String),
     /// Scratch variable `$name` (name without `$`).

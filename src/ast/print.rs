@@ -100,6 +100,7 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             vec![]
         }
         ExprKind::Str(s) => {
+            let s = String::from_utf8_lossy(s);
             let _ = writeln!(out, "string {s:?} {at}");
             vec![]
         }

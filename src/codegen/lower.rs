@@ -366,7 +366,7 @@ impl<'a> Lowerer<'a> {
             ExprKind::Str(s) => {
                 let len = s.len() as u32 + 1;
                 let at = self.alloc(len);
-                let mut bytes = s.as_bytes().to_vec();
+                let mut bytes = s.clone();
                 bytes.resize(round_up(len, 8) as usize, 0);
                 for (i, chunk) in bytes.chunks(4).enumerate() {
                     let word = i32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);

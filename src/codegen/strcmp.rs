@@ -27,8 +27,8 @@ pub(super) fn branch_str_eq(
     };
     // A literal on either side lets us compare against immediates.
     let literal = match (&l.kind, &r.kind) {
-        (_, ExprKind::Str(s)) => Some((a, la, s.as_bytes())),
-        (ExprKind::Str(s), _) => Some((b, lb, s.as_bytes())),
+        (_, ExprKind::Str(s)) => Some((a, la, &s[..])),
+        (ExprKind::Str(s), _) => Some((b, lb, &s[..])),
         _ => None,
     };
     if let Some((buf, len, lit)) = literal {

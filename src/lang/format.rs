@@ -182,19 +182,39 @@ pub enum Value {
 }
 
 /// Renders `pieces` with `args` (one per conversion; missing ones print as empty).
-pub fn render(pieces: &[Piece], args: &[Value]) -> String {
-    let mut out = String::new();
+/// Strings are bytes and print as they are.
+pub fn render(pieces: &[Piece], args: &[Value]) -> Vec<u8> {
+    let mut out = Vec::new();
     let mut args = args.iter();
     for p in pieces {
         match p {
-            Piece::Lit(s) => out.push_str(s),
+            Piece::Lit(s) => out.extend_from_slice(s.as_bytes()),
             Piece::Conv(spec) => {
                 let Some(arg) = args.next() else { continue };
-                out.push_str(&convert(spec, arg));
+                if let (Value::Str(b), 's') = (arg, spec.conv) {
+                    string(spec, b, &mut out);
+                } else {
+                    out.extend_from_slice(convert(spec, arg).as_bytes());
+                }
             }
         }
     }
     out
+}
+
+/// `%s`: the bytes up to the NUL, cut to the precision, padded to the width (C counts
+/// bytes).
+fn string(spec: &Spec, b: &[u8], out: &mut Vec<u8>) {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    let text = &b[..spec.precision.map_or(end, |p| p.min(end))];
+    let fill = spec.width.unwrap_or(0).saturating_sub(text.len());
+    if !spec.left {
+        out.resize(out.len() + fill, b' ');
+    }
+    out.extend_from_slice(text);
+    if spec.left {
+        out.resize(out.len() + fill, b' ');
+    }
 }
 
 fn convert(spec: &Spec, arg: &Value) -> String {
@@ -299,7 +319,7 @@ mod tests {
     }
 
     fn show(fmt: &str, args: &[Value]) -> String {
-        render(&parse(fmt).expect("valid format"), args)
+        String::from_utf8(render(&parse(fmt).expect("valid format"), args)).expect("UTF-8")
     }
 
     #[test]
@@ -351,6 +371,19 @@ mod tests {
         assert_eq!(show("%c%c 100%%", &[int(72), int(105)]), "Hi 100%");
         assert_eq!(show("%ld %llu %lx", &[int(1), int(2), int(16)]), "1 2 10");
         assert_eq!(show("%.3d|%p", &[int(5), int(4096)]), "005|0x1000");
+    }
+
+    #[test]
+    fn strings_are_bytes() {
+        let out = render(
+            &parse("[%s|%-4s|%3s]").unwrap(),
+            &[
+                Value::Str(vec![b'a', 0xff, 0, b'z']),
+                Value::Str(vec![0xfe]),
+                Value::Str(b"x".to_vec()),
+            ],
+        );
+        assert_eq!(out, b"[a\xff|\xfe   |  x]");
     }
 
     #[test]

@@ -55,9 +55,10 @@ pub enum Tok {
     /// Integer literal; `None` when malformed or out of range.
     #[regex(r"[0-9][0-9A-Za-z_]*", |lex| parse_int(lex.slice()))]
     Int(Option<u64>),
-    /// String literal; `Err(offset)` of a bad escape within the literal.
+    /// String literal as bytes (escapes decoded; `"\xff"` is one byte); `Err(offset)` of a
+    /// bad escape within the literal.
     #[regex(r#""([^"\\\n]|\\.)*""#, |lex| unescape(lex.slice()))]
-    Str(Result<String, usize>),
+    Str(Result<Vec<u8>, usize>),
     /// A string missing its closing quote.
     #[regex(r#""([^"\\\n]|\\.)*"#, priority = 1)]
     UnterminatedStr,
@@ -271,7 +272,7 @@ fn strip_c_suffix(s: &str) -> Option<&str> {
 }
 
 /// Decodes a quoted literal; `Err(offset)` points at a bad escape.
-fn unescape(quoted: &str) -> Result<String, usize> {
+fn unescape(quoted: &str) -> Result<Vec<u8>, usize> {
     let inner = &quoted[1..quoted.len() - 1];
     let bytes = inner.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -314,7 +315,7 @@ fn unescape(quoted: &str) -> Result<String, usize> {
             _ => return Err(at),
         }
     }
-    String::from_utf8(out).map_err(|_| 0)
+    Ok(out)
 }
 
 /// The diagnostic a malformed token stands for, if any.
@@ -389,8 +390,10 @@ mod tests {
     fn escapes() {
         assert_eq!(
             unescape(r#""a\n\t\\\"\x41\101""#),
-            Ok("a\n\t\\\"AA".to_string())
+            Ok(b"a\n\t\\\"AA".to_vec())
         );
+        // Strings are bytes: `\xff` and `\0` are single bytes, not UTF-8.
+        assert_eq!(unescape(r#""\xff\0x""#), Ok(vec![0xff, 0, b'x']));
         assert_eq!(unescape(r#""ab\q""#), Err(3));
     }
 }

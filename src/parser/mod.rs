@@ -99,7 +99,7 @@ fn describe(tok: &Token) -> String {
         Token::Body(Tok::Map(s)) => format!("map `@{s}`"),
         Token::Body(Tok::Int(Some(v))) => format!("integer `{v}`"),
         Token::Body(Tok::Param(Some(n))) => format!("parameter `${n}`"),
-        Token::Body(Tok::Str(Ok(s))) => format!("string {s:?}"),
+        Token::Body(Tok::Str(Ok(s))) => format!("string {:?}", String::from_utf8_lossy(s)),
         Token::Body(t) => format!("`{}`", punct(t)),
     }
 }

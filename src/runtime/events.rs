@@ -138,7 +138,7 @@ impl Decoder {
                     .collect();
                 self.text.clear();
                 self.text
-                    .extend_from_slice(format::render(pieces, &values).as_bytes());
+                    .extend_from_slice(&format::render(pieces, &values));
                 out.printf(&self.text)?;
             }
             None => self.malformed += 1,

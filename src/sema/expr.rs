@@ -209,7 +209,7 @@ impl Checker<'_> {
         let string = |s: String| {
             let len = s.len() as u32 + 1;
             Some(hir::Expr {
-                kind: ExprKind::Str(s),
+                kind: ExprKind::Str(s.into_bytes()),
                 ty: Ty::Str { len },
                 span,
             })
@@ -646,7 +646,7 @@ impl Checker<'_> {
                     );
                     return None;
                 };
-                ExprKind::StrContains(first, needle.as_bytes().to_vec())
+                ExprKind::StrContains(first, needle.clone())
             }
         };
         Some(hir::Expr {
@@ -676,7 +676,7 @@ impl Checker<'_> {
             let s = text.cloned().unwrap_or_default();
             let len = s.len() as u32 + 1;
             return Some(hir::Expr {
-                kind: ExprKind::Str(s),
+                kind: ExprKind::Str(s.into_bytes()),
                 ty: Ty::Str { len },
                 span,
             });

@@ -221,8 +221,8 @@ pub enum Builtin {
 pub enum ExprKind {
     /// Integer constant.
     Int(u64),
-    /// String constant.
-    Str(String),
+    /// String constant (bytes).
+    Str(Vec<u8>),
     /// A builtin.
     Builtin(Builtin),
     /// A value read from the probe's context (`args.x`, `arg0`, `retval`).

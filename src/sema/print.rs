@@ -149,6 +149,7 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             let _ = writeln!(out, "int {v}: {ty}");
         }
         ExprKind::Str(s) => {
+            let s = String::from_utf8_lossy(s);
             let _ = writeln!(out, "string {s:?}: {ty}");
         }
         ExprKind::Builtin(b) => {

@@ -260,6 +260,8 @@ impl Checker<'_> {
             );
             return None;
         };
+        // Formats are text; a byte that is not UTF-8 prints as U+FFFD.
+        let fmt = &String::from_utf8_lossy(fmt).into_owned();
         let specs = match format::parse(fmt) {
             Ok(pieces) => format::arg_kinds(&pieces),
             Err(e) => {

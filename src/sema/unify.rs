@@ -193,7 +193,7 @@ mod tests {
         assert_eq!(unify(&Ty::Str { len: 16 }, &Ty::U64), None);
         assert_eq!(stored(&i32s), Ty::I64);
         let e = hir::Expr {
-            kind: ExprKind::Str("ab".into()),
+            kind: ExprKind::Str(b"ab".to_vec()),
             ty: Ty::Str { len: 3 },
             span: Default::default(),
         };

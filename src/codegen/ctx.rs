@@ -68,18 +68,7 @@ impl Lowerer<'_> {
                     src: Src::Imm(16),
                     signed: false,
                 });
-                let fits = self.new_label();
-                self.ops.push(Op::Jmp {
-                    cond: crate::bpf::Cond::Le,
-                    a: n,
-                    b: Src::Imm(len as i32),
-                    target: fits,
-                });
-                self.ops.push(Op::Mov {
-                    dst: n,
-                    src: Src::Imm(len as i32),
-                });
-                self.ops.push(Op::Label(fits));
+                self.clamp(n, len);
                 self.ops.push(Op::Alu {
                     op: Alu::And,
                     dst: loc,
@@ -149,7 +138,7 @@ impl Lowerer<'_> {
     }
 
     /// Sign-extends `v` from the width of a signed integer type narrower than 64 bits.
-    fn extend(&mut self, v: VReg, ty: &Ty) {
+    pub(super) fn extend(&mut self, v: VReg, ty: &Ty) {
         if let Ty::Int { bits, signed: true } = *ty
             && bits < 64
         {

@@ -3,7 +3,7 @@
 
 use super::ir::{Op, Src};
 use super::lower::{Lowerer, Val};
-use crate::bpf::{Cond, Size};
+use crate::bpf::Cond;
 use crate::sema::hir::{self, ExprKind};
 
 /// Jumps to `target` when the strings `l` and `r` are equal (`on_equal`) or differ.
@@ -35,13 +35,7 @@ pub(super) fn branch_str_eq(
         let n = (lit.len() as u32 + 1).min(len);
         for i in 0..n {
             let byte = lit.get(i as usize).copied().unwrap_or(0);
-            let t = lw.new_vreg();
-            lw.ops.push(Op::Load {
-                size: Size::B,
-                dst: t,
-                base: buf.base,
-                off: buf.off + i as i16,
-            });
+            let t = lw.load_byte(buf, i);
             lw.ops.push(Op::Jmp {
                 cond: Cond::Ne,
                 a: t,
@@ -56,20 +50,8 @@ pub(super) fn branch_str_eq(
     } else {
         let n = la.min(lb);
         for i in 0..n {
-            let x = lw.new_vreg();
-            let y = lw.new_vreg();
-            lw.ops.push(Op::Load {
-                size: Size::B,
-                dst: x,
-                base: a.base,
-                off: a.off + i as i16,
-            });
-            lw.ops.push(Op::Load {
-                size: Size::B,
-                dst: y,
-                base: b.base,
-                off: b.off + i as i16,
-            });
+            let x = lw.load_byte(a, i);
+            let y = lw.load_byte(b, i);
             lw.ops.push(Op::Jmp {
                 cond: Cond::Ne,
                 a: x,
@@ -88,13 +70,7 @@ pub(super) fn branch_str_eq(
         } else {
             // The shorter buffer ended without a NUL: equal iff the longer one ends here.
             let (longer, _) = if la > lb { (a, la) } else { (b, lb) };
-            let t = lw.new_vreg();
-            lw.ops.push(Op::Load {
-                size: Size::B,
-                dst: t,
-                base: longer.base,
-                off: longer.off + n as i16,
-            });
+            let t = lw.load_byte(longer, n);
             lw.ops.push(Op::Jmp {
                 cond: Cond::Eq,
                 a: t,

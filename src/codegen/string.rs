@@ -26,18 +26,7 @@ impl Lowerer<'_> {
             Some(l) => {
                 let n = self.int(l);
                 let v = self.fresh_copy(n);
-                let ok: Label = self.new_label();
-                self.ops.push(Op::Jmp {
-                    cond: Cond::Le,
-                    a: v,
-                    b: Src::Imm(len as i32),
-                    target: ok,
-                });
-                self.ops.push(Op::Mov {
-                    dst: v,
-                    src: Src::Imm(len as i32),
-                });
-                self.ops.push(Op::Label(ok));
+                self.clamp(v, len);
                 Arg::V(v)
             }
         };
@@ -61,6 +50,22 @@ impl Lowerer<'_> {
 }
 
 impl Lowerer<'_> {
+    /// `v = min(v, max)` (unsigned): a size the verifier can bound.
+    pub(super) fn clamp(&mut self, v: super::ir::VReg, max: u32) {
+        let ok: Label = self.new_label();
+        self.ops.push(Op::Jmp {
+            cond: Cond::Le,
+            a: v,
+            b: Src::Imm(max as i32),
+            target: ok,
+        });
+        self.ops.push(Op::Mov {
+            dst: v,
+            src: Src::Imm(max as i32),
+        });
+        self.ops.push(Op::Label(ok));
+    }
+
     /// `strlen(s)`: the index of the first NUL (the buffer's length without one).
     pub(super) fn str_len(&mut self, s: &hir::Expr) -> Val {
         let Val::Buf { at, len } = self.value(s) else {
@@ -191,7 +196,7 @@ impl Lowerer<'_> {
     }
 
     /// The byte at `at + i`, zero-extended.
-    fn load_byte(&mut self, at: super::ir::Mem, i: u32) -> super::ir::VReg {
+    pub(super) fn load_byte(&mut self, at: super::ir::Mem, i: u32) -> super::ir::VReg {
         let t = self.new_vreg();
         self.ops.push(Op::Load {
             size: crate::bpf::Size::B,

@@ -4,7 +4,7 @@
 
 use super::ir::{Label, Mem, Op, Src};
 use super::lower::{Lowerer, Val};
-use crate::bpf::{Alu, Cond, Size};
+use crate::bpf::{Cond, Size};
 use crate::lang::ty::{Ty, round_up, tuple_layout};
 use crate::sema::hir;
 
@@ -73,7 +73,7 @@ impl Lowerer<'_> {
         let (offsets, _) = tuple_layout(elems);
         let el = at.at(offsets[index] as i16);
         match &elems[index] {
-            Ty::Int { bits, signed } => {
+            t @ Ty::Int { bits, .. } => {
                 let r = self.new_vreg();
                 let size = Size::from_bytes(*bits as u32 / 8).expect("8 to 64 bits");
                 self.ops.push(Op::Load {
@@ -82,17 +82,7 @@ impl Lowerer<'_> {
                     base: el.base,
                     off: el.off,
                 });
-                if *signed && *bits < 64 {
-                    let shift = 64 - *bits as i32;
-                    for op in [Alu::Lsh, Alu::Arsh] {
-                        self.ops.push(Op::Alu {
-                            op,
-                            dst: r,
-                            src: Src::Imm(shift),
-                            signed: false,
-                        });
-                    }
-                }
+                self.extend(r, t);
                 Val::Int(Src::V(r))
             }
             t => Val::Buf {

@@ -207,9 +207,9 @@ pub enum ExprKind {
         index: u64,
     },
     /// `(int8)e` … `(uint64)e`: converted as C converts (truncated, sign- or
-    /// zero-extended).
+    /// zero-extended); `(bool)e` is `e != 0`.
     Cast {
-        /// Width: 8, 16, 32 or 64.
+        /// Width: 8, 16, 32 or 64; 1 for `bool`.
         bits: u8,
         /// `intN` (true) or `uintN`.
         signed: bool,

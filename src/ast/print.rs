@@ -173,7 +173,11 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
         }
         ExprKind::Cast { bits, signed, expr } => {
             let u = if *signed { "" } else { "u" };
-            let _ = writeln!(out, "cast ({u}int{bits}) {at}");
+            if *bits == 1 {
+                let _ = writeln!(out, "cast (bool) {at}");
+            } else {
+                let _ = writeln!(out, "cast ({u}int{bits}) {at}");
+            }
             vec![expr]
         }
     };

@@ -316,8 +316,9 @@ impl<'a> Lowerer<'a> {
         for (i, v) in vals.into_iter().enumerate() {
             let at = key.at(layout.key_offsets[i] as i16);
             match (v, &layout.key_types[i]) {
-                (Val::Int(src), _) => self.ops.push(Op::Store {
-                    size: Size::DW,
+                (Val::Int(src), kt) => self.ops.push(Op::Store {
+                    // Integers are stored as 64 bits; a bool is one byte.
+                    size: if *kt == Ty::Bool { Size::B } else { Size::DW },
                     base: at.base,
                     off: at.off,
                     src,

@@ -34,8 +34,8 @@ impl Lowerer<'_> {
     /// Stores `v` (of type `source`) as an element of type `t` at `to`.
     fn store_element(&mut self, to: Mem, v: Val, t: &Ty, source: &Ty) {
         match (v, t) {
-            (Val::Int(src), Ty::Int { bits, .. }) => {
-                let size = Size::from_bytes(*bits as u32 / 8).expect("8 to 64 bits");
+            (Val::Int(src), Ty::Int { .. } | Ty::Bool) => {
+                let size = Size::from_bytes(t.size()).expect("1 to 8 bytes");
                 self.ops.push(Op::Store {
                     size,
                     base: to.base,
@@ -73,9 +73,9 @@ impl Lowerer<'_> {
         let (offsets, _) = tuple_layout(elems);
         let el = at.at(offsets[index] as i16);
         match &elems[index] {
-            t @ Ty::Int { bits, .. } => {
+            t @ (Ty::Int { .. } | Ty::Bool) => {
                 let r = self.new_vreg();
-                let size = Size::from_bytes(*bits as u32 / 8).expect("8 to 64 bits");
+                let size = Size::from_bytes(t.size()).expect("1 to 8 bytes");
                 self.ops.push(Op::Load {
                     size,
                     dst: r,

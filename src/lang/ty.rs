@@ -19,6 +19,8 @@ pub enum Ty {
         /// Buffer size in bytes, including room for the NUL.
         len: u32,
     },
+    /// `true` or `false`: one byte, 0 or 1 (in registers a 64-bit 0 or 1).
+    Bool,
     /// A tuple; each element is laid out at its natural alignment.
     Tuple(Vec<Ty>),
     /// No value (statements, `printf`, `exit`).
@@ -42,6 +44,7 @@ impl Ty {
         match self {
             Ty::Int { bits, .. } => *bits as u32 / 8,
             Ty::Str { len } => *len,
+            Ty::Bool => 1,
             Ty::Tuple(elems) => {
                 let (size, align) = tuple_layout(elems).1;
                 round_up(size, align)
@@ -54,7 +57,7 @@ impl Ty {
     pub fn align(&self) -> u32 {
         match self {
             Ty::Int { bits, .. } => *bits as u32 / 8,
-            Ty::Str { .. } => 1,
+            Ty::Str { .. } | Ty::Bool => 1,
             Ty::Tuple(elems) => tuple_layout(elems).1.1,
             Ty::Void => 1,
         }
@@ -63,6 +66,11 @@ impl Ty {
     /// True for integers.
     pub fn is_int(&self) -> bool {
         matches!(self, Ty::Int { .. })
+    }
+
+    /// True for integers and booleans: what arithmetic, conditions and `%d` take.
+    pub fn is_integral(&self) -> bool {
+        matches!(self, Ty::Int { .. } | Ty::Bool)
     }
 
     /// True for signed integers.
@@ -98,6 +106,7 @@ impl fmt::Display for Ty {
                 write!(f, "{}{}", if *signed { "int" } else { "uint" }, bits)
             }
             Ty::Str { len } => write!(f, "string[{len}]"),
+            Ty::Bool => write!(f, "bool"),
             Ty::Tuple(elems) => {
                 write!(f, "(")?;
                 for (i, e) in elems.iter().enumerate() {

@@ -11,6 +11,8 @@ pub enum Datum {
     Signed(i64),
     /// An unsigned integer.
     Unsigned(u64),
+    /// `true` / `false`.
+    Bool(bool),
     /// A string (bytes up to the first NUL).
     Str(String),
     /// A tuple, printed `(1, two, 3)`.
@@ -22,6 +24,7 @@ impl std::fmt::Display for Datum {
         match self {
             Datum::Signed(v) => write!(f, "{v}"),
             Datum::Unsigned(v) => write!(f, "{v}"),
+            Datum::Bool(b) => write!(f, "{b}"),
             Datum::Str(s) => write!(f, "{s}"),
             Datum::Tuple(items) => {
                 write!(f, "(")?;
@@ -67,6 +70,7 @@ pub fn decode(ty: &Ty, bytes: &[u8]) -> Datum {
                     .collect(),
             )
         }
+        Ty::Bool => Datum::Bool(bytes.first().is_some_and(|&b| b != 0)),
         Ty::Void => Datum::Unsigned(0),
     }
 }

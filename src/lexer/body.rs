@@ -16,8 +16,8 @@ pub enum Tok {
     /// Identifier (builtin, function, field name, keyword-like words).
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice().to_string(), priority = 2)]
     Ident(String),
-    /// An integer type name, as casts write it: `int8` … `int64`, `uint8` … `uint64`.
-    #[regex(r"u?int(8|16|32|64)", |lex| lex.slice().to_string(), priority = 3)]
+    /// A type name as casts write it: `int8` … `int64`, `uint8` … `uint64`, `bool`.
+    #[regex(r"u?int(8|16|32|64)|bool", |lex| lex.slice().to_string(), priority = 3)]
     IntType(String),
     /// `if`
     #[token("if", priority = 3)]

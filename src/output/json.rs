@@ -145,6 +145,7 @@ fn datum(out: &mut Vec<u8>, d: &Datum) {
     match d {
         Datum::Signed(v) => number(out, *v as i128),
         Datum::Unsigned(v) => number(out, *v as i128),
+        Datum::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Datum::Str(s) => string(out, s.as_bytes()),
         Datum::Tuple(items) => {
             out.push(b'[');

@@ -133,6 +133,20 @@ impl Checker<'_> {
             ast::ExprKind::ParamCount => {
                 mk(ExprKind::Int(self.options.params.len() as u64), Ty::I64)
             }
+            ast::ExprKind::Cast { bits: 1, expr, .. } => {
+                // `(bool)x` is `x != 0`.
+                let inner = self.expr(expr, scope)?;
+                self.expect_int(&inner, "a cast's operand")?;
+                let zero = hir::Expr {
+                    kind: ExprKind::Int(0),
+                    ty: Ty::I64,
+                    span,
+                };
+                mk(
+                    ExprKind::Binary(BinOp::Ne, Box::new(inner), Box::new(zero)),
+                    Ty::Bool,
+                )
+            }
             ast::ExprKind::Cast { bits, signed, expr } => {
                 let inner = self.expr(expr, scope)?;
                 self.expect_int(&inner, "a cast's operand")?;
@@ -195,6 +209,13 @@ impl Checker<'_> {
             bits: 32,
             signed: false,
         };
+        if let "true" | "false" = name {
+            return Some(hir::Expr {
+                kind: ExprKind::Int((name == "true") as u64),
+                ty: Ty::Bool,
+                span,
+            });
+        }
         let Some(def) = builtins::lookup(name) else {
             self.error(
                 Diagnostic::error("E0300", span, format!("unknown identifier `{name}`"))
@@ -487,7 +508,15 @@ impl Checker<'_> {
                 span,
             });
         }
-        let ty = match (&l.ty, &r.ty) {
+        // A bool takes part in arithmetic as the unsigned integer 0 or 1.
+        let as_int = |t: &Ty| match t {
+            Ty::Bool => Ty::Int {
+                bits: 8,
+                signed: false,
+            },
+            other => other.clone(),
+        };
+        let ty = match (&as_int(&l.ty), &as_int(&r.ty)) {
             (Ty::Int { signed: a, .. }, Ty::Int { signed: b, .. }) => {
                 if op.is_comparison() || matches!(op, BinOp::And | BinOp::Or) {
                     Ty::U64
@@ -649,11 +678,13 @@ impl Checker<'_> {
                 ExprKind::StrContains(first, needle.clone())
             }
         };
-        Some(hir::Expr {
-            kind,
-            ty: Ty::U64,
-            span,
-        })
+        // strcontains is a bool, as bpftrace's newest has it; strlen and strncmp numbers.
+        let ty = if name == "strcontains" {
+            Ty::Bool
+        } else {
+            Ty::U64
+        };
+        Some(hir::Expr { kind, ty, span })
     }
 
     /// A call of a value-returning function (`str`).
@@ -690,7 +721,7 @@ impl Checker<'_> {
         if matches!(ptr.ty, Ty::Str { .. }) && limit.is_none() {
             return Some(hir::Expr { span, ..ptr });
         }
-        if !ptr.ty.is_int() {
+        if !ptr.ty.is_integral() {
             self.error(
                 Diagnostic::error(
                     "E0304",

@@ -224,7 +224,7 @@ impl Checker<'_> {
     }
 
     fn expect_int(&mut self, e: &hir::Expr, what: &str) -> Option<()> {
-        if e.ty.is_int() {
+        if e.ty.is_integral() {
             return Some(());
         }
         self.error(

@@ -301,7 +301,7 @@ impl Checker<'_> {
         for (kind, v) in specs.iter().zip(&values) {
             let fits = match kind {
                 format::ArgKind::Str => matches!(v.ty, Ty::Str { .. }),
-                format::ArgKind::Int | format::ArgKind::Char => v.ty.is_int(),
+                format::ArgKind::Int | format::ArgKind::Char => v.ty.is_integral(),
             };
             if !fits {
                 ok = false;

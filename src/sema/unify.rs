@@ -18,6 +18,8 @@ pub fn unify(a: &Ty, b: &Ty) -> Option<Ty> {
             len: (*la).max(*lb),
         }),
         (Ty::Tuple(a), Ty::Tuple(b)) => unify_all(a, b).map(Ty::Tuple),
+        (Ty::Bool, Ty::Bool) => Some(Ty::Bool),
+        (Ty::Bool, Ty::Int { .. }) | (Ty::Int { .. }, Ty::Bool) => Some(Ty::U64),
         _ => None,
     }
 }

@@ -1,7 +1,7 @@
 //! String equality (`==`, `!=`) as unrolled byte comparisons with C `strcmp` semantics:
 //! bytes after the first NUL do not matter.
 
-use super::ir::{Op, Src};
+use super::ir::{Label, Mem, Op, Src};
 use super::lower::{Lowerer, Val};
 use crate::bpf::Cond;
 use crate::sema::hir::{self, ExprKind};
@@ -48,37 +48,50 @@ pub(super) fn branch_str_eq(
         let equal = (lit.len() as u32) <= len;
         lw.ops.push(Op::Goto(if equal { eq } else { ne }));
     } else {
-        let n = la.min(lb);
-        for i in 0..n {
-            let x = lw.load_byte(a, i);
-            let y = lw.load_byte(b, i);
-            lw.ops.push(Op::Jmp {
-                cond: Cond::Ne,
-                a: x,
-                b: Src::V(y),
-                target: ne,
-            });
-            lw.ops.push(Op::Jmp {
-                cond: Cond::Eq,
-                a: x,
-                b: Src::Imm(0),
-                target: eq,
-            });
-        }
-        if la == lb {
-            lw.ops.push(Op::Goto(eq));
-        } else {
-            // The shorter buffer ended without a NUL: equal iff the longer one ends here.
-            let (longer, _) = if la > lb { (a, la) } else { (b, lb) };
-            let t = lw.load_byte(longer, n);
-            lw.ops.push(Op::Jmp {
-                cond: Cond::Eq,
-                a: t,
-                b: Src::Imm(0),
-                target: eq,
-            });
-            lw.ops.push(Op::Goto(ne));
-        }
+        compare_buffers(lw, (a, la), (b, lb), u32::MAX, eq, ne);
     }
     lw.ops.push(Op::Label(out));
+}
+
+/// Jumps to `eq` when the strings in buffers `a` and `b` are equal in their first `limit`
+/// characters (C `strncmp`: the comparison stops at a NUL both share), to `ne` otherwise.
+pub(super) fn compare_buffers(
+    lw: &mut Lowerer<'_>,
+    (a, la): (Mem, u32),
+    (b, lb): (Mem, u32),
+    limit: u32,
+    eq: Label,
+    ne: Label,
+) {
+    let n = la.min(lb).min(limit);
+    for i in 0..n {
+        let x = lw.load_byte(a, i);
+        let y = lw.load_byte(b, i);
+        lw.ops.push(Op::Jmp {
+            cond: Cond::Ne,
+            a: x,
+            b: Src::V(y),
+            target: ne,
+        });
+        lw.ops.push(Op::Jmp {
+            cond: Cond::Eq,
+            a: x,
+            b: Src::Imm(0),
+            target: eq,
+        });
+    }
+    if n < limit && la != lb {
+        // The shorter buffer ended without a NUL: equal only if the longer one ends here.
+        let longer = if la > lb { a } else { b };
+        let t = lw.load_byte(longer, n);
+        lw.ops.push(Op::Jmp {
+            cond: Cond::Eq,
+            a: t,
+            b: Src::Imm(0),
+            target: eq,
+        });
+        lw.ops.push(Op::Goto(ne));
+    } else {
+        lw.ops.push(Op::Goto(eq));
+    }
 }

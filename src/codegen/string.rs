@@ -108,34 +108,7 @@ impl Lowerer<'_> {
             src: Src::Imm(1),
         });
         let (eq, ne) = (self.new_label(), self.new_label());
-        let m = n.min(lx).min(ly);
-        for i in 0..m {
-            let p = self.load_byte(x, i);
-            let q = self.load_byte(y, i);
-            self.ops.push(Op::Jmp {
-                cond: Cond::Ne,
-                a: p,
-                b: Src::V(q),
-                target: ne,
-            });
-            self.ops.push(Op::Jmp {
-                cond: Cond::Eq,
-                a: p,
-                b: Src::Imm(0),
-                target: eq,
-            });
-        }
-        if m < n && lx != ly {
-            // The shorter buffer ended without a NUL: equal only if the longer ends too.
-            let (longer, _) = if lx > ly { (x, lx) } else { (y, ly) };
-            let t = self.load_byte(longer, m);
-            self.ops.push(Op::Jmp {
-                cond: Cond::Ne,
-                a: t,
-                b: Src::Imm(0),
-                target: ne,
-            });
-        }
+        super::strcmp::compare_buffers(self, (x, lx), (y, ly), n, eq, ne);
         self.ops.push(Op::Label(eq));
         self.ops.push(Op::Mov {
             dst: res,

@@ -9,6 +9,8 @@
 //! - `read N [BYTES]`: N `read`s of BYTES (default 1) from /dev/zero;
 //! - `write N [BYTES]`: N `write`s of BYTES (default 1) to /dev/null;
 //! - `writes N`: N `write`s to /dev/null of 0, 1, …, N−1 bytes (a known distribution);
+//! - `bytes N`: N `write`s to /dev/null; the i-th (from 0) sends the first i mod 11
+//!   bytes of `A z~` NUL 0x01 0x7f 0x80 0xff `\n` (printable, control and high bytes);
 //! - `func N`: N calls of the non-inlined function `scry_workload_func`;
 //! - `framed N`: N calls of `scry_workload_framed`, the same function with a C-style
 //!   `push %rbp` prologue (x86-64), which uprobes emulate instead of single-stepping;
@@ -168,6 +170,19 @@ fn main() {
             for i in 0..n as usize {
                 // SAFETY: buf is valid for n > i bytes.
                 let r = unsafe { libc::write(fd, buf.as_ptr().cast(), i) };
+                assert!(r >= 0, "write failed");
+            }
+            // SAFETY: fd is ours.
+            unsafe { libc::close(fd) };
+        }
+        "bytes" => {
+            // SAFETY: a valid NUL-terminated path.
+            let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY) };
+            assert!(fd >= 0, "cannot open /dev/null");
+            let pattern = b"A z~\x00\x01\x7f\x80\xff\n";
+            for i in 0..n as usize {
+                // SAFETY: pattern is valid for its 10 bytes.
+                let r = unsafe { libc::write(fd, pattern.as_ptr().cast(), i % 11) };
                 assert!(r >= 0, "write failed");
             }
             // SAFETY: fd is ours.

@@ -163,3 +163,13 @@ fn string_compared_with_an_integer() {
 fn tuple_index_out_of_range() {
     insta::assert_snapshot!(diag("BEGIN { $t = (1, \"a\"); @x = $t.2; }"));
 }
+
+#[test]
+fn buf_of_a_pointer_without_length() {
+    insta::assert_snapshot!(diag("BEGIN { printf(\"%r\\n\", buf(0)); }"));
+}
+
+#[test]
+fn buffer_conversion_of_an_integer() {
+    insta::assert_snapshot!(diag("BEGIN { printf(\"%rh\\n\", 5); }"));
+}

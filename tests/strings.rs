@@ -93,3 +93,42 @@ fn str_with_a_length_of_a_string_or_a_zero_length_is_an_error() {
     let r = run(&["-e", "BEGIN { @ = str(0, 0); }"]);
     assert!(r.stderr.contains("error[E0304]"), "{}", r.stderr);
 }
+
+#[test]
+fn buffers_as_keys_values_tuples_and_json() {
+    // Writes of 0..=10 bytes of `A z~` NUL 0x01 0x7f 0x80 0xff `\n`, twice over (i mod 11).
+    let cmd = format!("{} bytes 22", workload());
+    let prog = r#"tracepoint:syscalls:sys_enter_write /pid == cpid && args.fd > 2/ {
+        @[buf(args.buf, args.count)] = count();
+        $n = 64;
+        if (args.count == 6) { @six = buf(args.buf, $n); @t = (args.count, buf(args.buf, 2)); }
+        if (args.count == 10) { @whole = buf(comm); }
+    }"#;
+    let out = traced(&["--max-strlen", "8", "-e", prog, "-c", &cmd]);
+    // Lengths past max_strlen (8) are clamped; a run-time length is clamped too.
+    assert_eq!(
+        out,
+        [
+            "@[]: 2",
+            "@[A]: 2",
+            "@[A ]: 2",
+            "@[A z]: 2",
+            "@[A z~]: 2",
+            "@[A z~\\x00]: 2",
+            "@[A z~\\x00\\x01]: 2",
+            "@[A z~\\x00\\x01\\x7f]: 2",
+            "@[A z~\\x00\\x01\\x7f\\x80]: 6",
+            "@six: A z~\\x00\\x01\\x7f\\x80",
+            "@t: (6, A )",
+            "@whole: workload\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00",
+        ]
+    );
+    let r = run(&["--max-strlen", "8", "-f", "json", "-e", prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains(r#"{"type": "map", "data": {"@six": "A z~\\x00\\x01\\x7f\\x80"}}"#),
+        "{}",
+        r.stdout
+    );
+}

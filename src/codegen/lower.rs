@@ -333,6 +333,11 @@ impl<'a> Lowerer<'a> {
                     }
                 }
                 (Val::Buf { at: from, len }, Ty::Tuple(_)) => self.copy(at, from, len, 1),
+                (Val::Buf { at: from, len }, kt @ Ty::Buf { .. }) => {
+                    let n = len.min(kt.size());
+                    self.copy(at, from, n, 8);
+                    self.zero(at.at(n as i16), kt.size() - n);
+                }
                 (Val::Buf { .. }, _) => unreachable!("sema unified key types"),
             }
         }
@@ -405,6 +410,15 @@ impl<'a> Lowerer<'a> {
                     self.string_into(inner, to, round_up(len, 8));
                     Val::Buf { at: to, len }
                 }
+                Ty::Buf { len } if matches!(inner.ty, Ty::Str { .. }) => {
+                    self.string_as_buf(inner, len)
+                }
+                Ty::Buf { .. } => {
+                    let len = e.ty.size();
+                    let to = self.alloc(len);
+                    self.string_into(inner, to, len);
+                    Val::Buf { at: to, len }
+                }
                 Ty::Tuple(_) => {
                     let Val::Buf { at, .. } = self.value(inner) else {
                         unreachable!("sema: a tuple")
@@ -413,6 +427,12 @@ impl<'a> Lowerer<'a> {
                 }
                 _ => self.value(inner),
             },
+            ExprKind::ReadBuf { ptr, len, space } => {
+                let Ty::Buf { len: cap } = e.ty else {
+                    unreachable!("sema: buf() is a buffer")
+                };
+                self.read_buf(ptr, len, *space, cap)
+            }
             ExprKind::ReadStr { ptr, limit, space } => {
                 let Ty::Str { len } = e.ty else {
                     unreachable!("sema: str() is a string")
@@ -424,7 +444,7 @@ impl<'a> Lowerer<'a> {
                 match &e.ty {
                     // The variable's own buffer: a value is used within its statement,
                     // and no statement changes a variable while reading it.
-                    Ty::Str { .. } | Ty::Tuple(_) => Val::Buf {
+                    t if t.in_memory() => Val::Buf {
                         at,
                         len: e.ty.size(),
                     },
@@ -526,7 +546,7 @@ impl<'a> Lowerer<'a> {
                 let end = self.label();
                 self.cond_depth += 1;
                 let v = match &e.ty {
-                    Ty::Str { .. } | Ty::Tuple(_) => {
+                    t if t.in_memory() => {
                         let len = &e.ty.size();
                         let to = self.alloc(*len);
                         let rounded = round_up(*len, 8);
@@ -567,7 +587,7 @@ impl<'a> Lowerer<'a> {
         );
         let missing = self.label();
         match ty {
-            Ty::Str { .. } | Ty::Tuple(_) => {
+            t if t.in_memory() => {
                 let len = &ty.size();
                 let to = self.alloc(*len);
                 let rounded = round_up(*len, 8);
@@ -601,7 +621,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Evaluates a string into the `size`-byte buffer at `to`, zero-padding it.
-    fn string_into(&mut self, e: &hir::Expr, to: Mem, size: u32) {
+    pub(super) fn string_into(&mut self, e: &hir::Expr, to: Mem, size: u32) {
         let Val::Buf { at, len } = self.value(e) else {
             unreachable!("sema: string branch")
         };
@@ -756,6 +776,7 @@ fn fingerprint(e: &hir::Expr) -> Option<String> {
         | ExprKind::StrContains(..)
         | ExprKind::MapRead { .. }
         | ExprKind::Ternary(..)
-        | ExprKind::ReadStr { .. } => return None,
+        | ExprKind::ReadStr { .. }
+        | ExprKind::ReadBuf { .. } => return None,
     })
 }

@@ -4,6 +4,7 @@
 use super::ir::{Arg, Label, Op, Src};
 use super::lower::{Lowerer, Val};
 use crate::bpf::Cond;
+use crate::bpf::Size;
 use crate::bpf::insn::helper;
 use crate::lang::ty::round_up;
 use crate::probe::AddrSpace;
@@ -50,6 +51,71 @@ impl Lowerer<'_> {
 }
 
 impl Lowerer<'_> {
+    /// `buf(ptr, n)` into a new buffer of capacity `cap`: the byte count (`n` clamped to
+    /// `cap`) as 64 bits, then the bytes, zero-padded.
+    pub(super) fn read_buf(
+        &mut self,
+        ptr: &hir::Expr,
+        n: &hir::Expr,
+        space: AddrSpace,
+        cap: u32,
+    ) -> Val {
+        let p = self.int(ptr);
+        let n = self.int(n);
+        let size = match n {
+            Src::Imm(i) => Src::Imm((i as i64).clamp(0, cap as i64) as i32),
+            Src::V(v) => {
+                let v = self.fresh_copy(Src::V(v));
+                self.clamp(v, cap);
+                Src::V(v)
+            }
+        };
+        let total = 8 + round_up(cap, 8);
+        let buf = self.alloc(total);
+        self.zero(buf, total);
+        self.ops.push(Op::Store {
+            size: Size::DW,
+            base: buf.base,
+            off: buf.off,
+            src: size,
+        });
+        let helper = match space {
+            AddrSpace::User => helper::PROBE_READ_USER,
+            AddrSpace::Kernel => helper::PROBE_READ_KERNEL,
+        };
+        let arg = |s: Src| match s {
+            Src::V(v) => Arg::V(v),
+            Src::Imm(i) => Arg::Imm(i as i64),
+        };
+        self.ops.push(Op::Call {
+            helper,
+            args: vec![Arg::Addr(buf.at(8)), arg(size), arg(p)],
+            ret: None,
+        });
+        Val::Buf {
+            at: buf,
+            len: total,
+        }
+    }
+
+    /// A string's whole buffer as a `buf()`: its size, then its bytes.
+    pub(super) fn string_as_buf(&mut self, s: &hir::Expr, cap: u32) -> Val {
+        let total = 8 + round_up(cap, 8);
+        let buf = self.alloc(total);
+        let count = self.constant(cap as u64);
+        self.ops.push(Op::Store {
+            size: Size::DW,
+            base: buf.base,
+            off: buf.off,
+            src: count,
+        });
+        self.string_into(s, buf.at(8), total - 8);
+        Val::Buf {
+            at: buf,
+            len: total,
+        }
+    }
+
     /// `v = min(v, max)` (unsigned): a size the verifier can bound.
     pub(super) fn clamp(&mut self, v: super::ir::VReg, max: u32) {
         let ok: Label = self.new_label();

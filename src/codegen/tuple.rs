@@ -49,6 +49,11 @@ impl Lowerer<'_> {
                 self.copy(to, at, whole, 8);
                 self.copy(to.at(whole as i16), at.at(whole as i16), n - whole, 1);
             }
+            (Val::Buf { at, len }, Ty::Buf { .. }) => {
+                let n = len.min(t.size());
+                self.copy(to, at, n, 8);
+                self.zero(to.at(n as i16), t.size() - n);
+            }
             (Val::Buf { .. }, Ty::Tuple(_)) if source == t => {
                 let Val::Buf { at, len } = v else {
                     unreachable!()

@@ -14,6 +14,8 @@ pub enum ArgKind {
     Str,
     /// `%c`
     Char,
+    /// `%r`, `%rx`, `%rh`: a buffer from `buf()`.
+    Buf,
 }
 
 /// One conversion specification.
@@ -45,6 +47,7 @@ impl Spec {
         match self.conv {
             's' => ArgKind::Str,
             'c' => ArgKind::Char,
+            'r' | 'R' | 'H' => ArgKind::Buf,
             _ => ArgKind::Int,
         }
     }
@@ -139,6 +142,25 @@ pub fn parse(fmt: &str) -> Result<Vec<Piece>, FormatError> {
         };
         match chars.next() {
             Some((_, '%')) => lit.push('%'),
+            Some((_, 'r')) => {
+                if !lit.is_empty() {
+                    pieces.push(Piece::Lit(std::mem::take(&mut lit)));
+                }
+                // `%r` escapes non-printable bytes, `%rx` every byte, `%rh` prints hex
+                // pairs separated by spaces.
+                spec.conv = match chars.peek().map(|&(_, c)| c) {
+                    Some('x') => {
+                        chars.next();
+                        'R'
+                    }
+                    Some('h') => {
+                        chars.next();
+                        'H'
+                    }
+                    _ => 'r',
+                };
+                pieces.push(Piece::Conv(spec));
+            }
             Some((_, conv @ ('d' | 'i' | 'u' | 'x' | 'X' | 'o' | 'p' | 's' | 'c'))) => {
                 if !lit.is_empty() {
                     pieces.push(Piece::Lit(std::mem::take(&mut lit)));
@@ -179,6 +201,8 @@ pub enum Value {
     },
     /// String bytes (up to the first NUL).
     Str(Vec<u8>),
+    /// A buffer's bytes (all of them: NULs included).
+    Buf(Vec<u8>),
 }
 
 /// Renders `pieces` with `args` (one per conversion; missing ones print as empty).
@@ -193,10 +217,31 @@ pub fn render(pieces: &[Piece], args: &[Value]) -> Vec<u8> {
                 let Some(arg) = args.next() else { continue };
                 if let (Value::Str(b), 's') = (arg, spec.conv) {
                     string(spec, b, &mut out);
+                } else if let Value::Buf(b) = arg {
+                    out.extend_from_slice(escape_buffer(b, spec.conv).as_bytes());
                 } else {
                     out.extend_from_slice(convert(spec, arg).as_bytes());
                 }
             }
+        }
+    }
+    out
+}
+
+/// A buffer as `%r` (`r`: printable ASCII as is, others `\xNN`), `%rx` (`R`: every byte
+/// `\xNN`) or `%rh` (`H`: hex pairs separated by spaces) prints it.
+pub fn escape_buffer(b: &[u8], mode: char) -> String {
+    let mut out = String::new();
+    for (i, &c) in b.iter().enumerate() {
+        match mode {
+            'H' => {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(&format!("{c:02x}"));
+            }
+            'r' if (32..=126).contains(&c) => out.push(c as char),
+            _ => out.push_str(&format!("\\x{c:02x}")),
         }
     }
     out
@@ -220,7 +265,7 @@ fn string(spec: &Spec, b: &[u8], out: &mut Vec<u8>) {
 fn convert(spec: &Spec, arg: &Value) -> String {
     let raw = match arg {
         Value::Int { bits, .. } => *bits,
-        Value::Str(_) => 0,
+        Value::Str(_) | Value::Buf(_) => 0,
     };
     // The value as the C type of the conversion: `%d` of 5000000000 is an `int`.
     let width = if spec.conv == 'p' {
@@ -260,6 +305,7 @@ fn convert(spec: &Spec, arg: &Value) -> String {
                     String::from_utf8_lossy(&b[..end]).into_owned()
                 }
                 Value::Int { bits, .. } => bits.to_string(),
+                Value::Buf(b) => escape_buffer(b, 'r'),
             };
             let text: String = match spec.precision {
                 Some(p) => text.chars().take(p).collect(),
@@ -371,6 +417,16 @@ mod tests {
         assert_eq!(show("%c%c 100%%", &[int(72), int(105)]), "Hi 100%");
         assert_eq!(show("%ld %llu %lx", &[int(1), int(2), int(16)]), "1 2 10");
         assert_eq!(show("%.3d|%p", &[int(5), int(4096)]), "005|0x1000");
+    }
+
+    #[test]
+    fn buffers() {
+        let b = Value::Buf(vec![0, b'A', 0x7f, b' ']);
+        assert_eq!(
+            show("%r|%rx|%rh", &[b.clone(), b.clone(), b]),
+            "\\x00A\\x7f |\\x00\\x41\\x7f\\x20|00 41 7f 20"
+        );
+        assert_eq!(arg_kinds(&parse("%r %rx %rh").unwrap()), [ArgKind::Buf; 3]);
     }
 
     #[test]

@@ -19,6 +19,11 @@ pub enum Ty {
         /// Buffer size in bytes, including room for the NUL.
         len: u32,
     },
+    /// A buffer from `buf()`: a 64-bit byte count, then up to `len` bytes (zero-padded).
+    Buf {
+        /// Capacity in bytes.
+        len: u32,
+    },
     /// `true` or `false`: one byte, 0 or 1 (in registers a 64-bit 0 or 1).
     Bool,
     /// A tuple; each element is laid out at its natural alignment.
@@ -44,6 +49,7 @@ impl Ty {
         match self {
             Ty::Int { bits, .. } => *bits as u32 / 8,
             Ty::Str { len } => *len,
+            Ty::Buf { len } => 8 + round_up(*len, 8),
             Ty::Bool => 1,
             Ty::Tuple(elems) => {
                 let (size, align) = tuple_layout(elems).1;
@@ -58,6 +64,7 @@ impl Ty {
         match self {
             Ty::Int { bits, .. } => *bits as u32 / 8,
             Ty::Str { .. } | Ty::Bool => 1,
+            Ty::Buf { .. } => 8,
             Ty::Tuple(elems) => tuple_layout(elems).1.1,
             Ty::Void => 1,
         }
@@ -71,6 +78,11 @@ impl Ty {
     /// True for integers and booleans: what arithmetic, conditions and `%d` take.
     pub fn is_integral(&self) -> bool {
         matches!(self, Ty::Int { .. } | Ty::Bool)
+    }
+
+    /// True for values kept in memory rather than a register: strings, buffers, tuples.
+    pub fn in_memory(&self) -> bool {
+        matches!(self, Ty::Str { .. } | Ty::Buf { .. } | Ty::Tuple(_))
     }
 
     /// True for signed integers.
@@ -106,6 +118,7 @@ impl fmt::Display for Ty {
                 write!(f, "{}{}", if *signed { "int" } else { "uint" }, bits)
             }
             Ty::Str { len } => write!(f, "string[{len}]"),
+            Ty::Buf { len } => write!(f, "buffer[{len}]"),
             Ty::Bool => write!(f, "bool"),
             Ty::Tuple(elems) => {
                 write!(f, "(")?;

@@ -15,6 +15,8 @@ pub enum Datum {
     Bool(bool),
     /// A string (bytes up to the first NUL).
     Str(String),
+    /// A buffer's bytes, printed as `%r` prints them.
+    Buf(Vec<u8>),
     /// A tuple, printed `(1, two, 3)`.
     Tuple(Vec<Datum>),
 }
@@ -26,6 +28,7 @@ impl std::fmt::Display for Datum {
             Datum::Unsigned(v) => write!(f, "{v}"),
             Datum::Bool(b) => write!(f, "{b}"),
             Datum::Str(s) => write!(f, "{s}"),
+            Datum::Buf(b) => write!(f, "{}", super::format::escape_buffer(b, 'r')),
             Datum::Tuple(items) => {
                 write!(f, "(")?;
                 for (i, d) in items.iter().enumerate() {
@@ -60,6 +63,7 @@ pub fn decode(ty: &Ty, bytes: &[u8]) -> Datum {
             let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
             Datum::Str(String::from_utf8_lossy(&b[..end]).into_owned())
         }
+        Ty::Buf { len } => Datum::Buf(buffer(*len, bytes).to_vec()),
         Ty::Tuple(elems) => {
             let (offsets, _) = super::ty::tuple_layout(elems);
             Datum::Tuple(
@@ -73,6 +77,15 @@ pub fn decode(ty: &Ty, bytes: &[u8]) -> Datum {
         Ty::Bool => Datum::Bool(bytes.first().is_some_and(|&b| b != 0)),
         Ty::Void => Datum::Unsigned(0),
     }
+}
+
+/// The bytes of a `buf()` value of capacity `cap` laid out in `bytes` (count, then bytes).
+pub fn buffer(cap: u32, bytes: &[u8]) -> &[u8] {
+    let mut raw = [0u8; 8];
+    let n = bytes.len().min(8);
+    raw[..n].copy_from_slice(&bytes[..n]);
+    let count = u64::from_le_bytes(raw).min(cap as u64) as usize;
+    bytes.get(8..).map_or(&[], |b| &b[..count.min(b.len())])
 }
 
 /// A merged map value.
@@ -137,7 +150,7 @@ pub struct MapSnapshot {
 impl MapSnapshot {
     /// A snapshot with `entries` put in print order.
     pub fn new(name: String, kind: ValueKind, keyed: bool, mut entries: Vec<Entry>) -> Self {
-        if matches!(kind, ValueKind::Scalar(Ty::Str { .. } | Ty::Tuple(_))) {
+        if matches!(&kind, ValueKind::Scalar(t) if t.in_memory()) {
             // Maps of strings and tuples print in key order, as bpftrace prints them.
             entries.sort_by(|a, b| a.key.cmp(&b.key));
         } else {

@@ -147,6 +147,7 @@ fn datum(out: &mut Vec<u8>, d: &Datum) {
         Datum::Unsigned(v) => number(out, *v as i128),
         Datum::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Datum::Str(s) => string(out, s.as_bytes()),
+        Datum::Buf(b) => string(out, crate::lang::format::escape_buffer(b, 'r').as_bytes()),
         Datum::Tuple(items) => {
             out.push(b'[');
             for (i, d) in items.iter().enumerate() {

@@ -124,6 +124,9 @@ impl Decoder {
                             Ty::Str { len } => {
                                 Value::Str(at[..(*len as usize).min(at.len())].to_vec())
                             }
+                            Ty::Buf { len } => {
+                                Value::Buf(crate::lang::value::buffer(*len, at).to_vec())
+                            }
                             t => {
                                 let mut raw = [0u8; 8];
                                 let n = (t.size() as usize).min(8).min(at.len());

@@ -698,6 +698,9 @@ impl Checker<'_> {
     ) -> Option<hir::Expr> {
         let f = functions::lookup(name).expect("caller looked it up");
         self.arity(f.name, args, f.min_args, f.max_args, span)?;
+        if f.name == "buf" {
+            return self.read_buf(args, span, scope);
+        }
         if f.name != "str" {
             return self.string_function(f.name, args, span, scope);
         }
@@ -763,6 +766,73 @@ impl Checker<'_> {
                 space: scope.ctx.space,
             },
             ty: Ty::Str { len },
+            span,
+        })
+    }
+}
+
+impl Checker<'_> {
+    /// `buf(ptr, n)` or `buf(string)`.
+    fn read_buf(
+        &mut self,
+        args: &[ast::Expr],
+        span: crate::diag::Span,
+        scope: &mut ProbeScope,
+    ) -> Option<hir::Expr> {
+        let ptr = self.expr(&args[0], scope);
+        let len = args.get(1).map(|a| self.expr(a, scope));
+        let ptr = ptr?;
+        let max = self.options.max_strlen;
+        // A string's whole buffer.
+        if let (Ty::Str { len: n }, None) = (&ptr.ty, &len) {
+            let ty = Ty::Buf { len: *n };
+            return Some(hir::Expr {
+                kind: ExprKind::Convert(Box::new(ptr)),
+                ty,
+                span,
+            });
+        }
+        if !ptr.ty.is_integral() {
+            self.error(
+                Diagnostic::error(
+                    "E0304",
+                    ptr.span,
+                    format!("`buf()` reads from an address, but this is {}", ptr.ty),
+                )
+                .with_label("not a pointer")
+                .with_help("pass a pointer and a length, e.g. `buf(arg1, 16)`"),
+            );
+            return None;
+        }
+        let Some(len) = len else {
+            self.error(
+                Diagnostic::error("E0304", span, "`buf()` of a pointer needs a length")
+                    .with_label("how many bytes?")
+                    .with_help("give the byte count: `buf(ptr, n)`"),
+            );
+            return None;
+        };
+        let len = len?;
+        self.expect_int(&len, "the length of `buf()`")?;
+        let cap = match len.kind {
+            ExprKind::Int(n) if n > i64::MAX as u64 => {
+                self.error(
+                    Diagnostic::error("E0304", len.span, "the length of `buf()` is negative")
+                        .with_label("not a byte count")
+                        .with_help("give a byte count from 0 to max_strlen"),
+                );
+                return None;
+            }
+            ExprKind::Int(n) => n.min(max as u64) as u32,
+            _ => max,
+        };
+        Some(hir::Expr {
+            kind: ExprKind::ReadBuf {
+                ptr: Box::new(ptr),
+                len: Box::new(len),
+                space: scope.ctx.space,
+            },
+            ty: Ty::Buf { len: cap },
             span,
         })
     }

@@ -79,6 +79,13 @@ pub const FUNCTIONS: &[Function] = &[
         "the NUL-terminated string at ptr (user memory in syscall tracepoints and uprobes, kernel memory elsewhere), at most n characters and max_strlen bytes",
     ),
     row(
+        "buf",
+        Kind::Value,
+        (1, 2),
+        "buf(ptr[, n])",
+        "n bytes at ptr (at most max_strlen; n may be omitted for a string), printed by %r as text with \\xNN escapes, %rx all escaped, %rh as hex",
+    ),
+    row(
         "strlen",
         Kind::Value,
         (1, 1),

@@ -258,6 +258,15 @@ pub enum ExprKind {
     StrNcmp(Box<Expr>, Box<Expr>, u32),
     /// `strcontains(haystack, needle)` with a literal needle.
     StrContains(Box<Expr>, Vec<u8>),
+    /// `buf(ptr, n)`: `n` bytes at `ptr` (at most the type's capacity) with their count.
+    ReadBuf {
+        /// The address.
+        ptr: Box<Expr>,
+        /// The byte count (a constant or a run-time value, clamped to the capacity).
+        len: Box<Expr>,
+        /// Whose memory `ptr` points into.
+        space: AddrSpace,
+    },
     /// `str(ptr[, limit])`: the NUL-terminated string at `ptr`, read into a buffer of
     /// the expression's type (at most `limit` bytes, NUL included, when given).
     ReadStr {

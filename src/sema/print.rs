@@ -213,6 +213,11 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             );
             expr(out, a, depth + 1);
         }
+        ExprKind::ReadBuf { ptr, len, space } => {
+            let _ = writeln!(out, "buf {space:?}: {ty}");
+            expr(out, ptr, depth + 1);
+            expr(out, len, depth + 1);
+        }
         ExprKind::ReadStr { ptr, limit, space } => {
             let _ = writeln!(out, "str {space:?}: {ty}");
             expr(out, ptr, depth + 1);

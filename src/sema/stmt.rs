@@ -301,14 +301,15 @@ impl Checker<'_> {
         for (kind, v) in specs.iter().zip(&values) {
             let fits = match kind {
                 format::ArgKind::Str => matches!(v.ty, Ty::Str { .. }),
+                format::ArgKind::Buf => matches!(v.ty, Ty::Buf { .. }),
                 format::ArgKind::Int | format::ArgKind::Char => v.ty.is_integral(),
             };
             if !fits {
                 ok = false;
-                let want = if *kind == format::ArgKind::Str {
-                    "a string"
-                } else {
-                    "an integer"
+                let want = match kind {
+                    format::ArgKind::Str => "a string",
+                    format::ArgKind::Buf => "a buffer from `buf()`",
+                    _ => "an integer",
                 };
                 self.error(
                     Diagnostic::error(
@@ -318,7 +319,9 @@ impl Checker<'_> {
                     )
                     .with_label("wrong type for the format")
                     .with_note(first.span, "format here")
-                    .with_help("use %s for strings and %d/%u/%x for integers"),
+                    .with_help(
+                        "use %s for strings, %d/%u/%x for integers and %r/%rx/%rh for buffers",
+                    ),
                 );
             }
         }

@@ -17,6 +17,9 @@ pub fn unify(a: &Ty, b: &Ty) -> Option<Ty> {
         (Ty::Str { len: la }, Ty::Str { len: lb }) => Some(Ty::Str {
             len: (*la).max(*lb),
         }),
+        (Ty::Buf { len: la }, Ty::Buf { len: lb }) => Some(Ty::Buf {
+            len: (*la).max(*lb),
+        }),
         (Ty::Tuple(a), Ty::Tuple(b)) => unify_all(a, b).map(Ty::Tuple),
         (Ty::Bool, Ty::Bool) => Some(Ty::Bool),
         (Ty::Bool, Ty::Int { .. }) | (Ty::Int { .. }, Ty::Bool) => Some(Ty::U64),
@@ -161,6 +164,10 @@ fn in_expr(e: &mut hir::Expr, maps: &[hir::Map]) {
         ExprKind::StrNcmp(a, b, _) => {
             in_expr(a, maps);
             in_expr(b, maps);
+        }
+        ExprKind::ReadBuf { ptr, len, .. } => {
+            in_expr(ptr, maps);
+            in_expr(len, maps);
         }
         ExprKind::ReadStr { ptr, limit, .. } => {
             in_expr(ptr, maps);

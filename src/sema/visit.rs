@@ -78,6 +78,10 @@ pub fn expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             expr(a, f);
             expr(b, f);
         }
+        ExprKind::ReadBuf { ptr, len, .. } => {
+            expr(ptr, f);
+            expr(len, f);
+        }
         ExprKind::ReadStr { ptr, limit, .. } => {
             expr(ptr, f);
             if let Some(l) = limit {

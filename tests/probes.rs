@@ -59,8 +59,8 @@ fn profile_period_follows_the_command() {
     let out = lines(&r.stdout);
     assert_eq!(out.len(), 1, "only the command is sampled with -c: {out:?}");
     let n: u64 = out[0]
-        .strip_prefix("@[1]: ")
-        .expect("@[1]")
+        .strip_prefix("@[true]: ")
+        .expect("@[true]")
         .parse()
         .unwrap();
     assert!((20..=60).contains(&n), "{n} samples");

@@ -80,8 +80,10 @@ impl Checker<'_> {
                 let inner = self.expr(expr, scope)?;
                 self.expect_int(&inner, &format!("the operand of `{}`", op.symbol()))?;
                 let ty = match op {
-                    UnOp::Not => Ty::U64,
+                    UnOp::Not => Ty::Bool,
                     UnOp::Neg => Ty::I64,
+                    // C: `~true` is the int -2.
+                    UnOp::BitNot if inner.ty == Ty::Bool => Ty::I64,
                     UnOp::BitNot => inner.ty.clone(),
                 };
                 mk(ExprKind::Unary(*op, Box::new(inner)), ty)
@@ -504,7 +506,7 @@ impl Checker<'_> {
             let (l, r) = (unify::convert(l, &t), unify::convert(r, &t));
             return Some(hir::Expr {
                 kind: ExprKind::Binary(op, Box::new(l), Box::new(r)),
-                ty: Ty::U64,
+                ty: Ty::Bool,
                 span,
             });
         }
@@ -516,10 +518,14 @@ impl Checker<'_> {
             },
             other => other.clone(),
         };
+        let bitwise = matches!(op, BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor);
         let ty = match (&as_int(&l.ty), &as_int(&r.ty)) {
+            // Comparisons and logical operators are true or false, as in bpftrace's newest;
+            // `&`, `|` and `^` of two bools stay bools.
+            _ if l.ty == Ty::Bool && r.ty == Ty::Bool && bitwise => Ty::Bool,
             (Ty::Int { signed: a, .. }, Ty::Int { signed: b, .. }) => {
                 if op.is_comparison() || matches!(op, BinOp::And | BinOp::Or) {
-                    Ty::U64
+                    Ty::Bool
                 } else {
                     Ty::Int {
                         bits: 64,
@@ -527,7 +533,7 @@ impl Checker<'_> {
                     }
                 }
             }
-            (Ty::Str { .. }, Ty::Str { .. }) if matches!(op, BinOp::Eq | BinOp::Ne) => Ty::U64,
+            (Ty::Str { .. }, Ty::Str { .. }) if matches!(op, BinOp::Eq | BinOp::Ne) => Ty::Bool,
             _ => {
                 self.error(
                     Diagnostic::error(

@@ -608,7 +608,10 @@ fn repeated_builtins_keep_their_values() {
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     assert_eq!(
         lines(&r.stdout),
-        [format!("@[true, true, {uid}, {gid}, {}, true]: 10", uid + gid)]
+        [format!(
+            "@[true, true, {uid}, {gid}, {}, true]: 10",
+            uid + gid
+        )]
     );
 }
 

@@ -59,9 +59,9 @@ fn uprobe_argument_strings_and_max_strlen() {
     let prog = r#"uprobe:libc:open /pid == cpid/ { @[str(arg0)] = count(); }"#;
     let out = traced(&["-e", prog, "-c", &cmd]);
     assert_eq!(out, ["@[/dev/null]: 2", "@[/dev/zero]: 4"]);
-    // A shorter max_strlen truncates (the NUL counts).
+    // A shorter max_strlen truncates (the NUL counts), marked with the `..` trailer.
     let out = traced(&["--max-strlen", "5", "-e", prog, "-c", &cmd]);
-    assert_eq!(out, ["@[/dev]: 6"]);
+    assert_eq!(out, ["@[/dev..]: 6"]);
     let r = run(&["--max-strlen", "1", "-e", prog]);
     assert_eq!(r.code, Some(1));
     assert!(r.stderr.contains("E0503"), "{}", r.stderr);
@@ -130,5 +130,41 @@ fn buffers_as_keys_values_tuples_and_json() {
             .contains(r#"{"type": "map", "data": {"@six": "A z~\\x00\\x01\\x7f\\x80"}}"#),
         "{}",
         r.stdout
+    );
+}
+
+#[test]
+fn strings_cut_at_max_strlen_get_the_trailer() {
+    let cmd = format!("{} opens 1", workload());
+    let prog = r#"tracepoint:syscalls:sys_enter_openat /pid == cpid && str(args.filename, 6) == "/dev/"/ {
+        printf("%s|%-12s|%s|%s\n", str(args.filename), str(args.filename), str(args.filename, 9),
+            str(args.filename, 100));
+        @[str(args.filename)] = count(); @n = strlen(str(args.filename, 9)); }"#;
+    // "/dev/null" and its NUL fit 10 bytes exactly: no trailer.
+    let out = traced(&["--max-strlen", "10", "-e", prog, "-c", &cmd]);
+    assert_eq!(
+        out,
+        [
+            "/dev/null|/dev/null   |/dev/nul|/dev/null",
+            "/dev/zero|/dev/zero   |/dev/zer|/dev/zero",
+            "/dev/zero|/dev/zero   |/dev/zer|/dev/zero",
+            "@[/dev/null]: 1",
+            "@[/dev/zero]: 2",
+            "@n: 8",
+        ]
+    );
+    // One byte less cuts them: `..` marks the cut at max_strlen, not an explicit shorter
+    // length.
+    let out = traced(&["--max-strlen", "9", "-e", prog, "-c", &cmd]);
+    assert_eq!(
+        out,
+        [
+            "/dev/nul..|/dev/nul..  |/dev/nul|/dev/nul..",
+            "/dev/zer..|/dev/zer..  |/dev/zer|/dev/zer..",
+            "/dev/zer..|/dev/zer..  |/dev/zer|/dev/zer..",
+            "@[/dev/nul..]: 1",
+            "@[/dev/zer..]: 2",
+            "@n: 8",
+        ]
     );
 }

@@ -433,11 +433,16 @@ impl<'a> Lowerer<'a> {
                 };
                 self.read_buf(ptr, len, *space, cap)
             }
-            ExprKind::ReadStr { ptr, limit, space } => {
+            ExprKind::ReadStr {
+                ptr,
+                limit,
+                space,
+                at_max,
+            } => {
                 let Ty::Str { len } = e.ty else {
                     unreachable!("sema: str() is a string")
                 };
-                self.read_str(ptr, limit.as_deref(), *space, len)
+                self.read_str(ptr, limit.as_deref(), *space, len, *at_max)
             }
             ExprKind::Var(id) => {
                 let at = self.vars[*id];

@@ -1,11 +1,11 @@
 //! Strings read from memory: `str(ptr[, limit])` with the user or kernel helper, into a
 //! zeroed buffer (bytes after the NUL stay zero, so equal strings make equal map keys).
 
-use super::ir::{Arg, Label, Op, Src};
+use super::ir::{Arg, Label, Mem, Op, Src, VReg};
 use super::lower::{Lowerer, Val};
-use crate::bpf::Cond;
 use crate::bpf::Size;
 use crate::bpf::insn::helper;
+use crate::bpf::{Alu, Cond};
 use crate::lang::ty::round_up;
 use crate::probe::AddrSpace;
 use crate::sema::hir;
@@ -18,6 +18,7 @@ impl Lowerer<'_> {
         limit: Option<&hir::Expr>,
         space: AddrSpace,
         len: u32,
+        at_max: bool,
     ) -> Val {
         let p = self.int(ptr);
         // The size argument: `len`, or the run-time limit clamped to 0..=len (the
@@ -41,12 +42,69 @@ impl Lowerer<'_> {
             Src::V(v) => Arg::V(v),
             Src::Imm(i) => Arg::Imm(i as i64),
         };
+        if !at_max || len < 2 {
+            self.ops.push(Op::Call {
+                helper,
+                args: vec![Arg::Addr(buf), size, ptr],
+                ret: None,
+            });
+            return Val::Buf { at: buf, len };
+        }
+        let copied = self.call(helper, vec![Arg::Addr(buf), size, ptr]);
+        self.mark_truncation(buf, len, p, space, copied);
+        Val::Buf { at: buf, len }
+    }
+
+    /// After `str()` filled its whole buffer of `len` bytes (`copied`, NUL included, is
+    /// `len`), reads the source's byte that the NUL replaced: when it is not a NUL the
+    /// string was cut at `max_strlen`, and the buffer's last byte becomes 0xff, so the
+    /// buffer holds no NUL. The output prints such a string with bpftrace's `..` trailer;
+    /// a string that fits exactly keeps its NUL and prints without one.
+    fn mark_truncation(&mut self, buf: Mem, len: u32, p: Src, space: AddrSpace, copied: VReg) {
+        let done = self.new_label();
+        self.ops.push(Op::Jmp {
+            cond: Cond::Ne,
+            a: copied,
+            b: Src::Imm(len as i32),
+            target: done,
+        });
+        let next = self.fresh_copy(p);
+        self.ops.push(Op::Alu {
+            op: Alu::Add,
+            dst: next,
+            src: Src::Imm(len as i32 - 1),
+            signed: false,
+        });
+        let last = buf.at(len as i16 - 1);
+        let helper = match space {
+            AddrSpace::User => helper::PROBE_READ_USER,
+            AddrSpace::Kernel => helper::PROBE_READ_KERNEL,
+        };
         self.ops.push(Op::Call {
             helper,
-            args: vec![Arg::Addr(buf), size, ptr],
+            args: vec![Arg::Addr(last), Arg::Imm(1), Arg::V(next)],
             ret: None,
         });
-        Val::Buf { at: buf, len }
+        let byte = self.new_vreg();
+        self.ops.push(Op::Load {
+            size: Size::B,
+            dst: byte,
+            base: last.base,
+            off: last.off,
+        });
+        self.ops.push(Op::Jmp {
+            cond: Cond::Eq,
+            a: byte,
+            b: Src::Imm(0),
+            target: done,
+        });
+        self.ops.push(Op::Store {
+            size: Size::B,
+            base: last.base,
+            off: last.off,
+            src: Src::Imm(0xff),
+        });
+        self.ops.push(Op::Label(done));
     }
 }
 

@@ -228,6 +228,21 @@ pub fn render(pieces: &[Piece], args: &[Value]) -> Vec<u8> {
     out
 }
 
+/// The text of a string buffer: its bytes up to the NUL. A buffer without a NUL holds a
+/// string `str()` cut at `max_strlen` (its last byte is a marker, not text): its other
+/// bytes and bpftrace's truncation trailer `..`.
+pub fn string_text(b: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    match b.iter().position(|&c| c == 0) {
+        Some(end) => std::borrow::Cow::Borrowed(&b[..end]),
+        None if b.is_empty() => std::borrow::Cow::Borrowed(b),
+        None => {
+            let mut t = b[..b.len() - 1].to_vec();
+            t.extend_from_slice(b"..");
+            std::borrow::Cow::Owned(t)
+        }
+    }
+}
+
 /// A buffer as `%r` (`r`: printable ASCII as is, others `\xNN`), `%rx` (`R`: every byte
 /// `\xNN`) or `%rh` (`H`: hex pairs separated by spaces) prints it.
 pub fn escape_buffer(b: &[u8], mode: char) -> String {
@@ -250,8 +265,9 @@ pub fn escape_buffer(b: &[u8], mode: char) -> String {
 /// `%s`: the bytes up to the NUL, cut to the precision, padded to the width (C counts
 /// bytes).
 fn string(spec: &Spec, b: &[u8], out: &mut Vec<u8>) {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    let text = &b[..spec.precision.map_or(end, |p| p.min(end))];
+    let whole = string_text(b);
+    let end = whole.len();
+    let text = &whole[..spec.precision.map_or(end, |p| p.min(end))];
     let fill = spec.width.unwrap_or(0).saturating_sub(text.len());
     if !spec.left {
         out.resize(out.len() + fill, b' ');
@@ -300,10 +316,7 @@ fn convert(spec: &Spec, arg: &Value) -> String {
         'c' => return pad(spec, &char::from(bits as u8).to_string(), false),
         's' => {
             let text = match arg {
-                Value::Str(b) => {
-                    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-                    String::from_utf8_lossy(&b[..end]).into_owned()
-                }
+                Value::Str(b) => String::from_utf8_lossy(&string_text(b)).into_owned(),
                 Value::Int { bits, .. } => bits.to_string(),
                 Value::Buf(b) => escape_buffer(b, 'r'),
             };
@@ -407,9 +420,9 @@ mod tests {
                 "%s|%6s|%-6s|%.2s",
                 &[
                     Value::Str(b"abc\0zz".to_vec()),
-                    Value::Str(b"ab".to_vec()),
-                    Value::Str(b"ab".to_vec()),
-                    Value::Str(b"abc".to_vec())
+                    Value::Str(b"ab\0".to_vec()),
+                    Value::Str(b"ab\0".to_vec()),
+                    Value::Str(b"abc\0".to_vec())
                 ]
             ),
             "abc|    ab|ab    |ab"
@@ -417,6 +430,18 @@ mod tests {
         assert_eq!(show("%c%c 100%%", &[int(72), int(105)]), "Hi 100%");
         assert_eq!(show("%ld %llu %lx", &[int(1), int(2), int(16)]), "1 2 10");
         assert_eq!(show("%.3d|%p", &[int(5), int(4096)]), "005|0x1000");
+    }
+
+    #[test]
+    fn truncated_strings_get_a_trailer() {
+        assert_eq!(string_text(b"abc\0"), &b"abc"[..]);
+        assert_eq!(string_text(b"abcd"), &b"abc.."[..]);
+        assert_eq!(string_text(b""), &b""[..]);
+        let s = Value::Str(b"abc\xff".to_vec());
+        assert_eq!(
+            show("<%s|%-7s|%.2s>", &[s.clone(), s.clone(), s]),
+            "<abc..|abc..  |ab>"
+        );
     }
 
     #[test]
@@ -435,8 +460,8 @@ mod tests {
             &parse("[%s|%-4s|%3s]").unwrap(),
             &[
                 Value::Str(vec![b'a', 0xff, 0, b'z']),
-                Value::Str(vec![0xfe]),
-                Value::Str(b"x".to_vec()),
+                Value::Str(vec![0xfe, 0]),
+                Value::Str(b"x\0".to_vec()),
             ],
         );
         assert_eq!(out, b"[a\xff|\xfe   |  x]");

@@ -60,8 +60,7 @@ pub fn decode(ty: &Ty, bytes: &[u8]) -> Datum {
         }
         Ty::Str { len } => {
             let b = &bytes[..(*len as usize).min(bytes.len())];
-            let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-            Datum::Str(String::from_utf8_lossy(&b[..end]).into_owned())
+            Datum::Str(String::from_utf8_lossy(&super::format::string_text(b)).into_owned())
         }
         Ty::Buf { len } => Datum::Buf(buffer(*len, bytes).to_vec()),
         Ty::Tuple(elems) => {

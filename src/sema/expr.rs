@@ -742,6 +742,11 @@ impl Checker<'_> {
             );
             return None;
         }
+        let at_max = match &limit {
+            None => true,
+            Some(Some(l)) => matches!(l.kind, ExprKind::Int(n) if n > max as u64),
+            Some(None) => false,
+        };
         let (len, limit) = match limit {
             None => (max, None),
             Some(l) => {
@@ -770,6 +775,7 @@ impl Checker<'_> {
                 ptr: Box::new(ptr),
                 limit,
                 space: scope.ctx.space,
+                at_max,
             },
             ty: Ty::Str { len },
             span,

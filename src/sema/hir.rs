@@ -276,5 +276,8 @@ pub enum ExprKind {
         limit: Option<Box<Expr>>,
         /// Whose memory `ptr` points into.
         space: AddrSpace,
+        /// The buffer's size is `max_strlen` (no smaller length was asked for): a string
+        /// that does not fit is marked as cut, and prints with the `..` trailer.
+        at_max: bool,
     },
 }

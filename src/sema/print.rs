@@ -218,7 +218,9 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             expr(out, ptr, depth + 1);
             expr(out, len, depth + 1);
         }
-        ExprKind::ReadStr { ptr, limit, space } => {
+        ExprKind::ReadStr {
+            ptr, limit, space, ..
+        } => {
             let _ = writeln!(out, "str {space:?}: {ty}");
             expr(out, ptr, depth + 1);
             if let Some(l) = limit {

@@ -10,6 +10,16 @@ use crate::lang::ty::round_up;
 use crate::probe::AddrSpace;
 use crate::sema::hir;
 
+/// The helper that reads memory of `space`: the string reader when `string`.
+fn read_helper(space: AddrSpace, string: bool) -> u32 {
+    match (space, string) {
+        (AddrSpace::User, true) => helper::PROBE_READ_USER_STR,
+        (AddrSpace::Kernel, true) => helper::PROBE_READ_KERNEL_STR,
+        (AddrSpace::User, false) => helper::PROBE_READ_USER,
+        (AddrSpace::Kernel, false) => helper::PROBE_READ_KERNEL,
+    }
+}
+
 impl Lowerer<'_> {
     /// `str(ptr[, limit])` into a new buffer of `len` bytes.
     pub(super) fn read_str(
@@ -34,10 +44,7 @@ impl Lowerer<'_> {
         };
         let buf = self.alloc(len);
         self.zero(buf, round_up(len, 8));
-        let helper = match space {
-            AddrSpace::User => helper::PROBE_READ_USER_STR,
-            AddrSpace::Kernel => helper::PROBE_READ_KERNEL_STR,
-        };
+        let helper = read_helper(space, true);
         let ptr = match p {
             Src::V(v) => Arg::V(v),
             Src::Imm(i) => Arg::Imm(i as i64),
@@ -76,10 +83,7 @@ impl Lowerer<'_> {
             signed: false,
         });
         let last = buf.at(len as i16 - 1);
-        let helper = match space {
-            AddrSpace::User => helper::PROBE_READ_USER,
-            AddrSpace::Kernel => helper::PROBE_READ_KERNEL,
-        };
+        let helper = read_helper(space, false);
         self.ops.push(Op::Call {
             helper,
             args: vec![Arg::Addr(last), Arg::Imm(1), Arg::V(next)],
@@ -137,10 +141,7 @@ impl Lowerer<'_> {
             off: buf.off,
             src: size,
         });
-        let helper = match space {
-            AddrSpace::User => helper::PROBE_READ_USER,
-            AddrSpace::Kernel => helper::PROBE_READ_KERNEL,
-        };
+        let helper = read_helper(space, false);
         let arg = |s: Src| match s {
             Src::V(v) => Arg::V(v),
             Src::Imm(i) => Arg::Imm(i as i64),

@@ -42,14 +42,15 @@
 
 mod common;
 
+use common::Run;
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Cases run on this many threads (each bpftrace run costs ~0.3–0.6 s of CPU).
 const THREADS: usize = 4;
@@ -148,13 +149,6 @@ fn section_ids(path: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-/// Result of one run of either tool.
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-}
-
 /// The CPUs this process may run on.
 fn allowed_cpus() -> Vec<usize> {
     // SAFETY: a zeroed cpu_set_t is a valid empty set; the kernel fills it.
@@ -190,44 +184,8 @@ fn run(bin: &Path, args: &[&str], cpu: usize) -> Result<Run, String> {
             Ok(())
         });
     }
-    let mut child = command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = r.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout")));
-    let err = drain(Box::new(child.stderr.take().expect("stderr")));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        if start.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!(
-                "{} timed out after {TIMEOUT:?}\nstdout:\n{}\nstderr:\n{}",
-                bin.display(),
-                out.join().unwrap_or_default(),
-                err.join().unwrap_or_default()
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Ok(Run {
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-        code: status.code(),
-    })
+    command.args(args);
+    common::run_command(&mut command, TIMEOUT).map_err(|e| format!("{}: {e}", bin.display()))
 }
 
 /// The output without banner lines: bpftrace 0.17's and scry's `Attaching N probes...`

@@ -36,14 +36,22 @@ pub struct Run {
 /// Runs scry with `args`, killing it after `timeout`. Output is drained while it runs
 /// (a full pipe would otherwise stall a chatty run).
 pub fn run_with_timeout(args: &[&str], timeout: Duration) -> Run {
+    let mut command = Command::new(scry());
+    command.args(args);
+    run_command(&mut command, timeout).unwrap_or_else(|e| panic!("scry {args:?}: {e}"))
+}
+
+/// Runs `command` with stdin closed, draining stdout and stderr while it runs; an error
+/// when it cannot start or outlives `timeout` (then it is killed; the error holds its
+/// output).
+pub fn run_command(command: &mut Command, timeout: Duration) -> Result<Run, String> {
     use std::io::Read;
-    let mut child = Command::new(scry())
-        .args(args)
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn scry");
+        .map_err(|e| format!("cannot run {:?}: {e}", command.get_program()))?;
     let drain = |mut r: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
             let mut buf = Vec::new();
@@ -55,25 +63,25 @@ pub fn run_with_timeout(args: &[&str], timeout: Duration) -> Run {
     let err = drain(Box::new(child.stderr.take().expect("stderr")));
     let start = Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
             break status;
         }
         if start.elapsed() > timeout {
             let _ = child.kill();
             let _ = child.wait();
-            panic!(
-                "scry {args:?} timed out after {timeout:?}\nstdout:\n{}\nstderr:\n{}",
+            return Err(format!(
+                "timed out after {timeout:?}\nstdout:\n{}\nstderr:\n{}",
                 out.join().unwrap_or_default(),
                 err.join().unwrap_or_default()
-            );
+            ));
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    Run {
-        stdout: out.join().expect("stdout reader"),
-        stderr: err.join().expect("stderr reader"),
+    Ok(Run {
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
         code: status.code(),
-    }
+    })
 }
 
 /// Runs scry with a 30 s timeout.

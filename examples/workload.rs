@@ -21,6 +21,9 @@
 //!   and stderr go to /dev/null first, so it holds no pipe of the tracer's;
 //! - `opens N`: opens (and closes) /dev/null N times and /dev/zero 2×N times;
 //! - `sleep N`: sleep N milliseconds;
+//! - `exec N`: N times in a row, the process executes itself again (`/proc/self/exe`, so
+//!   the pid stays) with the arguments `scry-exec exec N-1 alpha "beta gamma"`: a
+//!   tracer sees N `execve` calls with known file name and arguments;
 //! - `spin N`: keep a CPU busy for N milliseconds;
 //! - `faults N`: N minor page faults (one anonymous page, written, then dropped with
 //!   `MADV_DONTNEED` so the next write faults again), between two `getppid` calls that
@@ -80,7 +83,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
         eprintln!(
-            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|opens|sleep|spin|faults N [BYTES|THREADS]"
+            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|opens|sleep|exec|spin|faults N [BYTES|THREADS]"
         );
         std::process::exit(2)
     };
@@ -210,6 +213,16 @@ fn main() {
             std::hint::black_box(acc);
         }
         "sleep" => std::thread::sleep(std::time::Duration::from_millis(n)),
+        "exec" if n > 0 => {
+            use std::os::unix::process::CommandExt;
+            let err = std::process::Command::new("/proc/self/exe")
+                .arg0("scry-exec")
+                .args(["exec", &(n - 1).to_string(), "alpha", "beta gamma"])
+                .exec();
+            eprintln!("workload: exec failed: {err}");
+            std::process::exit(2)
+        }
+        "exec" => {}
         "opens" => {
             for (path, times) in [(c"/dev/null", n), (c"/dev/zero", 2 * n)] {
                 for _ in 0..times {

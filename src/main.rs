@@ -42,12 +42,9 @@ struct Cli {
     #[arg(short = 'e', value_name = "PROGRAM")]
     program: Option<String>,
     /// Script file to run (`#!/usr/bin/env scry` scripts pass themselves here), unless
-    /// -e gives the program; then positional parameters `$1`, `$2`, … (also after `--`).
-    #[arg(
-        value_name = "FILE|ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    /// -e gives the program; then positional parameters `$1`, `$2`, …. Options may
+    /// follow them, as getopt lets bpftrace's; after `--` everything is a parameter.
+    #[arg(value_name = "FILE|ARGS", allow_negative_numbers = true)]
     rest: Vec<String>,
     /// Run CMD, traced from its first instruction; exit when it exits (`cpid` is its pid).
     #[arg(short = 'c', value_name = "CMD")]

@@ -173,3 +173,33 @@ fn buf_of_a_pointer_without_length() {
 fn buffer_conversion_of_an_integer() {
     insta::assert_snapshot!(diag("BEGIN { printf(\"%rh\\n\", 5); }"));
 }
+
+#[test]
+fn cast_to_an_unknown_type() {
+    insta::assert_snapshot!(diag("BEGIN { @x = (int128)5; }"));
+}
+
+#[test]
+fn cast_to_a_structure() {
+    insta::assert_snapshot!(diag("BEGIN { @x = *(struct task_struct *)0; }"));
+}
+
+#[test]
+fn dereference_of_an_integer() {
+    insta::assert_snapshot!(diag("BEGIN { @x = *pid; }"));
+}
+
+#[test]
+fn dereference_of_a_void_pointer() {
+    insta::assert_snapshot!(diag("BEGIN { @x = *(void *)0; }"));
+}
+
+#[test]
+fn negative_pointer_index() {
+    insta::assert_snapshot!(diag("BEGIN { $i = -1; @x = ((uint8 *)0)[$i]; }"));
+}
+
+#[test]
+fn pointer_multiplied() {
+    insta::assert_snapshot!(diag("BEGIN { @x = (uint8 *)0 * 2; }"));
+}

@@ -39,9 +39,17 @@ fn parameters_of_a_script_and_inside_probe_specs() {
     let w = workload();
     let cmd = format!("{w} func 7");
     let r = run(&["-c", &cmd, script.to_str().unwrap(), &w, "calls"]);
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(lines(&r.stdout), ["@[calls]: 7"]);
+    // Options may follow the script and its parameters, as getopt lets bpftrace's;
+    // after `--` everything is a parameter, even what looks like an option.
+    let r = run(&[script.to_str().unwrap(), &w, "-c", &cmd, "calls"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["@[calls]: 7"]);
+    let r = run(&[script.to_str().unwrap(), "-c", &cmd, "--", &w, "-x"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["@[-x]: 7"]);
 }
 
 #[test]

@@ -168,3 +168,30 @@ fn strings_cut_at_max_strlen_get_the_trailer() {
         ]
     );
 }
+
+#[test]
+fn bytes_that_are_not_utf8_print_as_they_are() {
+    // Strings are bytes: map keys and values go to stdout unchanged; JSON, which must be
+    // Unicode, writes each stray byte as the code point of its value.
+    let prog = r#"BEGIN { @["\xffA"] = 1; @v = "a\xfe"; printf("%s|\n", "\x80z"); exit(); }"#;
+    let out = std::process::Command::new(common::scry())
+        .args(["-e", prog])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = out.stdout;
+    for want in [&b"\x80z|\n"[..], b"@[\xffA]: 1\n", b"@v: a\xfe\n"] {
+        assert!(
+            text.windows(want.len()).any(|w| w == want),
+            "{want:?} in {:?}",
+            String::from_utf8_lossy(&text)
+        );
+    }
+    let r = run(&["-f", "json", "-e", prog]);
+    assert!(
+        r.stdout
+            .contains(r#"{"type": "map", "data": {"@": {"\u00ffA": 1}}}"#),
+        "{}",
+        r.stdout
+    );
+}

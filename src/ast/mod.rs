@@ -111,6 +111,21 @@ pub struct Expr {
     pub span: Span,
 }
 
+impl Expr {
+    /// The map entry this expression names as a statement's target: `@m[k]`, or ply 1's
+    /// `$m[k]` (an indexed `$name` is the map `@name`).
+    pub fn as_map(&self) -> Option<(&str, &[Expr])> {
+        match &self.kind {
+            ExprKind::Map { name, keys } => Some((name, keys)),
+            ExprKind::Index { base, keys } => match &base.kind {
+                ExprKind::Var(name) => Some((name, keys)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
 /// Expression kinds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
@@ -207,15 +222,44 @@ pub enum ExprKind {
         index: u64,
     },
     /// `(int8)e` … `(uint64)e`: converted as C converts (truncated, sign- or
-    /// zero-extended); `(bool)e` is `e != 0`.
+    /// zero-extended); `(bool)e` is `e != 0`; `(uint8 *)e` a pointer.
     Cast {
-        /// Width: 8, 16, 32 or 64; 1 for `bool`.
-        bits: u8,
-        /// `intN` (true) or `uintN`.
-        signed: bool,
+        /// The type as written.
+        ty: TypeName,
         /// The operand.
         expr: Box<Expr>,
     },
+    /// `*e`: what a pointer points to.
+    Deref(Box<Expr>),
+    /// `base[k]`: a pointer's element, or ply 1's `$m[k1, k2]` map (sema decides).
+    Index {
+        /// The pointer (or `$name`).
+        base: Box<Expr>,
+        /// What is in the brackets.
+        keys: Vec<Expr>,
+    },
+}
+
+/// A type as a cast writes it: `int8`, `uint64 *`, `void *`, `struct task_struct *`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeName {
+    /// The name: `int8` … `uint64`, `bool`, `void`, `struct NAME`, or any `intN` the
+    /// lexer saw (sema rejects unknown ones).
+    pub name: String,
+    /// How many `*` follow it.
+    pub ptr: u32,
+    /// Where it is written.
+    pub span: Span,
+}
+
+impl std::fmt::Display for TypeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.name)?;
+        if self.ptr > 0 {
+            write!(f, " {}", "*".repeat(self.ptr as usize))?;
+        }
+        Ok(())
+    }
 }
 
 /// Unary operators.

@@ -171,14 +171,17 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             let _ = writeln!(out, "tuple {at}");
             items.iter().collect()
         }
-        ExprKind::Cast { bits, signed, expr } => {
-            let u = if *signed { "" } else { "u" };
-            if *bits == 1 {
-                let _ = writeln!(out, "cast (bool) {at}");
-            } else {
-                let _ = writeln!(out, "cast ({u}int{bits}) {at}");
-            }
+        ExprKind::Cast { ty, expr } => {
+            let _ = writeln!(out, "cast ({ty}) {at}");
             vec![expr]
+        }
+        ExprKind::Deref(e) => {
+            let _ = writeln!(out, "deref {at}");
+            vec![e]
+        }
+        ExprKind::Index { base, keys } => {
+            let _ = writeln!(out, "index {at}");
+            std::iter::once(&**base).chain(keys).collect()
         }
     };
     for c in children {

@@ -393,6 +393,7 @@ impl<'a> Lowerer<'a> {
                 self.element(v, &t.ty, *i)
             }
             ExprKind::StrLen(s) => self.str_len(s),
+            ExprKind::Deref(p) => self.deref(p, &e.ty),
             ExprKind::StrNcmp(a, b, n) => self.str_ncmp(a, b, *n),
             ExprKind::StrContains(h, needle) => self.str_contains(h, needle),
             ExprKind::Cast(inner) => {
@@ -782,6 +783,7 @@ fn fingerprint(e: &hir::Expr) -> Option<String> {
         | ExprKind::MapRead { .. }
         | ExprKind::Ternary(..)
         | ExprKind::ReadStr { .. }
+        | ExprKind::Deref(_)
         | ExprKind::ReadBuf { .. } => return None,
     })
 }

@@ -1,12 +1,13 @@
-//! Strings read from memory: `str(ptr[, limit])` with the user or kernel helper, into a
-//! zeroed buffer (bytes after the NUL stay zero, so equal strings make equal map keys).
+//! Reads through pointers with the user or kernel helper: `str(ptr[, limit])` into a
+//! zeroed buffer (bytes after the NUL stay zero, so equal strings make equal map keys),
+//! `buf(ptr, n)`, and `*p` of integers and pointers.
 
 use super::ir::{Arg, Label, Mem, Op, Src, VReg};
 use super::lower::{Lowerer, Val};
 use crate::bpf::Size;
 use crate::bpf::insn::helper;
 use crate::bpf::{Alu, Cond};
-use crate::lang::ty::round_up;
+use crate::lang::ty::{Ty, round_up};
 use crate::probe::AddrSpace;
 use crate::sema::hir;
 
@@ -21,6 +22,37 @@ fn read_helper(space: AddrSpace, string: bool) -> u32 {
 }
 
 impl Lowerer<'_> {
+    /// `*p`: the value of type `ty` (an integer, bool or pointer) at pointer `p`, read
+    /// with the helper of the pointer's address space; 0 when the read fails (the
+    /// helpers zero their destination then).
+    pub(super) fn deref(&mut self, p: &hir::Expr, ty: &Ty) -> Val {
+        let Ty::Ptr { space, .. } = p.ty else {
+            unreachable!("sema: only pointers are dereferenced")
+        };
+        let addr = self.int(p);
+        let size = ty.size();
+        let width = Size::from_bytes(size).expect("sema: pointees of 1, 2, 4 or 8 bytes");
+        let buf = self.alloc(8);
+        let addr = match addr {
+            Src::V(v) => Arg::V(v),
+            Src::Imm(i) => Arg::Imm(i as i64),
+        };
+        self.ops.push(Op::Call {
+            helper: read_helper(space, false),
+            args: vec![Arg::Addr(buf), Arg::Imm(size as i64), addr],
+            ret: None,
+        });
+        let v = self.new_vreg();
+        self.ops.push(Op::Load {
+            size: width,
+            dst: v,
+            base: buf.base,
+            off: buf.off,
+        });
+        self.extend(v, ty);
+        Val::Int(Src::V(v))
+    }
+
     /// `str(ptr[, limit])` into a new buffer of `len` bytes.
     pub(super) fn read_str(
         &mut self,

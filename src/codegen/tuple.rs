@@ -34,7 +34,7 @@ impl Lowerer<'_> {
     /// Stores `v` (of type `source`) as an element of type `t` at `to`.
     fn store_element(&mut self, to: Mem, v: Val, t: &Ty, source: &Ty) {
         match (v, t) {
-            (Val::Int(src), Ty::Int { .. } | Ty::Bool) => {
+            (Val::Int(src), Ty::Int { .. } | Ty::Bool | Ty::Ptr { .. }) => {
                 let size = Size::from_bytes(t.size()).expect("1 to 8 bytes");
                 self.ops.push(Op::Store {
                     size,
@@ -78,7 +78,7 @@ impl Lowerer<'_> {
         let (offsets, _) = tuple_layout(elems);
         let el = at.at(offsets[index] as i16);
         match &elems[index] {
-            t @ (Ty::Int { .. } | Ty::Bool) => {
+            t @ (Ty::Int { .. } | Ty::Bool | Ty::Ptr { .. }) => {
                 let r = self.new_vreg();
                 let size = Size::from_bytes(t.size()).expect("1 to 8 bytes");
                 self.ops.push(Op::Load {

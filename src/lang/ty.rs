@@ -28,8 +28,27 @@ pub enum Ty {
     Bool,
     /// A tuple; each element is laid out at its natural alignment.
     Tuple(Vec<Ty>),
+    /// A pointer (64 bits) to a value of type `to` in kernel or user memory. A pointer
+    /// to [`Ty::Void`] (`void *`, or a structure scry has no layout for) cannot be
+    /// dereferenced.
+    Ptr {
+        /// The pointee.
+        to: Box<Ty>,
+        /// Whose memory it points into.
+        space: AddrSpace,
+    },
     /// No value (statements, `printf`, `exit`).
     Void,
+}
+
+/// Which address space a pointer points into: it decides the helper that reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum AddrSpace {
+    /// Kernel memory.
+    #[default]
+    Kernel,
+    /// The traced process's memory (syscall arguments, uprobe registers).
+    User,
 }
 
 impl Ty {
@@ -55,6 +74,7 @@ impl Ty {
                 let (size, align) = tuple_layout(elems).1;
                 round_up(size, align)
             }
+            Ty::Ptr { .. } => 8,
             Ty::Void => 0,
         }
     }
@@ -64,7 +84,7 @@ impl Ty {
         match self {
             Ty::Int { bits, .. } => *bits as u32 / 8,
             Ty::Str { .. } | Ty::Bool => 1,
-            Ty::Buf { .. } => 8,
+            Ty::Buf { .. } | Ty::Ptr { .. } => 8,
             Ty::Tuple(elems) => tuple_layout(elems).1.1,
             Ty::Void => 1,
         }
@@ -83,6 +103,25 @@ impl Ty {
     /// True for values kept in memory rather than a register: strings, buffers, tuples.
     pub fn in_memory(&self) -> bool {
         matches!(self, Ty::Str { .. } | Ty::Buf { .. } | Ty::Tuple(_))
+    }
+
+    /// True for pointers.
+    pub fn is_ptr(&self) -> bool {
+        matches!(self, Ty::Ptr { .. })
+    }
+
+    /// True for what a condition can test and `%d`/`%x`/`%p` print: integers, booleans
+    /// and pointers (non-zero is true).
+    pub fn is_scalar(&self) -> bool {
+        self.is_integral() || self.is_ptr()
+    }
+
+    /// A pointer to `to` in `space`.
+    pub fn ptr(to: Ty, space: AddrSpace) -> Ty {
+        Ty::Ptr {
+            to: Box::new(to),
+            space,
+        }
     }
 
     /// True for signed integers.
@@ -130,6 +169,10 @@ impl fmt::Display for Ty {
                 }
                 write!(f, ")")
             }
+            // As bpftrace writes pointer types: `int8 *`, `void *`.
+            Ty::Ptr { to, .. } if **to == Ty::Void => write!(f, "void *"),
+            Ty::Ptr { to, .. } if to.is_ptr() => write!(f, "{to}*"),
+            Ty::Ptr { to, .. } => write!(f, "{to} *"),
             Ty::Void => write!(f, "none"),
         }
     }

@@ -13,33 +13,54 @@ pub enum Datum {
     Unsigned(u64),
     /// `true` / `false`.
     Bool(bool),
-    /// A string (bytes up to the first NUL).
-    Str(String),
+    /// A string: its bytes up to the first NUL (not necessarily UTF-8), with the `..`
+    /// trailer when it was cut.
+    Str(Vec<u8>),
+    /// A pointer, printed in hex as bpftrace's newest prints pointers.
+    Ptr(u64),
     /// A buffer's bytes, printed as `%r` prints them.
     Buf(Vec<u8>),
     /// A tuple, printed `(1, two, 3)`.
     Tuple(Vec<Datum>),
 }
 
-impl std::fmt::Display for Datum {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Datum {
+    /// Appends the value as bpftrace's text output prints it; strings are written as
+    /// the bytes they are.
+    pub fn render(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
         match self {
-            Datum::Signed(v) => write!(f, "{v}"),
-            Datum::Unsigned(v) => write!(f, "{v}"),
-            Datum::Bool(b) => write!(f, "{b}"),
-            Datum::Str(s) => write!(f, "{s}"),
-            Datum::Buf(b) => write!(f, "{}", super::format::escape_buffer(b, 'r')),
+            Datum::Str(s) => out.extend_from_slice(s),
             Datum::Tuple(items) => {
-                write!(f, "(")?;
+                out.push(b'(');
                 for (i, d) in items.iter().enumerate() {
                     if i > 0 {
-                        write!(f, ", ")?;
+                        out.extend_from_slice(b", ");
                     }
-                    write!(f, "{d}")?;
+                    d.render(out);
                 }
-                write!(f, ")")
+                out.push(b')');
             }
+            Datum::Signed(v) => _ = write!(out, "{v}"),
+            Datum::Unsigned(v) => _ = write!(out, "{v}"),
+            Datum::Ptr(v) => _ = write!(out, "{v:#x}"),
+            Datum::Bool(b) => _ = write!(out, "{b}"),
+            Datum::Buf(b) => out.extend_from_slice(super::format::escape_buffer(b, 'r').as_bytes()),
         }
+    }
+
+    /// The rendered bytes (see [`Datum::render`]).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.render(&mut out);
+        out
+    }
+}
+
+/// For messages and tests: the rendering, with bytes that are not UTF-8 replaced.
+impl std::fmt::Display for Datum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", String::from_utf8_lossy(&self.to_bytes()))
     }
 }
 
@@ -60,7 +81,7 @@ pub fn decode(ty: &Ty, bytes: &[u8]) -> Datum {
         }
         Ty::Str { len } => {
             let b = &bytes[..(*len as usize).min(bytes.len())];
-            Datum::Str(String::from_utf8_lossy(&super::format::string_text(b)).into_owned())
+            Datum::Str(super::format::string_text(b).into_owned())
         }
         Ty::Buf { len } => Datum::Buf(buffer(*len, bytes).to_vec()),
         Ty::Tuple(elems) => {
@@ -74,6 +95,12 @@ pub fn decode(ty: &Ty, bytes: &[u8]) -> Datum {
             )
         }
         Ty::Bool => Datum::Bool(bytes.first().is_some_and(|&b| b != 0)),
+        Ty::Ptr { .. } => {
+            let mut raw = [0u8; 8];
+            let n = bytes.len().min(8);
+            raw[..n].copy_from_slice(&bytes[..n]);
+            Datum::Ptr(u64::from_le_bytes(raw))
+        }
         Ty::Void => Datum::Unsigned(0),
     }
 }

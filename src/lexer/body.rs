@@ -16,9 +16,16 @@ pub enum Tok {
     /// Identifier (builtin, function, field name, keyword-like words).
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice().to_string(), priority = 2)]
     Ident(String),
-    /// A type name as casts write it: `int8` … `int64`, `uint8` … `uint64`, `bool`.
-    #[regex(r"u?int(8|16|32|64)|bool", |lex| lex.slice().to_string(), priority = 3)]
-    IntType(String),
+    /// A type name as casts write it: `int8` … `int64`, `uint8` … `uint64`, `bool`,
+    /// `void`, `struct NAME` (also `union`, `enum`). Any `intN`/`uintN` lexes as one,
+    /// so sema can say that `int128` is not a type scry knows.
+    #[regex(r"u?int[0-9]+|bool|void", |lex| lex.slice().to_string(), priority = 3)]
+    #[regex(r"(struct|union|enum)[ \t\r\n]+[A-Za-z_][A-Za-z0-9_]*", |lex| {
+        let s = lex.slice();
+        let (kw, name) = s.split_at(s.find(char::is_whitespace).unwrap_or(s.len()));
+        format!("{kw} {}", name.trim_start())
+    }, priority = 3)]
+    Type(String),
     /// `if`
     #[token("if", priority = 3)]
     If,

@@ -57,8 +57,14 @@ impl Output for Json<'_> {
                 if i > 0 {
                     line.extend_from_slice(b", ");
                 }
-                let key: Vec<String> = e.key.iter().map(Datum::to_string).collect();
-                string(&mut line, key.join(",").as_bytes());
+                let mut key = Vec::new();
+                for (i, k) in e.key.iter().enumerate() {
+                    if i > 0 {
+                        key.push(b',');
+                    }
+                    k.render(&mut key);
+                }
+                string(&mut line, &key);
                 line.extend_from_slice(b": ");
                 value(&mut line, &map.kind, &e.value);
             }
@@ -146,7 +152,8 @@ fn datum(out: &mut Vec<u8>, d: &Datum) {
         Datum::Signed(v) => number(out, *v as i128),
         Datum::Unsigned(v) => number(out, *v as i128),
         Datum::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Datum::Str(s) => string(out, s.as_bytes()),
+        Datum::Str(s) => string(out, s),
+        Datum::Ptr(v) => number(out, *v as i128),
         Datum::Buf(b) => string(out, crate::lang::format::escape_buffer(b, 'r').as_bytes()),
         Datum::Tuple(items) => {
             out.push(b'[');
@@ -171,9 +178,21 @@ fn number(out: &mut Vec<u8>, v: i128) {
     }
 }
 
-/// A JSON string of `bytes`, escaped.
+/// A JSON string of `bytes`, escaped. JSON text is Unicode: a byte that is not part of
+/// valid UTF-8 is written as the code point of the same number (`\u00ff` for 0xff).
 fn string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
+    for chunk in bytes.utf8_chunks() {
+        escape_utf8(out, chunk.valid().as_bytes());
+        for &b in chunk.invalid() {
+            out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+        }
+    }
+    out.push(b'"');
+}
+
+/// Escapes valid UTF-8 text for a JSON string.
+fn escape_utf8(out: &mut Vec<u8>, bytes: &[u8]) {
     for &b in bytes {
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
@@ -185,7 +204,6 @@ fn string(out: &mut Vec<u8>, bytes: &[u8]) {
             _ => out.push(b),
         }
     }
-    out.push(b'"');
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::{Output, TestResult};
 use crate::lang::agg::ValueKind;
-use crate::lang::value::{Datum, MapSnapshot, Value, avg};
+use crate::lang::value::{MapSnapshot, Value, avg};
 
 /// The text renderer.
 pub struct Text<'a> {
@@ -115,13 +115,26 @@ impl Output for Text<'_> {
 pub fn print_map(out: &mut dyn Write, map: &MapSnapshot) -> io::Result<()> {
     let hist = map.kind.is_hist();
     for e in &map.entries {
-        write!(out, "{}", map.name)?;
+        // Keys and values are written as their bytes: strings need not be UTF-8.
+        let mut line = map.name.clone().into_bytes();
         if !e.key.is_empty() {
-            let keys: Vec<String> = e.key.iter().map(Datum::to_string).collect();
-            write!(out, "[{}]", keys.join(", "))?;
+            line.push(b'[');
+            for (i, k) in e.key.iter().enumerate() {
+                if i > 0 {
+                    line.extend_from_slice(b", ");
+                }
+                k.render(&mut line);
+            }
+            line.push(b']');
         }
+        out.write_all(&line)?;
         match &e.value {
-            Value::Scalar(d) => writeln!(out, ": {d}")?,
+            Value::Scalar(d) => {
+                let mut v = b": ".to_vec();
+                d.render(&mut v);
+                v.push(b'\n');
+                out.write_all(&v)?
+            }
             Value::Stats { count, total } => writeln!(
                 out,
                 ": count {count}, average {}, total {total}",
@@ -223,7 +236,7 @@ pub fn bucket_bounds(kind: &ValueKind, i: u32) -> (Option<i128>, Option<i128>) {
 mod tests {
     use super::*;
     use crate::lang::agg::Lhist;
-    use crate::lang::value::Entry;
+    use crate::lang::value::{Datum, Entry};
 
     fn snapshot(keyed: bool, kind: ValueKind, entries: Vec<Entry>) -> MapSnapshot {
         MapSnapshot::new("@m".into(), kind, keyed, entries)

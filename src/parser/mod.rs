@@ -94,7 +94,7 @@ fn describe(tok: &Token) -> String {
         Token::Include(_) => "`#include`".to_string(),
         Token::EndPred => "end of predicate `/`".to_string(),
         Token::Body(Tok::Ident(s)) => format!("identifier `{s}`"),
-        Token::Body(Tok::IntType(s)) => format!("type `{s}`"),
+        Token::Body(Tok::Type(s)) => format!("type `{s}`"),
         Token::Body(Tok::Var(s)) => format!("variable `${s}`"),
         Token::Body(Tok::Map(s)) => format!("map `@{s}`"),
         Token::Body(Tok::Int(Some(v))) => format!("integer `{v}`"),

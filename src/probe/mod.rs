@@ -215,14 +215,7 @@ impl Access {
 }
 
 /// Which address space pointers found in a context point into.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum AddrSpace {
-    /// Kernel memory.
-    #[default]
-    Kernel,
-    /// The traced process's memory (syscall arguments, uprobe registers).
-    User,
-}
+pub use crate::lang::ty::AddrSpace;
 
 /// A named field of the context (`args.NAME`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -78,7 +78,11 @@ impl Checker<'_> {
             }
             ast::ExprKind::Unary { op, expr } => {
                 let inner = self.expr(expr, scope)?;
-                self.expect_int(&inner, &format!("the operand of `{}`", op.symbol()))?;
+                if *op == UnOp::Not {
+                    self.expect_cond(&inner, "the operand of `!`")?;
+                } else {
+                    self.expect_int(&inner, &format!("the operand of `{}`", op.symbol()))?;
+                }
                 let ty = match op {
                     UnOp::Not => Ty::Bool,
                     UnOp::Neg => Ty::I64,
@@ -99,7 +103,7 @@ impl Checker<'_> {
                 let a = self.expr(then, scope);
                 let b = self.expr(else_, scope);
                 let (c, a, b) = (c?, a?, b?);
-                self.expect_int(&c, "a condition")?;
+                self.expect_cond(&c, "a condition")?;
                 let ty = match unify::unify(&a.ty, &b.ty) {
                     Some(t) => t,
                     None => {
@@ -135,29 +139,9 @@ impl Checker<'_> {
             ast::ExprKind::ParamCount => {
                 mk(ExprKind::Int(self.options.params.len() as u64), Ty::I64)
             }
-            ast::ExprKind::Cast { bits: 1, expr, .. } => {
-                // `(bool)x` is `x != 0`.
-                let inner = self.expr(expr, scope)?;
-                self.expect_int(&inner, "a cast's operand")?;
-                let zero = hir::Expr {
-                    kind: ExprKind::Int(0),
-                    ty: Ty::I64,
-                    span,
-                };
-                mk(
-                    ExprKind::Binary(BinOp::Ne, Box::new(inner), Box::new(zero)),
-                    Ty::Bool,
-                )
-            }
-            ast::ExprKind::Cast { bits, signed, expr } => {
-                let inner = self.expr(expr, scope)?;
-                self.expect_int(&inner, "a cast's operand")?;
-                let ty = Ty::Int {
-                    bits: *bits,
-                    signed: *signed,
-                };
-                mk(ExprKind::Cast(Box::new(inner)), ty)
-            }
+            ast::ExprKind::Cast { ty, expr } => self.cast(ty, expr, span, scope),
+            ast::ExprKind::Deref(inner) => self.deref(inner, span, scope),
+            ast::ExprKind::Index { base, keys } => self.index(base, keys, e, scope),
             ast::ExprKind::Tuple(items) => {
                 let mut elems = Vec::new();
                 for item in items {
@@ -399,6 +383,8 @@ impl Checker<'_> {
             return None;
         } else if f.c_type.contains('[') {
             Ty::Str { len: f.size }
+        } else if let Some(p) = super::pointer::c_pointer(&f.c_type, f.size, scope.ctx.space) {
+            p
         } else if matches!(f.size, 1 | 2 | 4 | 8) {
             Ty::Int {
                 bits: (f.size * 8) as u8,
@@ -423,7 +409,7 @@ impl Checker<'_> {
         })
     }
 
-    fn map_read(
+    pub(crate) fn map_read(
         &mut self,
         name: &str,
         keys: &[ast::Expr],
@@ -518,6 +504,9 @@ impl Checker<'_> {
             },
             other => other.clone(),
         };
+        if l.ty.is_ptr() || r.ty.is_ptr() {
+            return self.pointer_binary(op, l, r, span);
+        }
         let bitwise = matches!(op, BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor);
         let ty = match (&as_int(&l.ty), &as_int(&r.ty)) {
             // Comparisons and logical operators are true or false, as in bpftrace's newest;
@@ -730,7 +719,7 @@ impl Checker<'_> {
         if matches!(ptr.ty, Ty::Str { .. }) && limit.is_none() {
             return Some(hir::Expr { span, ..ptr });
         }
-        if !ptr.ty.is_integral() {
+        if !ptr.ty.is_scalar() {
             self.error(
                 Diagnostic::error(
                     "E0304",
@@ -770,11 +759,12 @@ impl Checker<'_> {
                 }
             }
         };
+        let space = space_of(&ptr, scope);
         Some(hir::Expr {
             kind: ExprKind::ReadStr {
                 ptr: Box::new(ptr),
                 limit,
-                space: scope.ctx.space,
+                space,
                 at_max,
             },
             ty: Ty::Str { len },
@@ -804,7 +794,7 @@ impl Checker<'_> {
                 span,
             });
         }
-        if !ptr.ty.is_integral() {
+        if !ptr.ty.is_scalar() {
             self.error(
                 Diagnostic::error(
                     "E0304",
@@ -838,15 +828,24 @@ impl Checker<'_> {
             ExprKind::Int(n) => n.min(max as u64) as u32,
             _ => max,
         };
+        let space = space_of(&ptr, scope);
         Some(hir::Expr {
             kind: ExprKind::ReadBuf {
                 ptr: Box::new(ptr),
                 len: Box::new(len),
-                space: scope.ctx.space,
+                space,
             },
             ty: Ty::Buf { len: cap },
             span,
         })
+    }
+}
+
+/// The address space `ptr` points into: a pointer's own, else the probe's.
+fn space_of(ptr: &hir::Expr, scope: &ProbeScope) -> crate::probe::AddrSpace {
+    match &ptr.ty {
+        Ty::Ptr { space, .. } => *space,
+        _ => scope.ctx.space,
     }
 }
 

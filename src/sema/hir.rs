@@ -248,6 +248,9 @@ pub enum ExprKind {
     /// The inner value converted to this expression's type (a stored value meeting
     /// its place's unified type: integers widened, strings padded).
     Convert(Box<Expr>),
+    /// `*p` (and `p[i]`, as `*(p + i)`): the value of this expression's type at the
+    /// pointer, read from the pointer's address space (0 when the read fails).
+    Deref(Box<Expr>),
     /// `(a, b, …)`: a tuple, laid out as `lang::ty::tuple_layout` of its type.
     Tuple(Vec<Expr>),
     /// `t.N`: element `N` of a tuple.

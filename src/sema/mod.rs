@@ -9,6 +9,7 @@ pub mod builtins;
 mod expr;
 pub mod functions;
 pub mod hir;
+mod pointer;
 pub mod print;
 mod stmt;
 pub mod unify;
@@ -205,7 +206,7 @@ impl Checker<'_> {
         let errors_before = self.diags.len();
         let predicate = probe.predicate.as_ref().and_then(|p| {
             let e = self.expr(p, &mut scope)?;
-            self.expect_int(&e, "a predicate")?;
+            self.expect_cond(&e, "a predicate")?;
             Some(e)
         });
         let body = self.block(&probe.body, &mut scope);
@@ -221,6 +222,14 @@ impl Checker<'_> {
             vars: scope.vars.into_iter().map(|(_, t)| t).collect(),
             span: probe.span,
         })
+    }
+
+    /// Checks that `e` can be tested for truth: an integer, a bool or a pointer.
+    fn expect_cond(&mut self, e: &hir::Expr, what: &str) -> Option<()> {
+        if e.ty.is_ptr() {
+            return Some(());
+        }
+        self.expect_int(e, what)
     }
 
     fn expect_int(&mut self, e: &hir::Expr, what: &str) -> Option<()> {

@@ -173,6 +173,10 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             let _ = writeln!(out, "convert: {ty}");
             expr(out, a, depth + 1);
         }
+        ExprKind::Deref(a) => {
+            let _ = writeln!(out, "deref: {ty}");
+            expr(out, a, depth + 1);
+        }
         ExprKind::Unary(op, a) => {
             let _ = writeln!(out, "{}: {ty}", op.symbol());
             expr(out, a, depth + 1);

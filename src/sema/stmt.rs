@@ -34,7 +34,7 @@ impl Checker<'_> {
                 let body = self.block(body, scope);
                 scope.loops -= 1;
                 let c = c?;
-                self.expect_int(&c, "a loop condition")?;
+                self.expect_cond(&c, "a loop condition")?;
                 StmtKind::While { cond: c, body }
             }
             ast::StmtKind::Unroll { count, body } => {
@@ -97,7 +97,7 @@ impl Checker<'_> {
                     .map(|b| self.block(b, scope))
                     .unwrap_or_default();
                 let c = c?;
-                self.expect_int(&c, "a condition")?;
+                self.expect_cond(&c, "a condition")?;
                 StmtKind::If {
                     cond: c,
                     then,
@@ -122,9 +122,9 @@ impl Checker<'_> {
                 name_span,
             } => {
                 // ply: `@m[k].count()`, `$m[k].sum(x)`.
-                let (map, keys) = match &recv.kind {
-                    ast::ExprKind::Map { name, keys } => (name.clone(), keys.clone()),
-                    _ => {
+                let (map, keys) = match recv.as_map() {
+                    Some((name, keys)) => (name.to_string(), keys.to_vec()),
+                    None => {
                         self.error(
                             Diagnostic::error(
                                 "E0305",
@@ -302,7 +302,8 @@ impl Checker<'_> {
             let fits = match kind {
                 format::ArgKind::Str => matches!(v.ty, Ty::Str { .. }),
                 format::ArgKind::Buf => matches!(v.ty, Ty::Buf { .. }),
-                format::ArgKind::Int | format::ArgKind::Char => v.ty.is_integral(),
+                format::ArgKind::Int => v.ty.is_scalar(),
+                format::ArgKind::Char => v.ty.is_integral(),
             };
             if !fits {
                 ok = false;
@@ -357,8 +358,8 @@ impl Checker<'_> {
             },
             None => value.clone(),
         };
-        match &target.kind {
-            ast::ExprKind::Map { name, keys } => {
+        match (&target.kind, target.as_map()) {
+            (_, Some((name, keys))) => {
                 if op.is_none() {
                     match &value.kind {
                         ast::ExprKind::Call {
@@ -402,7 +403,7 @@ impl Checker<'_> {
                     op: MapOp::Assign(v),
                 })
             }
-            ast::ExprKind::Var(name) => {
+            (ast::ExprKind::Var(name), _) => {
                 let v = self.expr(&desugared, scope)?;
                 let ty = key_ty(&v.ty);
                 let var = match scope.vars.iter().position(|(n, _)| n == name) {
@@ -561,7 +562,7 @@ impl Checker<'_> {
         scope: &mut ProbeScope,
     ) -> Option<StmtKind> {
         self.arity("delete", args, 1, 1, span)?;
-        let ast::ExprKind::Map { name, keys } = &args[0].kind else {
+        let Some((name, keys)) = args[0].as_map() else {
             self.error(
                 Diagnostic::error("E0304", args[0].span, "`delete()` takes a map entry")
                     .with_label("not a map entry")
@@ -620,7 +621,13 @@ fn mentions_map(e: &ast::Expr, name: &str) -> bool {
         K::Method { recv, args, .. } => {
             mentions_map(recv, name) || args.iter().any(|a| mentions_map(a, name))
         }
-        K::Unary { expr, .. } | K::Cast { expr, .. } => mentions_map(expr, name),
+        K::Unary { expr, .. } | K::Cast { expr, .. } | K::Deref(expr) => mentions_map(expr, name),
+        K::Index { base, keys } => {
+            // ply 1's `$m[k]` is the map `@m`.
+            matches!(&base.kind, K::Var(n) if n == name)
+                || mentions_map(base, name)
+                || keys.iter().any(|k| mentions_map(k, name))
+        }
         K::Binary { lhs, rhs, .. } => mentions_map(lhs, name) || mentions_map(rhs, name),
         K::Ternary { cond, then, else_ } => {
             mentions_map(cond, name) || mentions_map(then, name) || mentions_map(else_, name)

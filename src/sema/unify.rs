@@ -22,6 +22,7 @@ pub fn unify(a: &Ty, b: &Ty) -> Option<Ty> {
         }),
         (Ty::Tuple(a), Ty::Tuple(b)) => unify_all(a, b).map(Ty::Tuple),
         (Ty::Bool, Ty::Bool) => Some(Ty::Bool),
+        (Ty::Ptr { .. }, Ty::Ptr { .. }) if a == b => Some(a.clone()),
         (Ty::Bool, Ty::Int { .. }) | (Ty::Int { .. }, Ty::Bool) => Some(Ty::U64),
         _ => None,
     }
@@ -147,7 +148,9 @@ fn in_expr(e: &mut hir::Expr, maps: &[hir::Map]) {
             k.iter_mut().for_each(|x| in_expr(x, maps));
             keys(k, &maps[*map]);
         }
-        ExprKind::Unary(_, a) | ExprKind::Convert(a) | ExprKind::Cast(a) => in_expr(a, maps),
+        ExprKind::Unary(_, a) | ExprKind::Convert(a) | ExprKind::Cast(a) | ExprKind::Deref(a) => {
+            in_expr(a, maps)
+        }
         ExprKind::Binary(_, a, b) => {
             in_expr(a, maps);
             in_expr(b, maps);

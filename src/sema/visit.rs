@@ -60,7 +60,9 @@ pub fn expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     f(e);
     match &e.kind {
         ExprKind::MapRead { keys, .. } => keys.iter().for_each(|k| expr(k, f)),
-        ExprKind::Unary(_, a) | ExprKind::Convert(a) | ExprKind::Cast(a) => expr(a, f),
+        ExprKind::Unary(_, a) | ExprKind::Convert(a) | ExprKind::Cast(a) | ExprKind::Deref(a) => {
+            expr(a, f)
+        }
         ExprKind::Binary(_, a, b) => {
             expr(a, f);
             expr(b, f);

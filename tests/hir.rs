@@ -47,3 +47,20 @@ fn syscalls_served_from_raw_syscalls() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     insta::assert_snapshot!(r.stdout);
 }
+
+#[test]
+fn strcontains_with_a_runtime_needle_needs_the_kernel_function() {
+    // The fake host's kernel has no `bpf_strnstr` (Linux < 6.17): a clear error, no load.
+    let src = r#"BEGIN { $n = "sh"; @ = strcontains(comm, $n); }"#;
+    let ast = parser::parse(src).expect("parses");
+    let Err(d) = sema::check(&ast, &Fake, &sema::Options::default()) else {
+        panic!("accepted without bpf_strnstr");
+    };
+    let text = scry::diag::render("prog", src, &d);
+    assert!(text.contains("error[E0204]"), "{text}");
+    assert!(text.contains("bpf_strnstr"), "{text}");
+    // A literal needle needs nothing of the kernel.
+    let src = r#"BEGIN { @ = strcontains(comm, "sh"); }"#;
+    let ast = parser::parse(src).expect("parses");
+    assert!(sema::check(&ast, &Fake, &sema::Options::default()).is_ok());
+}

@@ -178,7 +178,11 @@ fn bytes_that_are_not_utf8_print_as_they_are() {
         .args(["-e", prog])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = out.stdout;
     for want in [&b"\x80z|\n"[..], b"@[\xffA]: 1\n", b"@v: a\xfe\n"] {
         assert!(

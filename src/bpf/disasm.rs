@@ -128,6 +128,9 @@ pub fn disasm_one(insn: Insn) -> String {
                 super::insn::CALL if insn.src == super::insn::PSEUDO_CALL => {
                     format!("call pc{}", off(insn.imm as i16))
                 }
+                super::insn::CALL if insn.src == super::insn::PSEUDO_KFUNC_CALL => {
+                    format!("call kernel-function#{}", insn.imm)
+                }
                 super::insn::CALL => match helper::name(insn.imm as u32) {
                     Some(name) => format!("call {name}#{}", insn.imm),
                     None => format!("call #{}", insn.imm),

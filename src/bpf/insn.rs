@@ -44,6 +44,9 @@ pub const PSEUDO_MAP_FD: u8 = 1;
 /// `src_reg` value of `call` that marks a call of a BPF function (`BPF_PSEUDO_CALL`);
 /// `imm` is the target's offset from the next instruction.
 pub const PSEUDO_CALL: u8 = 1;
+/// `src_reg` value of `call` that marks a call of a kernel function by its BTF id
+/// (`BPF_PSEUDO_KFUNC_CALL`; `off` 0 means vmlinux BTF).
+pub const PSEUDO_KFUNC_CALL: u8 = 2;
 
 /// Registers R0..R10.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -463,6 +466,11 @@ impl Insn {
     /// `call helper`.
     pub fn call(helper: u32) -> Insn {
         Insn::new(class::JMP | CALL, 0, 0, 0, helper as i32)
+    }
+
+    /// `call kfunc`: a call of the kernel function with vmlinux BTF id `btf_id`.
+    pub fn call_kernel(btf_id: u32) -> Insn {
+        Insn::new(class::JMP | CALL, 0, PSEUDO_KFUNC_CALL, 0, btf_id as i32)
     }
 
     /// `call pc+imm`: a BPF-to-BPF call of the function `imm + 1` slots on (the loader

@@ -195,6 +195,16 @@ pub enum Op {
         /// Where the result goes, if used.
         ret: Option<VReg>,
     },
+    /// `ret = kfunc(args...)`: a call of the kernel function (kfunc) whose vmlinux BTF
+    /// type id is `btf_id`; registers as for helpers.
+    CallKernel {
+        /// The function's id in the kernel's BTF.
+        btf_id: u32,
+        /// Up to five arguments.
+        args: Vec<Arg>,
+        /// Where the result goes, if used.
+        ret: Option<VReg>,
+    },
     /// `ret = func(args...)`: a BPF-to-BPF call of subprogram `func` of the module
     /// (arguments in R1–R5, result in R0; R6–R9 survive the call).
     CallFunc {
@@ -242,7 +252,7 @@ impl Op {
                 out.push(*a);
                 src(b, out);
             }
-            Op::Call { args, .. } | Op::CallFunc { args, .. } => {
+            Op::Call { args, .. } | Op::CallKernel { args, .. } | Op::CallFunc { args, .. } => {
                 for a in args {
                     match a {
                         Arg::V(v)
@@ -275,7 +285,7 @@ impl Op {
             | Op::StackAddr { dst, .. }
             | Op::Ctx { dst }
             | Op::Param { dst, .. } => Some(*dst),
-            Op::Call { ret, .. } | Op::CallFunc { ret, .. } => *ret,
+            Op::Call { ret, .. } | Op::CallKernel { ret, .. } | Op::CallFunc { ret, .. } => *ret,
             Op::Store { .. }
             | Op::Jmp { .. }
             | Op::Goto(_)

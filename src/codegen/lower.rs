@@ -396,6 +396,11 @@ impl<'a> Lowerer<'a> {
             ExprKind::Deref(p) => self.deref(p, &e.ty),
             ExprKind::StrNcmp(a, b, n) => self.str_ncmp(a, b, *n),
             ExprKind::StrContains(h, needle) => self.str_contains(h, needle),
+            ExprKind::StrContainsRuntime {
+                haystack,
+                needle,
+                kfunc,
+            } => self.str_contains_runtime(haystack, needle, *kfunc),
             ExprKind::Cast(inner) => {
                 let Ty::Int { bits, signed } = e.ty else {
                     unreachable!("sema: casts are to integer types")
@@ -780,6 +785,7 @@ fn fingerprint(e: &hir::Expr) -> Option<String> {
         | ExprKind::TupleIndex(..)
         | ExprKind::StrNcmp(..)
         | ExprKind::StrContains(..)
+        | ExprKind::StrContainsRuntime { .. }
         | ExprKind::MapRead { .. }
         | ExprKind::Ternary(..)
         | ExprKind::ReadStr { .. }

@@ -352,6 +352,15 @@ impl Emitter {
                     self.insns.push(Insn::call(helper));
                     self.result(ret);
                 }
+                Op::CallKernel {
+                    btf_id,
+                    ref args,
+                    ret,
+                } => {
+                    self.args(args);
+                    self.insns.push(Insn::call_kernel(btf_id));
+                    self.result(ret);
+                }
                 Op::CallFunc {
                     func,
                     ref args,

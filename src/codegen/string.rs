@@ -277,6 +277,47 @@ impl Lowerer<'_> {
 
     /// `strcontains(haystack, "needle")`: 1 when the needle occurs before the
     /// haystack's NUL.
+    /// `strcontains(h, n)` with a run-time needle: `bpf_strnstr(h, n, len(h)) >= 0`.
+    /// The kfunc returns an `int`: only its low 32 bits are defined.
+    pub(super) fn str_contains_runtime(&mut self, h: &hir::Expr, n: &hir::Expr, kfunc: u32) -> Val {
+        let (Val::Buf { at: hay, len }, Val::Buf { at: needle, .. }) =
+            (self.value(h), self.value(n))
+        else {
+            unreachable!("sema: strcontains of strings")
+        };
+        let found = self.new_vreg();
+        self.ops.push(Op::CallKernel {
+            btf_id: kfunc,
+            args: vec![Arg::Addr(hay), Arg::Addr(needle), Arg::Imm(len as i64)],
+            ret: Some(found),
+        });
+        self.extend(
+            found,
+            &Ty::Int {
+                bits: 32,
+                signed: true,
+            },
+        );
+        let res = self.new_vreg();
+        self.ops.push(Op::Mov {
+            dst: res,
+            src: Src::Imm(0),
+        });
+        let done = self.new_label();
+        self.ops.push(Op::Jmp {
+            cond: Cond::Slt,
+            a: found,
+            b: Src::Imm(0),
+            target: done,
+        });
+        self.ops.push(Op::Mov {
+            dst: res,
+            src: Src::Imm(1),
+        });
+        self.ops.push(Op::Label(done));
+        Val::Int(Src::V(res))
+    }
+
     pub(super) fn str_contains(&mut self, h: &hir::Expr, needle: &[u8]) -> Val {
         let Val::Buf { at, len } = self.value(h) else {
             unreachable!("sema: strcontains of a string")

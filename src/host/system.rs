@@ -11,6 +11,8 @@ use super::{Binary, Host, KernelFeature, TracepointFormat};
 #[derive(Default)]
 pub struct System {
     root: std::cell::OnceCell<PathBuf>,
+    /// Kernel functions already looked up in vmlinux BTF (parsed once, on first need).
+    kfuncs: std::cell::RefCell<std::collections::BTreeMap<String, Option<u32>>>,
 }
 
 impl System {
@@ -98,6 +100,18 @@ impl Host for System {
 
     fn binary(&self, path: &str) -> Result<Binary, String> {
         super::elf::read(path)
+    }
+
+    fn kernel_function(&self, name: &str) -> Option<u32> {
+        if let Some(&id) = self.kfuncs.borrow().get(name) {
+            return id;
+        }
+        let id = libbpf_rs::btf::Btf::from_vmlinux().ok().and_then(|btf| {
+            btf.type_by_name::<libbpf_rs::btf::types::Func>(name)
+                .map(|f| u32::from(f.type_id()))
+        });
+        self.kfuncs.borrow_mut().insert(name.to_string(), id);
+        id
     }
 }
 

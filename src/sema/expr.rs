@@ -657,21 +657,11 @@ impl Checker<'_> {
                 };
                 ExprKind::StrNcmp(first, strings.next().expect("two strings"), n)
             }
-            _ => {
-                let ast::ExprKind::Str(needle) = &args[1].kind else {
-                    self.error(
-                        Diagnostic::error(
-                            "E0305",
-                            args[1].span,
-                            "`strcontains()` needs a string literal needle for now",
-                        )
-                        .with_label("not a string literal")
-                        .with_help("write the needle inline: `strcontains(comm, \"sh\")`"),
-                    );
-                    return None;
-                };
-                ExprKind::StrContains(first, needle.clone())
-            }
+            _ => match &args[1].kind {
+                // A literal needle is compared byte by byte, unrolled.
+                ast::ExprKind::Str(needle) => ExprKind::StrContains(first, needle.clone()),
+                _ => self.runtime_needle(first, &args[1], scope)?,
+            },
         };
         // strcontains is a bool, as bpftrace's newest has it; strlen and strncmp numbers.
         let ty = if name == "strcontains" {
@@ -680,6 +670,53 @@ impl Checker<'_> {
             Ty::U64
         };
         Some(hir::Expr { kind, ty, span })
+    }
+
+    /// `strcontains(haystack, needle)` with a needle known only at run time: the
+    /// kernel's `bpf_strnstr`, which reads the needle up to its NUL, so the needle gets
+    /// a buffer one byte longer than its type (a string cut at `max_strlen` has none).
+    fn runtime_needle(
+        &mut self,
+        haystack: Box<hir::Expr>,
+        arg: &ast::Expr,
+        scope: &mut ProbeScope,
+    ) -> Option<ExprKind> {
+        let needle = self.expr(arg, scope)?;
+        let Ty::Str { len } = needle.ty else {
+            self.error(
+                Diagnostic::error(
+                    "E0304",
+                    needle.span,
+                    format!("`strcontains()` takes strings, but this is {}", needle.ty),
+                )
+                .with_label("not a string")
+                .with_help("read a string first, e.g. `str(arg1)`"),
+            );
+            return None;
+        };
+        const KFUNC: &str = "bpf_strnstr";
+        let Some(kfunc) = self.host.kernel_function(KFUNC) else {
+            self.error(
+                Diagnostic::error(
+                    "E0204",
+                    needle.span,
+                    "`strcontains()` with a needle that is not a literal needs the kernel function `bpf_strnstr`",
+                )
+                .with_label("a run-time needle")
+                .with_note(
+                    needle.span,
+                    "checked: vmlinux BTF (/sys/kernel/btf/vmlinux) has no `bpf_strnstr`; it came with Linux 6.17",
+                )
+                .with_help("write the needle as a string literal: `strcontains(comm, \"sh\")`"),
+            );
+            return None;
+        };
+        let needle = unify::convert(needle, &Ty::Str { len: len + 1 });
+        Some(ExprKind::StrContainsRuntime {
+            haystack,
+            needle: Box::new(needle),
+            kfunc,
+        })
     }
 
     /// A call of a value-returning function (`str`).

@@ -104,7 +104,7 @@ pub const FUNCTIONS: &[Function] = &[
         Kind::Value,
         (2, 2),
         "strcontains(haystack, needle)",
-        "1 when string literal needle occurs in string haystack, else 0",
+        "true when string needle occurs in string haystack, else false (a needle that is not a literal needs the kernel function bpf_strnstr, Linux 6.17+)",
     ),
     row(
         "count",

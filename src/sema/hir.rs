@@ -261,6 +261,16 @@ pub enum ExprKind {
     StrNcmp(Box<Expr>, Box<Expr>, u32),
     /// `strcontains(haystack, needle)` with a literal needle.
     StrContains(Box<Expr>, Vec<u8>),
+    /// `strcontains(haystack, needle)` with a run-time needle, through the kernel
+    /// function `bpf_strnstr` (the needle's buffer ends with a NUL).
+    StrContainsRuntime {
+        /// Searched.
+        haystack: Box<Expr>,
+        /// Sought.
+        needle: Box<Expr>,
+        /// `bpf_strnstr`'s vmlinux BTF id.
+        kfunc: u32,
+    },
     /// `buf(ptr, n)`: `n` bytes at `ptr` (at most the type's capacity) with their count.
     ReadBuf {
         /// The address.

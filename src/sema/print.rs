@@ -217,6 +217,13 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             );
             expr(out, a, depth + 1);
         }
+        ExprKind::StrContainsRuntime {
+            haystack, needle, ..
+        } => {
+            let _ = writeln!(out, "strcontains (bpf_strnstr): {ty}");
+            expr(out, haystack, depth + 1);
+            expr(out, needle, depth + 1);
+        }
         ExprKind::ReadBuf { ptr, len, space } => {
             let _ = writeln!(out, "buf {space:?}: {ty}");
             expr(out, ptr, depth + 1);

@@ -164,7 +164,12 @@ fn in_expr(e: &mut hir::Expr, maps: &[hir::Map]) {
             in_expr(a, maps)
         }
         ExprKind::Tuple(items) => items.iter_mut().for_each(|i| in_expr(i, maps)),
-        ExprKind::StrNcmp(a, b, _) => {
+        ExprKind::StrNcmp(a, b, _)
+        | ExprKind::StrContainsRuntime {
+            haystack: a,
+            needle: b,
+            ..
+        } => {
             in_expr(a, maps);
             in_expr(b, maps);
         }

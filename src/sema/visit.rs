@@ -76,7 +76,12 @@ pub fn expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             expr(a, f)
         }
         ExprKind::Tuple(items) => items.iter().for_each(|i| expr(i, f)),
-        ExprKind::StrNcmp(a, b, _) => {
+        ExprKind::StrNcmp(a, b, _)
+        | ExprKind::StrContainsRuntime {
+            haystack: a,
+            needle: b,
+            ..
+        } => {
             expr(a, f);
             expr(b, f);
         }

@@ -203,3 +203,37 @@ fn negative_pointer_index() {
 fn pointer_multiplied() {
     insta::assert_snapshot!(diag("BEGIN { @x = (uint8 *)0 * 2; }"));
 }
+
+fn diag_with(args: &[&str]) -> String {
+    let r = run(args);
+    assert_eq!(
+        r.code,
+        Some(1),
+        "expected failure for {args:?}; stdout: {}",
+        r.stdout
+    );
+    assert!(r.stdout.is_empty(), "nothing may run: {}", r.stdout);
+    r.stderr
+}
+
+#[test]
+fn strings_beyond_scratch_memory() {
+    // Raising max_strlen keeps programs that fit working; one that no longer fits is a
+    // diagnostic, never a panic or a verifier rejection.
+    insta::assert_snapshot!(diag_with(&[
+        "--max-strlen",
+        "8192",
+        "-e",
+        "BEGIN { @[str(0), comm, str(0)] = count(); @v[pid] = str(0); }"
+    ]));
+}
+
+#[test]
+fn printf_record_too_large() {
+    insta::assert_snapshot!(diag_with(&[
+        "--max-strlen",
+        "16384",
+        "-e",
+        "BEGIN { printf(\"%s %s %s\\n\", str(0), str(0), str(0)); }"
+    ]));
+}

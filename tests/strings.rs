@@ -199,3 +199,28 @@ fn bytes_that_are_not_utf8_print_as_they_are() {
         r.stdout
     );
 }
+
+#[test]
+fn the_largest_max_strlen_still_runs_programs_that_fit() {
+    // 16384-byte strings live in per-CPU scratch memory: keys, values, comparisons.
+    let cmd = format!("{} opens 1", workload());
+    let out = traced(&[
+        "--max-strlen",
+        "16384",
+        "-e",
+        r#"tracepoint:syscalls:sys_enter_openat /pid == cpid && str(args.filename, 6) == "/dev/"/ {
+            @[str(args.filename)] = count(); @v = str(args.filename);
+            if (str(args.filename) == "/dev/null") { @n = count(); } }"#,
+        "-c",
+        &cmd,
+    ]);
+    assert_eq!(
+        out,
+        [
+            "@[/dev/null]: 1",
+            "@[/dev/zero]: 2",
+            "@n: 1",
+            "@v: /dev/zero"
+        ]
+    );
+}

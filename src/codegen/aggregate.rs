@@ -157,7 +157,7 @@ impl Lowerer<'_> {
                 self.ops.push(Op::Store {
                     size: Size::DW,
                     base: init.base,
-                    off: init.off + 8 * i as i16,
+                    off: init.at(8 * i as i16).off,
                     src: *w,
                 });
             }

@@ -106,7 +106,7 @@ impl Lowerer<'_> {
     pub(super) fn zero(&mut self, at: Mem, size: u32) {
         let mut done = 0u32;
         while done < size {
-            let off = at.off as i32 + done as i32;
+            let off = (at.off as i32 + done as i32).min(i16::MAX as i32);
             let (w, s) = [(8, Size::DW), (4, Size::W), (2, Size::H), (1, Size::B)]
                 .into_iter()
                 .find(|&(w, _)| off.rem_euclid(w) == 0 && done + w as u32 <= size)
@@ -135,12 +135,12 @@ impl Lowerer<'_> {
                     size: s,
                     dst: t,
                     base: src.base,
-                    off: src.off + done as i16,
+                    off: src.at(done as i16).off,
                 });
                 self.ops.push(Op::Store {
                     size: s,
                     base: dst.base,
-                    off: dst.off + done as i16,
+                    off: dst.at(done as i16).off,
                     src: Src::V(t),
                 });
                 done += w;

@@ -68,10 +68,11 @@ impl Mem {
         }
     }
 
-    /// The location `delta` bytes further on.
+    /// The location `delta` bytes further on. Saturates: offsets past the BPF range only
+    /// arise in a frame too big for the kernel, which is reported after lowering.
     pub fn at(self, delta: i16) -> Mem {
         Mem {
-            off: self.off + delta,
+            off: self.off.saturating_add(delta),
             ..self
         }
     }

@@ -379,7 +379,7 @@ impl<'a> Lowerer<'a> {
                     self.ops.push(Op::Store {
                         size: Size::W,
                         base: at.base,
-                        off: at.off + 4 * i as i16,
+                        off: at.at(4 * i as i16).off,
                         src: Src::Imm(word),
                     });
                 }

@@ -71,6 +71,7 @@ fn lower_probe(
     scratch_map: usize,
 ) -> Result<(regalloc::Emitted, u32), Box<Diagnostic>> {
     let mut first = None;
+    let mut scratch_short = None;
     for threshold in THRESHOLDS {
         let (ops, frame) = lower::Lowerer::new(lay, threshold, scratch_map).probe(probe);
         let emitted = regalloc::emit(&ir::prune_unreachable(ops), frame.stack_max);
@@ -78,10 +79,30 @@ fn lower_probe(
         if emitted.stack_size <= STACK_LIMIT && scratch <= SCRATCH_LIMIT {
             return Ok((emitted, scratch));
         }
+        if emitted.stack_size <= STACK_LIMIT {
+            // The stack would do, the scratch memory not.
+            scratch_short.get_or_insert(scratch);
+        }
         first.get_or_insert((emitted, frame));
     }
     let (emitted, frame) = first.expect("at least one threshold");
     let stack = emitted.stack_size;
+    if let Some(scratch) = scratch_short {
+        return Err(Box::new(
+            Diagnostic::error(
+                "E0401",
+                probe.span,
+                format!(
+                    "`{}` needs {scratch} bytes of memory for its strings and keys; a program's per-CPU scratch memory holds {SCRATCH_LIMIT}",
+                    probe.display
+                ),
+            )
+            .with_label("in this probe")
+            .with_help(
+                "lower --max-strlen (BPFTRACE_MAX_STRLEN), read shorter strings with str(p, N), or use fewer strings in one key or printf",
+            ),
+        ));
+    }
     // Report at the expression whose buffer took the stack over the limit, or where
     // spilled values did.
     let span = if frame.stack_max > STACK_LIMIT {

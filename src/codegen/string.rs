@@ -373,7 +373,7 @@ impl Lowerer<'_> {
             size: crate::bpf::Size::B,
             dst: t,
             base: at.base,
-            off: at.off + i as i16,
+            off: at.at(i as i16).off,
         });
         t
     }

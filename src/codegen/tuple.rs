@@ -141,7 +141,7 @@ impl Lowerer<'_> {
                         size,
                         dst: reg,
                         base: m.base,
-                        off: m.off + done as i16,
+                        off: m.at(done as i16).off,
                     });
                 }
                 self.ops.push(Op::Jmp {

@@ -213,16 +213,16 @@ fn parse_int(s: &str) -> Option<u64> {
         .strip_prefix("0x")
         .or_else(|| clean.strip_prefix("0X"))
     {
-        return radix(strip_c_suffix(h)?, 16);
+        return suffixed(h, 16);
     }
     if let Some(b) = clean
         .strip_prefix("0b")
         .or_else(|| clean.strip_prefix("0B"))
     {
-        return radix(strip_c_suffix(b)?, 2);
+        return suffixed(b, 2);
     }
     if let Some(o) = clean.strip_prefix("0o") {
-        return radix(strip_c_suffix(o)?, 8);
+        return suffixed(o, 8);
     }
     // Durations in nanoseconds: `100ms`, `5s`, `1m`, `2h`, `1d` (decimal only).
     const DURATIONS: [(&str, u64); 7] = [
@@ -250,12 +250,8 @@ fn parse_int(s: &str) -> Option<u64> {
         let e: u32 = e.parse().ok()?;
         return radix(m, 10)?.checked_mul(10u64.checked_pow(e)?);
     }
-    let digits = strip_c_suffix(&clean)?;
-    if digits.len() > 1 && digits.starts_with('0') {
-        radix(&digits[1..], 8)
-    } else {
-        radix(digits, 10)
-    }
+    // Decimal, or octal with a leading 0.
+    suffixed(&clean, 10)
 }
 
 /// `digits` in `radix`; `None` when empty, malformed or above `u64::MAX`.
@@ -266,16 +262,24 @@ fn radix(digits: &str, radix: u32) -> Option<u64> {
     u64::from_str_radix(digits, radix).ok()
 }
 
-/// The digits without a C integer suffix (`u`, `l`, `ul`, `ull`, `llu`, … in any case),
-/// which bpftrace accepts for compatibility and ignores.
-fn strip_c_suffix(s: &str) -> Option<&str> {
+/// The digits of `s` in `radix`, with an optional C integer suffix (`u`, `l`, `ul`,
+/// `ull`, `llu`, … in any case) that bounds the value as bpftrace's newest bounds it:
+/// `u` to an `unsigned int`, `l` and `ll` to a `long`, `ul`/`ull` to 64 bits. The
+/// suffix does not change the literal's type.
+fn suffixed(s: &str, radix: u32) -> Option<u64> {
     let digits = s.trim_end_matches(['u', 'U', 'l', 'L']);
-    let suffix = s[digits.len()..].to_ascii_lowercase();
-    let ok = matches!(
-        suffix.as_str(),
-        "" | "u" | "l" | "ul" | "lu" | "ll" | "ull" | "llu"
-    );
-    ok.then_some(digits)
+    let max = match s[digits.len()..].to_ascii_lowercase().as_str() {
+        "" | "ul" | "lu" | "ull" | "llu" => u64::MAX,
+        "u" => u32::MAX as u64,
+        "l" | "ll" => i64::MAX as u64,
+        _ => return None,
+    };
+    let v = if radix == 10 && digits.len() > 1 && digits.starts_with('0') {
+        self::radix(&digits[1..], 8)?
+    } else {
+        self::radix(digits, radix)?
+    };
+    (v <= max).then_some(v)
 }
 
 /// Decodes a quoted literal; `Err(offset)` points at a bad escape.
@@ -340,7 +344,10 @@ pub fn error_of(tok: &Tok, span: Span, src: &str) -> Option<Diagnostic> {
             format!("invalid integer literal `{}`", &src[span.range()]),
         )
         .with_label("not a valid 64-bit integer")
-        .with_help("integers are decimal, 0x hex, 0o octal or 0b binary and must fit in 64 bits"),
+        .with_help(
+            "integers are decimal, 0x hex, 0o octal or 0b binary and must fit in 64 bits \
+             (with a `u` suffix in 32, with `l` in a signed long)",
+        ),
         Tok::Param(None) => Diagnostic::error(
             "E0004",
             span,
@@ -382,6 +389,14 @@ mod tests {
         assert_eq!(parse_int("0x10ull"), Some(16));
         assert_eq!(parse_int("7LLU"), Some(7));
         assert_eq!(parse_int("7uu"), None);
+        // A suffix bounds the value: `u` to 32 bits, `l` to a signed 64-bit long.
+        assert_eq!(parse_int("4294967295u"), Some(u32::MAX as u64));
+        assert_eq!(parse_int("4294967296u"), None);
+        assert_eq!(parse_int("0x100000000U"), None);
+        assert_eq!(parse_int("9223372036854775807l"), Some(i64::MAX as u64));
+        assert_eq!(parse_int("9223372036854775808LL"), None);
+        assert_eq!(parse_int("18446744073709551615ull"), Some(u64::MAX));
+        assert_eq!(parse_int("017u"), Some(15));
         assert_eq!(parse_int("100ms"), Some(100_000_000));
         assert_eq!(parse_int("5s"), Some(5_000_000_000));
         assert_eq!(parse_int("1m"), Some(60_000_000_000));

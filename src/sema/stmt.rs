@@ -329,6 +329,26 @@ impl Checker<'_> {
         if !ok {
             return None;
         }
+        // The record: the event id, then each argument at an 8-byte boundary; BPF
+        // addresses its bytes with 16-bit offsets.
+        let record: u32 = 8 + values
+            .iter()
+            .map(|v| crate::lang::ty::round_up(key_ty(&v.ty).size(), 8))
+            .sum::<u32>();
+        if record > i16::MAX as u32 {
+            self.error(
+                Diagnostic::error(
+                    "E0402",
+                    span,
+                    format!("this printf's record needs {record} bytes; an event holds at most 32767"),
+                )
+                .with_label("too much to send at once")
+                .with_help(
+                    "lower --max-strlen (BPFTRACE_MAX_STRLEN), read shorter strings with str(p, N), or split the printf",
+                ),
+            );
+            return None;
+        }
         let event = self.printfs.len();
         self.printfs
             .push((fmt.clone(), values.iter().map(|v| key_ty(&v.ty)).collect()));

@@ -102,6 +102,11 @@ pub struct Manifest {
     /// The one-slot array that `exit()` sets (an `exit()` is never lost, even when the
     /// ring buffer is full).
     pub exit_map: Option<usize>,
+    /// The per-CPU array counting failed memory reads, one slot per entry of
+    /// [`Manifest::read_sites`].
+    pub read_errors: Option<usize>,
+    /// Where each counted read is in the source.
+    pub read_sites: Vec<Span>,
 }
 
 /// What codegen hands the runtime: the object and its manifest.

@@ -152,6 +152,12 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         child,
         pid: cli.pid,
         test: cli.test,
+        read_sites: artifact
+            .manifest
+            .read_sites
+            .iter()
+            .map(|&s| site(source, s))
+            .collect(),
     };
     let format = match cli.format {
         OutputFormat::Text => Format::Text,
@@ -159,6 +165,24 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
     };
     runtime::run(&artifact, options, format)
         .map_err(|e| vec![runtime_diagnostic(e, &artifact.manifest)])
+}
+
+/// The line of `span` in `source` and its text (its first line, shortened), for messages.
+fn site(source: &str, span: diag::Span) -> (u32, String) {
+    let start = (span.start as usize).min(source.len());
+    let end = (span.end as usize).clamp(start, source.len());
+    let line = source.as_bytes()[..start]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u32
+        + 1;
+    let text = String::from_utf8_lossy(&source.as_bytes()[start..end]);
+    let first = text.lines().next().unwrap_or_default();
+    let mut short: String = first.chars().take(60).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    (line, short)
 }
 
 /// `--max-strlen`, else `BPFTRACE_MAX_STRLEN`, else the default; checked.

@@ -75,3 +75,37 @@ fn pointer_values_print_in_hex() {
         r.stdout
     );
 }
+
+#[test]
+fn failed_reads_are_counted_and_reported_where_they_happen() {
+    // Nothing is lost silently: each read of a bad address is counted in the kernel,
+    // per place in the program, and reported at exit.
+    let prog = "BEGIN { @a = *(uint64 *)8; $i = 0;\n while ($i < 3) { @s = str((uint8 *)16 + $i); $i++; }\n @ok = str(\"fine\"); exit(); }";
+    let r = run(&["-e", prog]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["@a: 0", "@ok: fine", "@s: "]);
+    assert_eq!(
+        r.stderr.lines().collect::<Vec<_>>(),
+        [
+            "WARNING: line 1: `*(uint64 *)8`: reading memory failed once; the value read as 0 or an empty string",
+            "WARNING: line 2: `str((uint8 *)16 + $i)`: reading memory failed 3 times; the value read as 0 or an empty string",
+        ]
+    );
+    let r = run(&["-f", "json", "-e", prog]);
+    assert!(
+        r.stdout.contains(
+            r#"{"type": "read_errors", "data": {"line": 2, "expr": "str((uint8 *)16 + $i)", "count": 3}}"#
+        ),
+        "{}",
+        r.stdout
+    );
+    // Reads that succeed say nothing.
+    let cmd = format!("{} opens 1", workload());
+    let r = run(&[
+        "-e",
+        "tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @[str(args.filename)] = count(); }",
+        "-c",
+        &cmd,
+    ]);
+    assert!(!r.stderr.contains("WARNING"), "{}", r.stderr);
+}

@@ -87,6 +87,47 @@ impl Lowerer<'_> {
         let lost = self.layout.lost.expect("events imply the lost counter");
         let q = self.slot_zero(lost);
         self.jump_if_null(q, done);
+        self.add_one(q);
+        self.ops.push(Op::Label(done));
+    }
+
+    /// A pointer to slot 0 of the one-slot array `map` (null if the lookup fails).
+    /// Counts a failed read at the expression being lowered when `ret`, a read helper's
+    /// result, is negative: slot `site` of the `read_errors` map, per CPU.
+    pub(super) fn count_failed_read(&mut self, ret: VReg) {
+        let Some(map) = self.layout.read_errors else {
+            return;
+        };
+        let Ok(site) = self.layout.read_sites.binary_search(&self.here) else {
+            debug_assert!(
+                false,
+                "internal compiler error: read at {:?} not laid out",
+                self.here
+            );
+            return;
+        };
+        let ok = self.new_label();
+        self.ops.push(Op::Jmp {
+            cond: crate::bpf::Cond::Sge,
+            a: ret,
+            b: Src::Imm(0),
+            target: ok,
+        });
+        let key = self.alloc(4);
+        self.ops.push(Op::Store {
+            size: Size::W,
+            base: key.base,
+            off: key.off,
+            src: Src::Imm(site as i32),
+        });
+        let q = self.call(helper::MAP_LOOKUP_ELEM, vec![Arg::Map(map), Arg::Addr(key)]);
+        self.jump_if_null(q, ok);
+        self.add_one(q);
+        self.ops.push(Op::Label(ok));
+    }
+
+    /// `*(u64 *)q += 1`: a per-CPU counter (no other CPU writes it).
+    fn add_one(&mut self, q: VReg) {
         let t = self.new_vreg();
         self.ops.push(Op::Load {
             size: Size::DW,
@@ -106,10 +147,8 @@ impl Lowerer<'_> {
             off: 0,
             src: Src::V(t),
         });
-        self.ops.push(Op::Label(done));
     }
 
-    /// A pointer to slot 0 of the one-slot array `map` (null if the lookup fails).
     fn slot_zero(&mut self, map: usize) -> VReg {
         let key = self.alloc(4);
         self.ops.push(Op::Store {

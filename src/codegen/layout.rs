@@ -48,6 +48,13 @@ pub struct Layout {
     pub event_sizes: Vec<u32>,
     /// Event id of `exit()`.
     pub exit_event: usize,
+    /// Spans of the expressions that read memory through a pointer of the program's
+    /// (`str()`, `buf()`, `*p`), sorted and distinct: slot `i` of the `read_errors` map
+    /// counts the failed reads of site `i`. Reads the kernel's own context pointers
+    /// make (`__data_loc` fields, the registers raw_syscalls passes) cannot fault.
+    pub read_sites: Vec<crate::diag::Span>,
+    /// The per-CPU array counting failed reads per site, when there are sites.
+    pub read_errors: Option<usize>,
 }
 
 fn bpf_name(prefix: &str, i: usize, name: &str) -> String {
@@ -187,7 +194,39 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
             flags: 0,
         });
     }
+    lay.read_sites = read_sites(program);
+    if !lay.read_sites.is_empty() {
+        lay.read_errors = Some(defs.len());
+        defs.push(MapDef {
+            name: "read_errors".into(),
+            kind: MapKind::PercpuArray,
+            key_size: 4,
+            value_size: 8,
+            max_entries: lay.read_sites.len() as u32,
+            flags: 0,
+        });
+    }
     (lay, defs, metas, events)
+}
+
+/// The spans of every expression of `program` that reads memory through a helper.
+fn read_sites(program: &hir::Program) -> Vec<crate::diag::Span> {
+    let mut sites = std::collections::BTreeSet::new();
+    let mut note = |e: &hir::Expr| {
+        if matches!(
+            e.kind,
+            hir::ExprKind::ReadStr { .. } | hir::ExprKind::ReadBuf { .. } | hir::ExprKind::Deref(_)
+        ) {
+            sites.insert(e.span);
+        }
+    };
+    for p in &program.probes {
+        if let Some(pred) = &p.predicate {
+            crate::sema::visit::expr(pred, &mut note);
+        }
+        crate::sema::visit::exprs(&p.body, &mut note);
+    }
+    sites.into_iter().collect()
 }
 
 fn has_exit(stmts: &[hir::Stmt]) -> bool {

@@ -143,6 +143,8 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         ringbuf: lay.ringbuf,
         lost_map: lay.lost,
         exit_map: lay.exit_flag,
+        read_errors: lay.read_errors,
+        read_sites: lay.read_sites.clone(),
     };
     let mut diags = Vec::new();
     // `while` spans of each program, in program order.

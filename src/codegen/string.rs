@@ -37,11 +37,11 @@ impl Lowerer<'_> {
             Src::V(v) => Arg::V(v),
             Src::Imm(i) => Arg::Imm(i as i64),
         };
-        self.ops.push(Op::Call {
-            helper: read_helper(space, false),
-            args: vec![Arg::Addr(buf), Arg::Imm(size as i64), addr],
-            ret: None,
-        });
+        let r = self.call(
+            read_helper(space, false),
+            vec![Arg::Addr(buf), Arg::Imm(size as i64), addr],
+        );
+        self.count_failed_read(r);
         let v = self.new_vreg();
         self.ops.push(Op::Load {
             size: width,
@@ -81,15 +81,11 @@ impl Lowerer<'_> {
             Src::V(v) => Arg::V(v),
             Src::Imm(i) => Arg::Imm(i as i64),
         };
+        let copied = self.call(helper, vec![Arg::Addr(buf), size, ptr]);
+        self.count_failed_read(copied);
         if !at_max || len < 2 {
-            self.ops.push(Op::Call {
-                helper,
-                args: vec![Arg::Addr(buf), size, ptr],
-                ret: None,
-            });
             return Val::Buf { at: buf, len };
         }
-        let copied = self.call(helper, vec![Arg::Addr(buf), size, ptr]);
         self.mark_truncation(buf, len, p, space, copied);
         Val::Buf { at: buf, len }
     }
@@ -178,11 +174,8 @@ impl Lowerer<'_> {
             Src::V(v) => Arg::V(v),
             Src::Imm(i) => Arg::Imm(i as i64),
         };
-        self.ops.push(Op::Call {
-            helper,
-            args: vec![Arg::Addr(buf.at(8)), arg(size), arg(p)],
-            ret: None,
-        });
+        let r = self.call(helper, vec![Arg::Addr(buf.at(8)), arg(size), arg(p)]);
+        self.count_failed_read(r);
         Val::Buf {
             at: buf,
             len: total,

@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 
 use super::text::bucket_bounds;
-use super::{Output, TestResult};
+use super::{Output, ReadFailures, TestResult};
 use crate::lang::agg::ValueKind;
 use crate::lang::value::{Datum, MapSnapshot, Value, avg};
 
@@ -83,6 +83,18 @@ impl Output for Json<'_> {
             self.out,
             r#"{{"type": "lost_events", "count": {n}, "data": {{"events": {n}}}}}"#
         )
+    }
+
+    fn read_failures(&mut self, f: &ReadFailures<'_>) -> io::Result<()> {
+        let mut line = format!(
+            r#"{{"type": "read_errors", "data": {{"line": {}, "expr": "#,
+            f.line
+        )
+        .into_bytes();
+        string(&mut line, f.expr.as_bytes());
+        line.extend_from_slice(format!(r#", "count": {}}}}}"#, f.count).as_bytes());
+        line.push(b'\n');
+        self.out.write_all(&line)
     }
 
     fn test_result(&mut self, t: &TestResult<'_>) -> io::Result<()> {

@@ -25,11 +25,25 @@ pub trait Output {
     /// `n` events did not reach userspace (the ring buffer was full, or a record was
     /// malformed).
     fn lost_events(&mut self, n: u64) -> io::Result<()>;
+    /// Reads of memory at one place of the program failed `count` times (a bad or
+    /// paged-out address): the values read as 0 or empty strings.
+    fn read_failures(&mut self, f: &ReadFailures<'_>) -> io::Result<()>;
     /// Test `index` of `names` ran (`--test`): passed or not, its output (shown when it
     /// failed).
     fn test_result(&mut self, t: &TestResult<'_>) -> io::Result<()>;
     /// Sends everything written so far on its way.
     fn flush(&mut self) -> io::Result<()>;
+}
+
+/// Failed memory reads at one place of the program.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadFailures<'a> {
+    /// Line in the program (1-based; 0 when unknown).
+    pub line: u32,
+    /// The expression's source text (empty when unknown).
+    pub expr: &'a str,
+    /// How many reads failed, over all CPUs.
+    pub count: u64,
 }
 
 /// One finished `test:` probe.
@@ -67,6 +81,9 @@ impl Output for Capture {
         Ok(())
     }
     fn lost_events(&mut self, _: u64) -> io::Result<()> {
+        Ok(())
+    }
+    fn read_failures(&mut self, _: &ReadFailures<'_>) -> io::Result<()> {
         Ok(())
     }
     fn test_result(&mut self, _: &TestResult<'_>) -> io::Result<()> {

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::{Output, TestResult};
+use super::{Output, ReadFailures, TestResult};
 use crate::lang::agg::ValueKind;
 use crate::lang::value::{MapSnapshot, Value, avg};
 
@@ -44,6 +44,20 @@ impl Output for Text<'_> {
 
     fn lost_events(&mut self, n: u64) -> io::Result<()> {
         writeln!(self.err, "Lost {n} events")
+    }
+
+    fn read_failures(&mut self, f: &ReadFailures<'_>) -> io::Result<()> {
+        let times = if f.count == 1 { "once" } else { "times" };
+        let n = if f.count == 1 {
+            String::new()
+        } else {
+            format!("{} ", f.count)
+        };
+        writeln!(
+            self.err,
+            "WARNING: line {}: `{}`: reading memory failed {n}{times}; the value read as 0 or an empty string",
+            f.line, f.expr
+        )
     }
 
     fn test_result(&mut self, t: &TestResult<'_>) -> io::Result<()> {

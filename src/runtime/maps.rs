@@ -66,7 +66,12 @@ pub fn decode_value(meta: &MapMeta, per_cpu: &[Vec<u8>]) -> Option<Value> {
 
 /// The sum over CPUs of slot 0 of a one-slot per-CPU counter (0 when unreadable).
 pub fn sum_u64(map: &dyn MapCore) -> u64 {
-    map.lookup_percpu(&0u32.to_le_bytes(), MapFlags::ANY)
+    sum_u64_at(map, 0)
+}
+
+/// The sum over CPUs of the u64 in slot `slot` of a per-CPU array.
+pub fn sum_u64_at(map: &dyn MapCore, slot: u32) -> u64 {
+    map.lookup_percpu(&slot.to_le_bytes(), MapFlags::ANY)
         .ok()
         .flatten()
         .map_or(0, |cpus| {

@@ -31,6 +31,9 @@ pub struct RunOptions {
     pub pid: Option<u32>,
     /// `--test`: run the `test:` probes and nothing else.
     pub test: bool,
+    /// For each of the manifest's read sites: its line and source text, to say where
+    /// reads failed (empty: say only how many).
+    pub read_sites: Vec<(u32, String)>,
 }
 
 /// A failure at run time.
@@ -304,6 +307,20 @@ pub fn run_with_output(
         + decoder.malformed();
     if lost > 0 {
         out.lost_events(lost).map_err(io_err)?;
+    }
+    if let Some(m) = meta.read_errors.and_then(map_of) {
+        for i in 0..meta.read_sites.len() {
+            let count = maps::sum_u64_at(m, i as u32);
+            if count > 0 {
+                let (line, expr) = opts.read_sites.get(i).cloned().unwrap_or_default();
+                let f = crate::output::ReadFailures {
+                    line,
+                    expr: &expr,
+                    count,
+                };
+                out.read_failures(&f).map_err(io_err)?;
+            }
+        }
     }
     out.flush().map_err(io_err)?;
     drop(ringbuf);

@@ -69,7 +69,7 @@ impl Lowerer<'_> {
                 super::strcmp::branch_str_eq(self, l, r, (*op == BinOp::Eq) == when, target);
             }
             ExprKind::Binary(op, l, r) if op.is_comparison() => {
-                let signed = l.ty.is_signed() && r.ty.is_signed();
+                let signed = crate::lang::ty::signed_operation(&l.ty, &r.ty);
                 let a = self.int(l);
                 let b = self.int(r);
                 let (cond, a, b) = match (a, b) {

@@ -130,6 +130,21 @@ impl Ty {
     }
 }
 
+/// Whether arithmetic and comparisons of `a` and `b` are signed. Integers are computed
+/// in 64 bits (as bpftrace computes them), so C's rules read with a 64-bit `int`: every
+/// operand is first promoted to 64 bits keeping its value — booleans and unsigned
+/// integers narrower than 64 bits become signed — and the operation is unsigned only
+/// when an operand is an unsigned 64-bit integer or a pointer. `(uint32)1 > -1` is true,
+/// `(uint64)1 > -1` false, as in C.
+pub fn signed_operation(a: &Ty, b: &Ty) -> bool {
+    let promoted_signed = |t: &Ty| match t {
+        Ty::Int { bits: 64, signed } => *signed,
+        Ty::Int { .. } | Ty::Bool => true,
+        _ => false,
+    };
+    promoted_signed(a) && promoted_signed(b)
+}
+
 /// Offsets of `elems` laid out in order at natural alignment, plus (size, alignment).
 pub fn tuple_layout(elems: &[Ty]) -> (Vec<u32>, (u32, u32)) {
     let mut offsets = Vec::with_capacity(elems.len());

@@ -512,13 +512,13 @@ impl Checker<'_> {
             // Comparisons and logical operators are true or false, as in bpftrace's newest;
             // `&`, `|` and `^` of two bools stay bools.
             _ if l.ty == Ty::Bool && r.ty == Ty::Bool && bitwise => Ty::Bool,
-            (Ty::Int { signed: a, .. }, Ty::Int { signed: b, .. }) => {
+            (Ty::Int { .. }, Ty::Int { .. }) => {
                 if op.is_comparison() || matches!(op, BinOp::And | BinOp::Or) {
                     Ty::Bool
                 } else {
                     Ty::Int {
                         bits: 64,
-                        signed: *a && *b,
+                        signed: crate::lang::ty::signed_operation(&l.ty, &r.ty),
                     }
                 }
             }

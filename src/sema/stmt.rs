@@ -425,7 +425,13 @@ impl Checker<'_> {
             }
             (ast::ExprKind::Var(name), _) => {
                 let v = self.expr(&desugared, scope)?;
-                let ty = key_ty(&v.ty);
+                // A variable keeps an integer's own type (its slot is 64 bits anyway), so
+                // `$u = (uint32)1; $u > -1` promotes as the cast value does.
+                let ty = if v.ty.is_int() {
+                    v.ty.clone()
+                } else {
+                    key_ty(&v.ty)
+                };
                 let var = match scope.vars.iter().position(|(n, _)| n == name) {
                     Some(id) => {
                         let old = scope.vars[id].1.clone();

@@ -1,7 +1,9 @@
 //! The one type unification: what type a map key or value, a variable or a ternary
 //! takes when it meets values of different types, and the explicit conversions that
-//! make every stored value that type. Integers unify to 64 bits (signed only when both
-//! sides are); strings to the longer buffer. Nothing else unifies.
+//! make every stored value that type. Integers of one signedness unify to the wider;
+//! mixed ones to a signed 64-bit integer unless one is an unsigned 64-bit integer (then
+//! unsigned 64 bits), so every value of both fits when it can; strings to the longer
+//! buffer. Nothing else unifies.
 
 use super::hir::{self, ExprKind, StmtKind};
 use crate::lang::agg::ValueKind;
@@ -10,9 +12,22 @@ use crate::lang::ty::Ty;
 /// The type `a` and `b` both fit, if there is one.
 pub fn unify(a: &Ty, b: &Ty) -> Option<Ty> {
     match (a, b) {
-        (Ty::Int { signed: sa, .. }, Ty::Int { signed: sb, .. }) => Some(Ty::Int {
+        (
+            Ty::Int {
+                bits: ba,
+                signed: sa,
+            },
+            Ty::Int {
+                bits: bb,
+                signed: sb,
+            },
+        ) if sa == sb => Some(Ty::Int {
+            bits: (*ba).max(*bb),
+            signed: *sa,
+        }),
+        (Ty::Int { .. }, Ty::Int { .. }) => Some(Ty::Int {
             bits: 64,
-            signed: *sa && *sb,
+            signed: crate::lang::ty::signed_operation(a, b),
         }),
         (Ty::Str { len: la }, Ty::Str { len: lb }) => Some(Ty::Str {
             len: (*la).max(*lb),

@@ -46,6 +46,13 @@ pub enum EventKind {
         /// Argument types and their byte offsets in the record.
         args: Vec<(Ty, u32)>,
     },
+    /// `print(value)`: one value of type `ty` at byte offset `at`.
+    Print {
+        /// The value's type.
+        ty: Ty,
+        /// Its offset in the record.
+        at: u32,
+    },
     /// `exit()`: stop tracing.
     Exit,
 }

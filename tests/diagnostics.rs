@@ -237,3 +237,8 @@ fn printf_record_too_large() {
         "BEGIN { printf(\"%s %s %s\\n\", str(0), str(0), str(0)); }"
     ]));
 }
+
+#[test]
+fn print_of_a_whole_map() {
+    insta::assert_snapshot!(diag("BEGIN { @m[1] = 2; print(@m); }"));
+}

@@ -105,7 +105,10 @@ fn program() -> hir::Program {
                 span: Span::default(),
             },
         ],
-        printfs: vec![("%d %s\n".into(), vec![Ty::U64, Ty::Str { len: 16 }])],
+        printfs: vec![(
+            scry::sema::hir::Render::Printf("%d %s\n".into()),
+            vec![Ty::U64, Ty::Str { len: 16 }],
+        )],
         tables: vec![],
     }
 }

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{run, scry, workload};
+use common::{lines, run, scry, workload};
 
 #[test]
 fn json_messages_one_per_line() {
@@ -122,5 +122,32 @@ fn tuples_print_as_bpftrace_prints_them() {
             .contains(r#"{"type": "map", "data": {"@n": {"1,2": [3,[4,"x"]]}}}"#),
         "{}",
         r.stdout
+    );
+}
+
+#[test]
+fn print_values_in_text_and_json() {
+    let prog = r#"BEGIN { print(5); print("a b"); print((1, "x", (int8)-3)); print((uint8 *)16); print(false); exit(); }"#;
+    let r = run(&["-e", prog]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(
+        lines(&r.stdout),
+        ["5", "a b", "(1, x, -3)", "0x10", "false"]
+    );
+    let r = run(&["-f", "json", "-e", prog]);
+    let values: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.contains(r#""type": "value""#))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            r#"{"type": "value", "data": 5}"#,
+            r#"{"type": "value", "data": "a b"}"#,
+            r#"{"type": "value", "data": [1,"x",-3]}"#,
+            r#"{"type": "value", "data": 16}"#,
+            r#"{"type": "value", "data": false}"#,
+        ]
     );
 }

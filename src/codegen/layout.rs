@@ -144,7 +144,7 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
         });
     }
     let mut events = Vec::new();
-    for (format, args) in &program.printfs {
+    for (render, args) in &program.printfs {
         let mut off = 8;
         let mut offsets = Vec::new();
         let mut typed = Vec::new();
@@ -155,9 +155,15 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
         }
         lay.events.push(offsets);
         lay.event_sizes.push(off);
-        events.push(EventKind::Printf {
-            format: format.clone(),
-            args: typed,
+        events.push(match render {
+            hir::Render::Printf(format) => EventKind::Printf {
+                format: format.clone(),
+                args: typed,
+            },
+            hir::Render::Value => EventKind::Print {
+                ty: args[0].clone(),
+                at: typed[0].1,
+            },
         });
     }
     lay.exit_event = events.len();

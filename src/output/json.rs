@@ -85,6 +85,13 @@ impl Output for Json<'_> {
         )
     }
 
+    fn value(&mut self, v: &Datum) -> io::Result<()> {
+        let mut line = br#"{"type": "value", "data": "#.to_vec();
+        datum(&mut line, v);
+        line.extend_from_slice(b"}\n");
+        self.out.write_all(&line)
+    }
+
     fn read_failures(&mut self, f: &ReadFailures<'_>) -> io::Result<()> {
         let mut line = format!(
             r#"{{"type": "read_errors", "data": {{"line": {}, "expr": "#,

@@ -10,7 +10,7 @@ pub mod text;
 
 use std::io;
 
-use crate::lang::value::MapSnapshot;
+use crate::lang::value::{Datum, MapSnapshot};
 
 /// Where a run's output goes.
 pub trait Output {
@@ -18,6 +18,8 @@ pub trait Output {
     fn attached(&mut self, n: usize) -> io::Result<()>;
     /// The text of one `printf`.
     fn printf(&mut self, text: &[u8]) -> io::Result<()>;
+    /// The value of one `print(value)`.
+    fn value(&mut self, v: &Datum) -> io::Result<()>;
     /// The run ends: the maps printed next are its final state.
     fn exiting(&mut self) -> io::Result<()>;
     /// One map (skipped by the caller when it has no entries).
@@ -72,6 +74,11 @@ impl Output for Capture {
     }
     fn printf(&mut self, text: &[u8]) -> io::Result<()> {
         self.0.extend_from_slice(text);
+        Ok(())
+    }
+    fn value(&mut self, v: &Datum) -> io::Result<()> {
+        v.render(&mut self.0);
+        self.0.push(b'\n');
         Ok(())
     }
     fn exiting(&mut self) -> io::Result<()> {

@@ -42,6 +42,12 @@ impl Output for Text<'_> {
         print_map(self.out, map)
     }
 
+    fn value(&mut self, v: &crate::lang::value::Datum) -> io::Result<()> {
+        let mut line = v.to_bytes();
+        line.push(b'\n');
+        self.out.write_all(&line)
+    }
+
     fn lost_events(&mut self, n: u64) -> io::Result<()> {
         writeln!(self.err, "Lost {n} events")
     }

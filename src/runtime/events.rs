@@ -51,7 +51,7 @@ impl Decoder {
                 EventKind::Printf { format, args } => {
                     format::parse(format).ok().map(|p| (p, args.clone()))
                 }
-                EventKind::Exit => None,
+                EventKind::Print { .. } | EventKind::Exit => None,
             })
             .collect();
         Decoder {
@@ -111,6 +111,10 @@ impl Decoder {
         };
         match self.kinds.get(id) {
             Some(EventKind::Exit) => return Ok(Flow::Exit),
+            Some(EventKind::Print { ty, at }) => {
+                let bytes = data.get(*at as usize..).unwrap_or(&[]);
+                out.value(&crate::lang::value::decode(ty, bytes))?;
+            }
             Some(EventKind::Printf { .. }) => {
                 let Some(Some((pieces, args))) = self.formats.get(id) else {
                     self.malformed += 1;

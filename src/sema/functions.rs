@@ -58,6 +58,13 @@ pub const FUNCTIONS: &[Function] = &[
         "print formatted text (C conversions %d %i %u %x %X %o %s %c %p %%)",
     ),
     row(
+        "print",
+        Kind::Statement,
+        (1, 1),
+        "print(value)",
+        "print one value (integer, string, tuple, pointer, buffer) on a line of its own",
+    ),
+    row(
         "exit",
         Kind::Statement,
         (0, 0),

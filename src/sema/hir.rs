@@ -14,10 +14,19 @@ pub struct Program {
     pub probes: Vec<Probe>,
     /// User maps, indexed by [`MapId`].
     pub maps: Vec<Map>,
-    /// printf formats by event id, with argument types.
-    pub printfs: Vec<(String, Vec<Ty>)>,
+    /// Output events by id: how each renders, with its argument types.
+    pub printfs: Vec<(Render, Vec<Ty>)>,
     /// Program arrays that probes with a [`Target::TailSlot`] sit in.
     pub tables: Vec<TailTable>,
+}
+
+/// How an output event is rendered by the runtime.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Render {
+    /// `printf(format, ...)`: the format with its arguments.
+    Printf(String),
+    /// `print(value)`: the one value as bpftrace prints values, then a newline.
+    Value,
 }
 
 /// Index into [`Program::maps`].
@@ -137,7 +146,7 @@ pub enum StmtKind {
         /// Value.
         value: Expr,
     },
-    /// `printf(...)` as event `event`.
+    /// `printf(...)` or `print(value)` as event `event`.
     Printf {
         /// Index into [`Program::printfs`].
         event: usize,

@@ -121,7 +121,7 @@ struct Checker<'a> {
     options: &'a Options,
     maps: Vec<hir::Map>,
     map_ids: BTreeMap<String, hir::MapId>,
-    printfs: Vec<(String, Vec<Ty>)>,
+    printfs: Vec<(hir::Render, Vec<Ty>)>,
     diags: Vec<Diagnostic>,
 }
 

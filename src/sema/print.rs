@@ -25,9 +25,16 @@ pub fn dump(p: &Program) -> String {
             t.name, t.size, t.tracepoint, t.dispatch
         );
     }
-    for (i, (fmt, args)) in p.printfs.iter().enumerate() {
+    for (i, (render, args)) in p.printfs.iter().enumerate() {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        let _ = writeln!(out, "printf #{i} {fmt:?} ({})", args.join(", "));
+        match render {
+            super::hir::Render::Printf(fmt) => {
+                let _ = writeln!(out, "printf #{i} {fmt:?} ({})", args.join(", "));
+            }
+            super::hir::Render::Value => {
+                let _ = writeln!(out, "print #{i} ({})", args.join(", "));
+            }
+        }
     }
     for probe in &p.probes {
         let _ = writeln!(

@@ -168,6 +168,7 @@ impl Checker<'_> {
                 Some(StmtKind::Exit)
             }
             "printf" => self.printf(args, span, scope),
+            "print" => self.print(args, span, scope),
             "delete" => self.delete(args, span, scope),
             _ if is_aggregation(name) => {
                 self.error(
@@ -191,6 +192,50 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+
+    /// `print(value)`: the value on a line of its own, as bpftrace prints values.
+    fn print(
+        &mut self,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<StmtKind> {
+        self.arity("print", args, 1, 1, span)?;
+        if let ast::ExprKind::Map { keys, .. } = &args[0].kind
+            && keys.is_empty()
+        {
+            self.error(
+                Diagnostic::error(
+                    "E0305",
+                    args[0].span,
+                    "`print()` of a whole map is not supported yet",
+                )
+                .with_label("a map")
+                .with_help(
+                    "maps are printed when the program ends; print one entry with `print(@m[key])`",
+                ),
+            );
+            return None;
+        }
+        let v = self.expr(&args[0], scope)?;
+        if v.ty == Ty::Void {
+            self.error(
+                Diagnostic::error("E0304", v.span, "this has no value to print")
+                    .with_label("no value")
+                    .with_help("print a value: an integer, string, tuple or pointer"),
+            );
+            return None;
+        }
+        // Sent in its stored layout (a tuple's integers widened), as the runtime reads it.
+        let ty = key_ty(&v.ty);
+        let v = unify::convert(v, &ty);
+        let event = self.printfs.len();
+        self.printfs.push((hir::Render::Value, vec![ty]));
+        Some(StmtKind::Printf {
+            event,
+            args: vec![v],
+        })
     }
 
     pub(crate) fn arity(
@@ -350,8 +395,10 @@ impl Checker<'_> {
             return None;
         }
         let event = self.printfs.len();
-        self.printfs
-            .push((fmt.clone(), values.iter().map(|v| key_ty(&v.ty)).collect()));
+        self.printfs.push((
+            hir::Render::Printf(fmt.clone()),
+            values.iter().map(|v| key_ty(&v.ty)).collect(),
+        ));
         Some(StmtKind::Printf {
             event,
             args: values,

@@ -53,6 +53,14 @@ pub enum EventKind {
         /// Its offset in the record.
         at: u32,
     },
+    /// `print(@m, ...)`, `clear(@m)`, `zero(@m)` on user map `map` (an index into
+    /// [`Manifest::maps`]).
+    Map {
+        /// Which user map.
+        map: usize,
+        /// What to do.
+        action: crate::lang::agg::MapAction,
+    },
     /// `exit()`: stop tracing.
     Exit,
 }
@@ -114,6 +122,9 @@ pub struct Manifest {
     pub read_errors: Option<usize>,
     /// Where each counted read is in the source.
     pub read_sites: Vec<Span>,
+    /// The one-slot array the runtime sets to the monotonic time it started at, for
+    /// `elapsed`.
+    pub start_map: Option<usize>,
 }
 
 /// What codegen hands the runtime: the object and its manifest.

@@ -239,6 +239,18 @@ fn printf_record_too_large() {
 }
 
 #[test]
-fn print_of_a_whole_map() {
-    insta::assert_snapshot!(diag("BEGIN { @m[1] = 2; print(@m); }"));
+fn print_top_not_a_literal() {
+    insta::assert_snapshot!(diag("BEGIN { @m[1] = 2; $n = 1; print(@m, $n); }"));
+}
+
+#[test]
+fn clear_of_a_map_entry() {
+    insta::assert_snapshot!(diag("BEGIN { @m[1] = 2; clear(@m[1]); }"));
+}
+
+#[test]
+fn printf_string_of_a_pointer() {
+    insta::assert_snapshot!(diag(
+        "tracepoint:syscalls:sys_enter_openat { printf(\"%s\\n\", args.filename); }"
+    ));
 }

@@ -53,7 +53,7 @@ fn program() -> hir::Program {
             event: 0,
             args: vec![pid.clone(), comm.clone()],
         }),
-        stmt(StmtKind::Exit),
+        stmt(StmtKind::Exit(None)),
     ];
     let probe = |target: Target, tag: &'static str| hir::Probe {
         target,

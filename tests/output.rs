@@ -27,9 +27,12 @@ fn json_messages_one_per_line() {
     assert_eq!(r.stdout.lines().collect::<Vec<_>>(), want);
 }
 
-/// Runs `args` with stdout unread for `stall`, then reads everything: the ring buffer
-/// fills while scry waits on the pipe.
-fn stalled(args: &[&str], stall: Duration) -> (String, String, Option<i32>) {
+/// Runs `args` with stdout unread until the workload has finished (its `elapsed_ns=`
+/// line on stderr, when `wait_workload`) and `stall` more, then reads everything: the ring buffer fills while
+/// scry waits on the pipe. Waiting for the workload, not a fixed time, keeps this true
+/// on a loaded machine, where starting scry alone can take a while.
+fn stalled(args: &[&str], stall: Duration, wait_workload: bool) -> (String, String, Option<i32>) {
+    use std::io::BufRead;
     let mut child = Command::new(scry())
         .args(args)
         .stdin(Stdio::null())
@@ -37,22 +40,32 @@ fn stalled(args: &[&str], stall: Duration) -> (String, String, Option<i32>) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn scry");
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let se = child.stderr.take().unwrap();
+    let err_reader = std::thread::spawn(move || {
+        let mut err = String::new();
+        for line in std::io::BufReader::new(se).lines() {
+            let line = line.unwrap_or_default();
+            if line.contains("elapsed_ns=") {
+                let _ = done_tx.send(());
+            }
+            err.push_str(&line);
+            err.push('\n');
+        }
+        err
+    });
+    if wait_workload {
+        let _ = done_rx.recv_timeout(Duration::from_secs(60));
+    }
     std::thread::sleep(stall);
     let mut out = String::new();
-    let mut err = String::new();
-    let mut so = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        so.read_to_string(&mut s).unwrap();
-        s
-    });
     child
-        .stderr
+        .stdout
         .take()
         .unwrap()
-        .read_to_string(&mut err)
+        .read_to_string(&mut out)
         .unwrap();
-    out.push_str(&reader.join().unwrap());
+    let err = err_reader.join().unwrap();
     let status = child.wait().unwrap();
     (out, err, status.code())
 }
@@ -62,7 +75,7 @@ fn events_the_ring_buffer_drops_are_counted_exactly() {
     const N: u64 = 200_000;
     let cmd = format!("{} getpid {N}", workload());
     let prog = r#"tracepoint:syscalls:sys_enter_getpid /pid == cpid/ { printf("%d\n", 1); }"#;
-    let (out, err, code) = stalled(&["-e", prog, "-c", &cmd], Duration::from_secs(2));
+    let (out, err, code) = stalled(&["-e", prog, "-c", &cmd], Duration::from_millis(200), true);
     assert_eq!(code, Some(0), "stderr: {err}");
     let printed = out.lines().filter(|l| *l == "1").count() as u64;
     let lost: u64 = err
@@ -93,6 +106,7 @@ fn lost_events_in_json_and_exit_is_never_lost() {
     let (out, err, code) = stalled(
         &["-f", "json", "-e", prog, "-c", &cmd],
         Duration::from_secs(2),
+        false,
     );
     assert_eq!(code, Some(0), "stderr: {err}");
     assert!(start.elapsed() < Duration::from_secs(20), "exit() was lost");

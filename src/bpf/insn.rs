@@ -549,6 +549,12 @@ pub mod helper {
     pub const PROBE_READ_KERNEL_STR: u32 = 115;
     /// `bpf_ktime_get_boot_ns`
     pub const KTIME_GET_BOOT_NS: u32 = 125;
+    /// `bpf_get_prandom_u32`
+    pub const GET_PRANDOM_U32: u32 = 7;
+    /// `bpf_get_numa_node_id`
+    pub const GET_NUMA_NODE_ID: u32 = 42;
+    /// `bpf_jiffies64`
+    pub const JIFFIES64: u32 = 118;
 
     /// Name of a helper for listings.
     pub fn name(id: u32) -> Option<&'static str> {
@@ -559,6 +565,9 @@ pub mod helper {
             PROBE_READ => "bpf_probe_read",
             TAIL_CALL => "bpf_tail_call",
             KTIME_GET_NS => "bpf_ktime_get_ns",
+            GET_PRANDOM_U32 => "bpf_get_prandom_u32",
+            GET_NUMA_NODE_ID => "bpf_get_numa_node_id",
+            JIFFIES64 => "bpf_jiffies64",
             GET_SMP_PROCESSOR_ID => "bpf_get_smp_processor_id",
             GET_CURRENT_PID_TGID => "bpf_get_current_pid_tgid",
             GET_CURRENT_UID_GID => "bpf_get_current_uid_gid",

@@ -10,8 +10,25 @@ use crate::lang::ty::round_up;
 use crate::sema::hir;
 
 impl Lowerer<'_> {
-    /// Emits the `exit()` event and leaves the program.
-    pub(super) fn exit_event(&mut self) {
+    /// Emits the `exit()` event and leaves the program. The flag holds `0x100 | code`
+    /// (the low byte of the exit code), never 0 once set.
+    pub(super) fn exit_event(&mut self, code: Option<&hir::Expr>) {
+        let flag_value = match code {
+            None => Src::Imm(0x100),
+            Some(c) => {
+                let c = self.int(c);
+                let v = self.fresh_copy(c);
+                for (op, imm) in [(crate::bpf::Alu::And, 0xff), (crate::bpf::Alu::Or, 0x100)] {
+                    self.ops.push(Op::Alu {
+                        op,
+                        dst: v,
+                        src: Src::Imm(imm),
+                        signed: false,
+                    });
+                }
+                Src::V(v)
+            }
+        };
         let flag = self.layout.exit_flag.expect("exit() implies its flag map");
         let p = self.slot_zero(flag);
         let skip = self.new_label();
@@ -20,7 +37,7 @@ impl Lowerer<'_> {
             size: Size::DW,
             base: Base::V(p),
             off: 0,
-            src: Src::Imm(1),
+            src: flag_value,
         });
         self.ops.push(Op::Label(skip));
         let (p, skip) = self.reserve_event(self.layout.exit_event, 8);
@@ -147,6 +164,33 @@ impl Lowerer<'_> {
             off: 0,
             src: Src::V(t),
         });
+    }
+
+    /// `elapsed`: the monotonic clock minus the time scry started (0 before it is set).
+    pub(super) fn elapsed(&mut self) -> Val {
+        let map = self
+            .layout
+            .start_ns
+            .expect("elapsed implies the start_ns map");
+        let now = self.call(helper::KTIME_GET_NS, vec![]);
+        let p = self.slot_zero(map);
+        let unset = self.new_label();
+        self.jump_if_null(p, unset);
+        let start = self.new_vreg();
+        self.ops.push(Op::Load {
+            size: Size::DW,
+            dst: start,
+            base: Base::V(p),
+            off: 0,
+        });
+        self.ops.push(Op::Alu {
+            op: crate::bpf::Alu::Sub,
+            dst: now,
+            src: Src::V(start),
+            signed: false,
+        });
+        self.ops.push(Op::Label(unset));
+        Val::Int(Src::V(now))
     }
 
     fn slot_zero(&mut self, map: usize) -> VReg {

@@ -55,6 +55,8 @@ pub struct Layout {
     pub read_sites: Vec<crate::diag::Span>,
     /// The per-CPU array counting failed reads per site, when there are sites.
     pub read_errors: Option<usize>,
+    /// The one-slot array holding the monotonic time scry started at, for `elapsed`.
+    pub start_ns: Option<usize>,
 }
 
 fn bpf_name(prefix: &str, i: usize, name: &str) -> String {
@@ -164,6 +166,10 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
                 ty: args[0].clone(),
                 at: typed[0].1,
             },
+            hir::Render::Map { map, action } => EventKind::Map {
+                map: *map,
+                action: *action,
+            },
         });
     }
     lay.exit_event = events.len();
@@ -193,6 +199,27 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
         lay.exit_flag = Some(defs.len());
         defs.push(MapDef {
             name: "exit_flag".into(),
+            kind: MapKind::Array,
+            key_size: 4,
+            value_size: 8,
+            max_entries: 1,
+            flags: 0,
+        });
+    }
+    let mut elapsed = false;
+    for p in &program.probes {
+        let mut note = |e: &hir::Expr| {
+            elapsed |= matches!(e.kind, hir::ExprKind::Builtin(hir::Builtin::Elapsed))
+        };
+        if let Some(pred) = &p.predicate {
+            crate::sema::visit::expr(pred, &mut note);
+        }
+        crate::sema::visit::exprs(&p.body, &mut note);
+    }
+    if elapsed {
+        lay.start_ns = Some(defs.len());
+        defs.push(MapDef {
+            name: "start_ns".into(),
             kind: MapKind::Array,
             key_size: 4,
             value_size: 8,
@@ -238,7 +265,7 @@ fn read_sites(program: &hir::Program) -> Vec<crate::diag::Span> {
 fn has_exit(stmts: &[hir::Stmt]) -> bool {
     let mut found = false;
     crate::sema::visit::stmts(stmts, &mut |s| {
-        found |= matches!(s.kind, hir::StmtKind::Exit)
+        found |= matches!(s.kind, hir::StmtKind::Exit(_))
     });
     found
 }

@@ -102,9 +102,13 @@ impl<'a> Lowerer<'a> {
         // A helper whose result several builtins of this probe need is called once.
         let mut uses: Vec<(u32, usize)> = Vec::new();
         let mut note = |e: &hir::Expr| {
+            // Clocks and random numbers differ at every use: never shared.
             if let ExprKind::Builtin(b) = e.kind
                 && let Some((h, _, _)) = builtin_helper(b)
-                && h != helper::KTIME_GET_NS
+                && !matches!(
+                    h,
+                    helper::KTIME_GET_NS | helper::GET_PRANDOM_U32 | helper::JIFFIES64
+                )
             {
                 match uses.iter_mut().find(|(x, _)| *x == h) {
                     Some((_, n)) => *n += 1,
@@ -228,8 +232,8 @@ impl<'a> Lowerer<'a> {
             StmtKind::Expr(e) => {
                 self.value(e);
             }
-            StmtKind::Exit => {
-                self.exit_event();
+            StmtKind::Exit(code) => {
+                self.exit_event(code.as_ref());
                 return true;
             }
             StmtKind::VarAssign { var, value } => {
@@ -704,6 +708,9 @@ impl<'a> Lowerer<'a> {
     }
 
     fn builtin(&mut self, b: Builtin) -> Val {
+        if b == Builtin::Elapsed {
+            return self.elapsed();
+        }
         let Some((helper, shift, zext)) = builtin_helper(b) else {
             let at = self.alloc(16);
             self.ops.push(Op::Call {
@@ -759,7 +766,10 @@ fn builtin_helper(b: Builtin) -> Option<(u32, i32, bool)> {
         Builtin::Gid => (helper::GET_CURRENT_UID_GID, 32, false),
         Builtin::Nsecs => (helper::KTIME_GET_NS, 0, false),
         Builtin::Cpu => (helper::GET_SMP_PROCESSOR_ID, 0, false),
-        Builtin::Comm => return None,
+        Builtin::Rand => (helper::GET_PRANDOM_U32, 0, false),
+        Builtin::Jiffies => (helper::JIFFIES64, 0, false),
+        Builtin::NumaId => (helper::GET_NUMA_NODE_ID, 0, false),
+        Builtin::Comm | Builtin::Elapsed => return None,
     })
 }
 

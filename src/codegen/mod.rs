@@ -145,6 +145,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         exit_map: lay.exit_flag,
         read_errors: lay.read_errors,
         read_sites: lay.read_sites.clone(),
+        start_map: lay.start_ns,
     };
     let mut diags = Vec::new();
     // `while` spans of each program, in program order.

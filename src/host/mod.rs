@@ -44,6 +44,10 @@ pub trait Host {
     fn binary(&self, path: &str) -> Result<Binary, String> {
         Err(format!("cannot read `{path}`: no binaries in this catalog"))
     }
+    /// How many CPUs are online.
+    fn online_cpus(&self) -> u32 {
+        1
+    }
     /// The vmlinux BTF id of the kernel function (kfunc) `name`, if this kernel has it
     /// (e.g. `bpf_strnstr`, Linux 6.17 and later).
     fn kernel_function(&self, name: &str) -> Option<u32> {

@@ -102,6 +102,20 @@ impl Host for System {
         super::elf::read(path)
     }
 
+    fn online_cpus(&self) -> u32 {
+        // "0-1,4": ranges of CPU numbers.
+        let list = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
+        let n: u32 = list
+            .trim()
+            .split(',')
+            .filter_map(|r| {
+                let (a, b) = r.split_once('-').unwrap_or((r, r));
+                Some(b.trim().parse::<u32>().ok()? - a.trim().parse::<u32>().ok()? + 1)
+            })
+            .sum();
+        n.max(1)
+    }
+
     fn kernel_function(&self, name: &str) -> Option<u32> {
         if let Some(&id) = self.kfuncs.borrow().get(name) {
             return id;

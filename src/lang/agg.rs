@@ -112,3 +112,21 @@ mod tests {
         assert_eq!(l.bucket(10), 8);
     }
 }
+
+/// What a map action statement asks the runtime to do with a map, in order with the
+/// other output of the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapAction {
+    /// `print(@m[, top[, div]])`: print the map now, as at exit; only the `top` entries
+    /// that print last (all when 0), values divided by `div`.
+    Print {
+        /// How many entries (0: all).
+        top: u64,
+        /// The divisor of the values (1: as they are).
+        div: u64,
+    },
+    /// `clear(@m)`: remove every entry.
+    Clear,
+    /// `zero(@m)`: set every value to zero, keeping the keys.
+    Zero,
+}

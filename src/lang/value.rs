@@ -174,6 +174,26 @@ pub struct MapSnapshot {
 }
 
 impl MapSnapshot {
+    /// The snapshot as `print(@m, top, div)` shows it: only the last `top` entries of
+    /// the print order (the largest; all when 0), integer values and averages divided
+    /// by `div` (truncating, as bpftrace divides).
+    pub fn top_div(mut self, top: u64, div: u64) -> Self {
+        if top > 0 && (top as usize) < self.entries.len() {
+            self.entries.drain(..self.entries.len() - top as usize);
+        }
+        if div > 1 {
+            for e in &mut self.entries {
+                match &mut e.value {
+                    Value::Scalar(Datum::Signed(v)) => *v /= div as i64,
+                    Value::Scalar(Datum::Unsigned(v)) => *v /= div,
+                    Value::Stats { total, .. } => *total /= div as i64,
+                    _ => {}
+                }
+            }
+        }
+        self
+    }
+
     /// A snapshot with `entries` put in print order.
     pub fn new(name: String, kind: ValueKind, keyed: bool, mut entries: Vec<Entry>) -> Self {
         if matches!(&kind, ValueKind::Scalar(t) if t.in_memory()) {
@@ -193,5 +213,37 @@ impl MapSnapshot {
             keyed,
             entries,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(values: &[i64]) -> MapSnapshot {
+        let entries = values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| Entry {
+                key: vec![Datum::Unsigned(i as u64)],
+                value: Value::Scalar(Datum::Signed(v)),
+            })
+            .collect();
+        MapSnapshot::new("@m".into(), ValueKind::Sum { signed: true }, true, entries)
+    }
+
+    #[test]
+    fn top_keeps_the_largest_and_div_divides() {
+        let s = snapshot(&[50, 7, 3000, -9]).top_div(2, 10);
+        let values: Vec<Value> = s.entries.into_iter().map(|e| e.value).collect();
+        assert_eq!(
+            values,
+            [
+                Value::Scalar(Datum::Signed(5)),
+                Value::Scalar(Datum::Signed(300))
+            ]
+        );
+        assert_eq!(snapshot(&[1, 2]).top_div(0, 1).entries.len(), 2);
+        assert_eq!(snapshot(&[1, 2]).top_div(5, 1).entries.len(), 2);
     }
 }

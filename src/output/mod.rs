@@ -24,6 +24,11 @@ pub trait Output {
     fn exiting(&mut self) -> io::Result<()>;
     /// One map (skipped by the caller when it has no entries).
     fn map(&mut self, map: &MapSnapshot) -> io::Result<()>;
+    /// One map printed while the program runs (`print(@m)`): as at exit, without the
+    /// blank line that separates the maps printed at exit.
+    fn map_now(&mut self, map: &MapSnapshot) -> io::Result<()> {
+        self.map(map)
+    }
     /// `n` events did not reach userspace (the ring buffer was full, or a record was
     /// malformed).
     fn lost_events(&mut self, n: u64) -> io::Result<()>;

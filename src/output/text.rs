@@ -48,6 +48,10 @@ impl Output for Text<'_> {
         self.out.write_all(&line)
     }
 
+    fn map_now(&mut self, map: &MapSnapshot) -> io::Result<()> {
+        print_entries(self.out, map)
+    }
+
     fn lost_events(&mut self, n: u64) -> io::Result<()> {
         writeln!(self.err, "Lost {n} events")
     }
@@ -131,9 +135,18 @@ impl Output for Text<'_> {
     }
 }
 
-/// Prints one map's entries in the snapshot's order.
+/// Prints one map's entries in the snapshot's order, then (except for histograms, which
+/// end in a blank line each) the blank line that follows a map printed at exit.
 pub fn print_map(out: &mut dyn Write, map: &MapSnapshot) -> io::Result<()> {
-    let hist = map.kind.is_hist();
+    print_entries(out, map)?;
+    if map.kind.is_hist() {
+        return Ok(());
+    }
+    writeln!(out)
+}
+
+/// Prints one map's entries in the snapshot's order.
+fn print_entries(out: &mut dyn Write, map: &MapSnapshot) -> io::Result<()> {
     for e in &map.entries {
         // Keys and values are written as their bytes: strings need not be UTF-8.
         let mut line = map.name.clone().into_bytes();
@@ -167,10 +180,7 @@ pub fn print_map(out: &mut dyn Write, map: &MapSnapshot) -> io::Result<()> {
             }
         }
     }
-    if hist {
-        return Ok(());
-    }
-    writeln!(out)
+    Ok(())
 }
 
 /// Width of a histogram bar.

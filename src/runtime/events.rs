@@ -11,6 +11,7 @@ use libbpf_rs::{MapCore, RingBuffer, RingBufferBuilder};
 
 use super::Error;
 use crate::artifact::{EventKind, Manifest};
+use crate::lang::agg::MapAction;
 use crate::lang::format::{self, Piece, Value};
 use crate::lang::ty::Ty;
 use crate::output::Output;
@@ -19,6 +20,12 @@ use crate::output::Output;
 /// the bytes, back to back (one buffer, no allocation per record).
 #[derive(Clone, Default)]
 pub struct Queue(Rc<RefCell<Vec<u8>>>);
+
+/// Carries out the map actions events ask for (`print(@m)`, `clear(@m)`, `zero(@m)`).
+pub trait MapActions {
+    /// Does `action` to user map `map`, printing through `out`.
+    fn act(&mut self, map: usize, action: MapAction, out: &mut dyn Output) -> io::Result<()>;
+}
 
 /// A parsed printf: its pieces and argument layout.
 type Printf = (Vec<Piece>, Vec<(Ty, u32)>);
@@ -51,7 +58,7 @@ impl Decoder {
                 EventKind::Printf { format, args } => {
                     format::parse(format).ok().map(|p| (p, args.clone()))
                 }
-                EventKind::Print { .. } | EventKind::Exit => None,
+                EventKind::Print { .. } | EventKind::Map { .. } | EventKind::Exit => None,
             })
             .collect();
         Decoder {
@@ -75,6 +82,7 @@ impl Decoder {
         &mut self,
         queue: &Queue,
         out: &mut dyn Output,
+        maps: &mut dyn MapActions,
         stop_at_exit: bool,
     ) -> io::Result<Flow> {
         let buf = std::mem::take(&mut *queue.0.borrow_mut());
@@ -84,7 +92,7 @@ impl Decoder {
             let len = u32::from_le_bytes(buf[at..at + 4].try_into().expect("4 bytes")) as usize;
             let rec = &buf[at + 4..(at + 4 + len).min(buf.len())];
             at += 4 + len;
-            if self.record(rec, out)? == Flow::Exit {
+            if self.record(rec, out, maps)? == Flow::Exit {
                 flow = Flow::Exit;
                 if stop_at_exit {
                     break;
@@ -101,7 +109,12 @@ impl Decoder {
         Ok(flow)
     }
 
-    fn record(&mut self, data: &[u8], out: &mut dyn Output) -> io::Result<Flow> {
+    fn record(
+        &mut self,
+        data: &[u8],
+        out: &mut dyn Output,
+        maps: &mut dyn MapActions,
+    ) -> io::Result<Flow> {
         let Some(id) = data
             .get(..8)
             .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
@@ -111,6 +124,7 @@ impl Decoder {
         };
         match self.kinds.get(id) {
             Some(EventKind::Exit) => return Ok(Flow::Exit),
+            Some(EventKind::Map { map, action }) => maps.act(*map, *action, out)?,
             Some(EventKind::Print { ty, at }) => {
                 let bytes = data.get(*at as usize..).unwrap_or(&[]);
                 out.value(&crate::lang::value::decode(ty, bytes))?;

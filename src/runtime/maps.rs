@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use libbpf_rs::{MapCore, MapFlags};
 
 use crate::artifact::MapMeta;
+use crate::bpf::abi::MapKind;
 use crate::lang::agg::ValueKind;
 use crate::lang::ty::tuple_layout;
 use crate::lang::value::{Datum, Entry, MapSnapshot, Value, avg, decode};
@@ -83,10 +84,15 @@ pub fn sum_u64_at(map: &dyn MapCore, slot: u32) -> u64 {
 
 /// True when slot 0 of a one-slot array holds a non-zero word.
 pub fn flag_set(map: &dyn MapCore) -> bool {
+    flag_word(map) != 0
+}
+
+/// The word in slot 0 of a one-slot array (0 when it cannot be read).
+pub fn flag_word(map: &dyn MapCore) -> u64 {
     map.lookup(&0u32.to_le_bytes(), MapFlags::ANY)
         .ok()
         .flatten()
-        .is_some_and(|v| word(&v, 0) != 0)
+        .map_or(0, |v| word(&v, 0))
 }
 
 /// Reads `map` whole, in print order.
@@ -97,6 +103,36 @@ pub fn snapshot(map: &dyn MapCore, meta: &MapMeta, percpu: bool) -> MapSnapshot 
         !meta.keys.is_empty(),
         read(map, meta, percpu),
     )
+}
+
+/// `clear(@m)`: removes every entry of `map`; the slots of an array, which cannot be
+/// removed, are zeroed (an unkeyed `count()` that reads 0 is not printed).
+pub fn clear(map: &dyn MapCore, kind: MapKind) {
+    if matches!(kind, MapKind::Array | MapKind::PercpuArray) {
+        zero(map, kind);
+        return;
+    }
+    let keys: Vec<Vec<u8>> = map.keys().collect();
+    for key in keys {
+        // An entry deleted meanwhile by the program is gone either way.
+        let _ = map.delete(&key);
+    }
+}
+
+/// `zero(@m)`: sets every value of `map` to zero, on every CPU, keeping the keys.
+pub fn zero(map: &dyn MapCore, kind: MapKind) {
+    let keys: Vec<Vec<u8>> = map.keys().collect();
+    for key in keys {
+        if kind.is_percpu() {
+            if let Ok(Some(values)) = map.lookup_percpu(&key, MapFlags::ANY) {
+                let zeros: Vec<Vec<u8>> = values.iter().map(|v| vec![0; v.len()]).collect();
+                let _ = map.update_percpu(&key, &zeros, MapFlags::EXIST);
+            }
+        } else {
+            let zeros = vec![0; map.value_size() as usize];
+            let _ = map.update(&key, &zeros, MapFlags::EXIST);
+        }
+    }
 }
 
 /// Reads every entry of `map`.

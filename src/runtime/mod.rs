@@ -149,6 +149,15 @@ pub fn run_with_output(
         // libbpf finds tracepoint ids through tracefs.
         system::ensure_mounted();
     }
+    // `elapsed` counts from here, before anything runs.
+    if let Some(m) = meta.start_map.and_then(map_of) {
+        m.update(
+            &0u32.to_le_bytes(),
+            &mono_ns().to_le_bytes(),
+            libbpf_rs::MapFlags::ANY,
+        )
+        .map_err(|e| Error::Other(format!("setting the start time: {e}")))?;
+    }
     // With -p or -c, uprobes and per-process perf events follow that process (as
     // bpftrace does).
     let env = attach::Env {
@@ -187,12 +196,25 @@ pub fn run_with_output(
 
     let queue = events::Queue::default();
     let mut decoder = events::Decoder::new(meta);
+    let mut live = Live {
+        meta,
+        handles: (0..meta.bpf_maps.len())
+            .map(|i| map_of(i).map(|m| m as &dyn MapCore))
+            .collect(),
+    };
     let ringbuf = match meta.ringbuf.and_then(map_of) {
         Some(map) => Some(events::ring_buffer(map, &queue)?),
         None => None,
     };
     if opts.test {
-        return run_tests(&tests, ringbuf.as_ref(), &queue, &mut decoder, out);
+        return run_tests(
+            &tests,
+            ringbuf.as_ref(),
+            &queue,
+            &mut decoder,
+            &mut live,
+            out,
+        );
     }
     let exit_flag = meta.exit_map.and_then(map_of);
     // Dispatchers are scry's own; `test:` probes run in test mode only.
@@ -230,11 +252,18 @@ pub fn run_with_output(
             rb.consume()
                 .map_err(|e| Error::Other(format!("reading events: {e}")))?;
         }
-        let flow = decoder.drain(&queue, out, true).map_err(io_err)?;
+        let flow = decoder
+            .drain(&queue, out, &mut live, true)
+            .map_err(io_err)?;
         out.flush().map_err(io_err)?;
         // `exit()` also raises a flag in a map, in case its event found the ring
         // buffer full.
         if flow == events::Flow::Exit || exit_flag.is_some_and(|m| maps::flag_set(m)) {
+            break;
+        }
+        // Only BEGIN and END (nothing attached, no process to wait for): done after
+        // BEGIN, as bpftrace's newest is.
+        if links.is_empty() && child_fd.is_none() && pid_fd.is_none() {
             break;
         }
         let mut fds = vec![libc::pollfd {
@@ -283,7 +312,9 @@ pub fn run_with_output(
         rb.consume()
             .map_err(|e| Error::Other(format!("reading events: {e}")))?;
     }
-    decoder.drain(&queue, out, false).map_err(io_err)?;
+    decoder
+        .drain(&queue, out, &mut live, false)
+        .map_err(io_err)?;
     out.exiting().map_err(io_err)?;
     let mut metas: Vec<_> = meta.maps.iter().collect();
     metas.sort_by(|a, b| a.name.cmp(&b.name));
@@ -325,7 +356,8 @@ pub fn run_with_output(
     out.flush().map_err(io_err)?;
     drop(ringbuf);
     detach(links);
-    Ok(0)
+    // `exit(code)` left `0x100 | code` in the flag.
+    Ok(exit_flag.map_or(0, |m| (maps::flag_word(m) & 0xff) as i32))
 }
 
 /// Runs each `test:` probe once, in order; a test passes when it returns 0. Its output
@@ -335,6 +367,7 @@ fn run_tests(
     ringbuf: Option<&libbpf_rs::RingBuffer<'_>>,
     queue: &events::Queue,
     decoder: &mut events::Decoder,
+    live: &mut Live<'_>,
     out: &mut dyn Output,
 ) -> Result<i32, Error> {
     let names: Vec<String> = tests.iter().map(|(_, n)| n.clone()).collect();
@@ -349,7 +382,9 @@ fn run_tests(
                 .map_err(|e| Error::Other(format!("reading events: {e}")))?;
         }
         let mut capture = crate::output::Capture::default();
-        decoder.drain(queue, &mut capture, false).map_err(io_err)?;
+        decoder
+            .drain(queue, &mut capture, live, false)
+            .map_err(io_err)?;
         passed.push(retval == 0);
         out.test_result(&crate::output::TestResult {
             names: &names,
@@ -362,6 +397,56 @@ fn run_tests(
     }
     out.flush().map_err(io_err)?;
     Ok(if passed.iter().all(|&p| p) { 0 } else { 1 })
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds, the clock of `bpf_ktime_get_ns`.
+fn mono_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The loaded maps, for the map actions events ask for while the program runs.
+struct Live<'a> {
+    meta: &'a crate::artifact::Manifest,
+    /// By index into the manifest's BPF maps.
+    handles: Vec<Option<&'a dyn MapCore>>,
+}
+
+impl events::MapActions for Live<'_> {
+    fn act(
+        &mut self,
+        map: usize,
+        action: crate::lang::agg::MapAction,
+        out: &mut dyn Output,
+    ) -> io::Result<()> {
+        use crate::lang::agg::MapAction;
+        let Some(m) = self.meta.maps.get(map) else {
+            return Ok(());
+        };
+        let Some(handle) = self.handles.get(m.bpf_map).copied().flatten() else {
+            return Ok(());
+        };
+        let kind = self.meta.bpf_maps[m.bpf_map].kind;
+        match action {
+            MapAction::Print { top, div } => {
+                let snap = maps::snapshot(handle, m, kind.is_percpu()).top_div(top, div);
+                out.map_now(&snap)
+            }
+            MapAction::Clear => {
+                maps::clear(handle, kind);
+                Ok(())
+            }
+            MapAction::Zero => {
+                maps::zero(handle, kind);
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Detaches every link. Each classic-tracepoint detach waits for an RCU grace period in

@@ -13,6 +13,8 @@ pub enum Source {
     Probe,
     /// The `-c` command's pid, a constant.
     Cpid,
+    /// The number of online CPUs, a constant of the machine.
+    Ncpus,
     /// The probed function's name (uprobes).
     Func,
     /// The return value (uretprobes).
@@ -99,6 +101,41 @@ pub const BUILTINS: &[BuiltinDef] = &[
         "uint32",
         EVERY,
         "the CPU running the probe",
+    ),
+    row(
+        "elapsed",
+        Source::Helper(Builtin::Elapsed),
+        "uint64",
+        EVERY,
+        "nanoseconds since scry started (monotonic clock)",
+    ),
+    row(
+        "rand",
+        Source::Helper(Builtin::Rand),
+        "uint32",
+        EVERY,
+        "a random number, new at every use (bpf_get_prandom_u32)",
+    ),
+    row(
+        "jiffies",
+        Source::Helper(Builtin::Jiffies),
+        "uint64",
+        EVERY,
+        "the kernel's jiffies counter",
+    ),
+    row(
+        "numaid",
+        Source::Helper(Builtin::NumaId),
+        "uint32",
+        EVERY,
+        "the NUMA node running the probe",
+    ),
+    row(
+        "ncpus",
+        Source::Ncpus,
+        "uint32",
+        EVERY,
+        "the number of online CPUs (a constant)",
     ),
     row(
         "comm",

@@ -225,7 +225,7 @@ impl Checker<'_> {
             Source::Helper(b) => Some(hir::Expr {
                 kind: ExprKind::Builtin(b),
                 ty: match b {
-                    Builtin::Nsecs => Ty::U64,
+                    Builtin::Nsecs | Builtin::Jiffies | Builtin::Elapsed => Ty::U64,
                     Builtin::Comm => Ty::Str { len: 16 },
                     _ => u32_ty,
                 },
@@ -268,6 +268,11 @@ impl Checker<'_> {
                 }
             }
             Source::Probe => string(scope.display.clone()),
+            Source::Ncpus => Some(hir::Expr {
+                kind: ExprKind::Int(self.host.online_cpus() as u64),
+                ty: u32_ty,
+                span,
+            }),
             Source::Cpid => match self.options.cpid {
                 Some(pid) => Some(hir::Expr {
                     kind: ExprKind::Int(pid as u64),

@@ -27,7 +27,16 @@ pub enum Render {
     Printf(String),
     /// `print(value)`: the one value as bpftrace prints values, then a newline.
     Value,
+    /// `print(@m, ...)`, `clear(@m)`, `zero(@m)`: the runtime acts on user map `map`.
+    Map {
+        /// Which map.
+        map: MapId,
+        /// What to do.
+        action: MapAction,
+    },
 }
+
+pub use crate::lang::agg::MapAction;
 
 /// Index into [`Program::maps`].
 pub type MapId = usize;
@@ -153,8 +162,8 @@ pub enum StmtKind {
         /// Arguments.
         args: Vec<Expr>,
     },
-    /// `exit()`.
-    Exit,
+    /// `exit()` or `exit(code)`: stop tracing; scry exits with `code` (0 when none).
+    Exit(Option<Expr>),
     /// Conditional.
     If {
         /// Condition.
@@ -223,6 +232,14 @@ pub enum Builtin {
     Cpu,
     /// Current task name (string[16]).
     Comm,
+    /// A random 32-bit number, new at every use.
+    Rand,
+    /// The kernel's jiffies counter (64 bits).
+    Jiffies,
+    /// The NUMA node running the probe.
+    NumaId,
+    /// Nanoseconds since scry started (monotonic clock).
+    Elapsed,
 }
 
 /// Expression kinds.

@@ -5,6 +5,7 @@
 //! type across the whole program, and sugar (ply's `@m[k].count()`, `@x++`, `+=`) becomes
 //! plain updates. Emits no code and touches no kernel state beyond the catalog.
 
+mod actions;
 pub mod builtins;
 mod expr;
 pub mod functions;

@@ -34,6 +34,9 @@ pub fn dump(p: &Program) -> String {
             super::hir::Render::Value => {
                 let _ = writeln!(out, "print #{i} ({})", args.join(", "));
             }
+            super::hir::Render::Map { map, action } => {
+                let _ = writeln!(out, "map action #{i} {action:?} of map #{map}");
+            }
         }
     }
     for probe in &p.probes {
@@ -103,8 +106,9 @@ fn stmt(out: &mut String, s: &Stmt, depth: usize) {
             let _ = writeln!(out, "printf #{event}");
             args.iter().for_each(|a| expr(out, a, depth + 1));
         }
-        StmtKind::Exit => {
+        StmtKind::Exit(code) => {
             let _ = writeln!(out, "exit");
+            code.iter().for_each(|c| expr(out, c, depth + 1));
         }
         StmtKind::If { cond, then, else_ } => {
             let _ = writeln!(out, "if");

@@ -164,11 +164,20 @@ impl Checker<'_> {
     ) -> Option<StmtKind> {
         match name {
             "exit" => {
-                self.arity(name, args, 0, 0, span)?;
-                Some(StmtKind::Exit)
+                self.arity(name, args, 0, 1, span)?;
+                let code = match args.first() {
+                    Some(a) => {
+                        let c = self.expr(a, scope)?;
+                        self.expect_int(&c, "the exit code")?;
+                        Some(c)
+                    }
+                    None => None,
+                };
+                Some(StmtKind::Exit(code))
             }
             "printf" => self.printf(args, span, scope),
             "print" => self.print(args, span, scope),
+            "clear" | "zero" => self.clear_or_zero(name, args, span),
             "delete" => self.delete(args, span, scope),
             _ if is_aggregation(name) => {
                 self.error(
@@ -192,50 +201,6 @@ impl Checker<'_> {
                 None
             }
         }
-    }
-
-    /// `print(value)`: the value on a line of its own, as bpftrace prints values.
-    fn print(
-        &mut self,
-        args: &[ast::Expr],
-        span: Span,
-        scope: &mut ProbeScope,
-    ) -> Option<StmtKind> {
-        self.arity("print", args, 1, 1, span)?;
-        if let ast::ExprKind::Map { keys, .. } = &args[0].kind
-            && keys.is_empty()
-        {
-            self.error(
-                Diagnostic::error(
-                    "E0305",
-                    args[0].span,
-                    "`print()` of a whole map is not supported yet",
-                )
-                .with_label("a map")
-                .with_help(
-                    "maps are printed when the program ends; print one entry with `print(@m[key])`",
-                ),
-            );
-            return None;
-        }
-        let v = self.expr(&args[0], scope)?;
-        if v.ty == Ty::Void {
-            self.error(
-                Diagnostic::error("E0304", v.span, "this has no value to print")
-                    .with_label("no value")
-                    .with_help("print a value: an integer, string, tuple or pointer"),
-            );
-            return None;
-        }
-        // Sent in its stored layout (a tuple's integers widened), as the runtime reads it.
-        let ty = key_ty(&v.ty);
-        let v = unify::convert(v, &ty);
-        let event = self.printfs.len();
-        self.printfs.push((hir::Render::Value, vec![ty]));
-        Some(StmtKind::Printf {
-            event,
-            args: vec![v],
-        })
     }
 
     pub(crate) fn arity(
@@ -365,9 +330,12 @@ impl Checker<'_> {
                     )
                     .with_label("wrong type for the format")
                     .with_note(first.span, "format here")
-                    .with_help(
-                        "use %s for strings, %d/%u/%x for integers and %r/%rx/%rh for buffers",
-                    ),
+                    .with_help(match (&v.ty, kind) {
+                        (Ty::Ptr { .. }, format::ArgKind::Str) => {
+                            "a pointer is an address: read the string it points to with `str()`, e.g. `str(args.filename)`"
+                        }
+                        _ => "use %s for strings, %d/%u/%x for integers and %r/%rx/%rh for buffers",
+                    }),
                 );
             }
         }

@@ -152,7 +152,11 @@ fn in_stmts(stmts: &mut [hir::Stmt], maps: &[hir::Map], vars: &[Ty]) {
             }
             StmtKind::Unroll { body, .. } => in_stmts(body, maps, vars),
             StmtKind::Expr(e) | StmtKind::Return(Some(e)) => in_expr(e, maps),
-            StmtKind::Exit | StmtKind::Break | StmtKind::Continue | StmtKind::Return(None) => {}
+            StmtKind::Exit(Some(e)) => in_expr(e, maps),
+            StmtKind::Exit(None)
+            | StmtKind::Break
+            | StmtKind::Continue
+            | StmtKind::Return(None) => {}
         }
     }
 }

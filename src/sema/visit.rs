@@ -16,7 +16,7 @@ pub fn stmts(stmts: &[Stmt], f: &mut dyn FnMut(&Stmt)) {
             StmtKind::MapUpdate { .. }
             | StmtKind::VarAssign { .. }
             | StmtKind::Printf { .. }
-            | StmtKind::Exit
+            | StmtKind::Exit(_)
             | StmtKind::Expr(_)
             | StmtKind::Delete { .. }
             | StmtKind::Break
@@ -39,7 +39,11 @@ pub fn exprs(stmts: &[Stmt], f: &mut dyn FnMut(&Expr)) {
             StmtKind::Delete { keys, .. } => keys.iter().for_each(|k| expr(k, f)),
             StmtKind::VarAssign { value, .. } | StmtKind::Expr(value) => expr(value, f),
             StmtKind::Printf { args, .. } => args.iter().for_each(|a| expr(a, f)),
-            StmtKind::Exit | StmtKind::Break | StmtKind::Continue | StmtKind::Return(None) => {}
+            StmtKind::Exit(Some(v)) => expr(v, f),
+            StmtKind::Exit(None)
+            | StmtKind::Break
+            | StmtKind::Continue
+            | StmtKind::Return(None) => {}
             StmtKind::Return(Some(v)) => expr(v, f),
             StmtKind::If { cond, then, else_ } => {
                 expr(cond, f);

@@ -1,0 +1,165 @@
+//! Output statements that the runtime carries out in order with `printf` output:
+//! `print(value)`, and the map actions `print(@m[, top[, div]])`, `clear(@m)` and
+//! `zero(@m)`. Each becomes an event (`hir::Render`) whose record tells the runtime what
+//! to do when it arrives; a map action's record carries nothing but its id.
+
+use super::hir::{self, MapAction, Render, StmtKind};
+use super::unify::{self, stored};
+use super::{Checker, ProbeScope};
+use crate::ast;
+use crate::diag::{Diagnostic, Span};
+use crate::lang::ty::Ty;
+
+impl Checker<'_> {
+    /// `print(value)` or `print(@map[, top[, div]])`.
+    pub(crate) fn print(
+        &mut self,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<StmtKind> {
+        self.arity("print", args, 1, 3, span)?;
+        if let ast::ExprKind::Map { name, keys } = &args[0].kind
+            && keys.is_empty()
+        {
+            let map = self.action_map(name, args[0].span, "printed")?;
+            let top = self.count_argument(args.get(1), "top", "print(@m, 10)")?;
+            let div = self.count_argument(args.get(2), "div", "print(@m, 10, 1000)")?;
+            if div == Some(0) {
+                self.error(
+                    Diagnostic::error("E0304", args[2].span, "`print()` cannot divide by 0")
+                        .with_label("a divisor of 0")
+                        .with_help("divide by 1 or more, e.g. `print(@bytes, 10, 1024)`"),
+                );
+                return None;
+            }
+            let action = MapAction::Print {
+                top: top.unwrap_or(0),
+                div: div.unwrap_or(1),
+            };
+            return Some(self.map_event(map, action));
+        }
+        if args.len() > 1 {
+            self.error(
+                Diagnostic::error("E0303", span, "`print()` of a value takes only the value")
+                    .with_label("extra arguments")
+                    .with_help("a top count and a divisor go with a map: `print(@m, 10, 1000)`"),
+            );
+            return None;
+        }
+        let v = self.expr(&args[0], scope)?;
+        if v.ty == Ty::Void {
+            self.error(
+                Diagnostic::error("E0304", v.span, "this has no value to print")
+                    .with_label("no value")
+                    .with_help("print a value: an integer, string, tuple or pointer"),
+            );
+            return None;
+        }
+        // Sent in its stored layout (a tuple's integers widened), as the runtime reads it.
+        let ty = stored(&v.ty);
+        let v = unify::convert(v, &ty);
+        let event = self.printfs.len();
+        self.printfs.push((Render::Value, vec![ty]));
+        Some(StmtKind::Printf {
+            event,
+            args: vec![v],
+        })
+    }
+
+    /// `clear(@m)` (remove every entry) or `zero(@m)` (set every value to zero).
+    pub(crate) fn clear_or_zero(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Option<StmtKind> {
+        self.arity(name, args, 1, 1, span)?;
+        let ast::ExprKind::Map { name: map, keys } = &args[0].kind else {
+            self.error(
+                Diagnostic::error("E0304", args[0].span, format!("`{name}()` takes a map"))
+                    .with_label("not a map")
+                    .with_help(format!("write `{name}(@map)`")),
+            );
+            return None;
+        };
+        if !keys.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    "E0304",
+                    args[0].span,
+                    format!("`{name}()` takes a whole map, not an entry"),
+                )
+                .with_label("an entry")
+                .with_help(format!(
+                    "write `{name}(@{map})`; `delete(@{map}[key])` removes one entry"
+                )),
+            );
+            return None;
+        }
+        let verb = if name == "clear" { "cleared" } else { "zeroed" };
+        let id = self.action_map(map, args[0].span, verb)?;
+        let action = if name == "clear" {
+            MapAction::Clear
+        } else {
+            MapAction::Zero
+        };
+        Some(self.map_event(id, action))
+    }
+
+    /// The map an action names; an error when the program never writes it.
+    fn action_map(&mut self, name: &str, span: Span, verb: &str) -> Option<hir::MapId> {
+        let id = self.known_map(name);
+        if id.is_none() {
+            self.error(
+                Diagnostic::error(
+                    "E0308",
+                    span,
+                    format!("map `@{name}` is {verb} but never assigned"),
+                )
+                .with_label("never assigned")
+                .with_help(format!(
+                    "assign it somewhere, e.g. `@{name}[key] = count();`"
+                )),
+            );
+        }
+        id
+    }
+
+    /// An optional count argument of `print(@m, top, div)`: a non-negative literal.
+    fn count_argument(
+        &mut self,
+        arg: Option<&ast::Expr>,
+        what: &str,
+        example: &str,
+    ) -> Option<Option<u64>> {
+        let Some(arg) = arg else {
+            return Some(None);
+        };
+        match arg.kind {
+            ast::ExprKind::Int(v) if v <= i64::MAX as u64 => Some(Some(v)),
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        "E0304",
+                        arg.span,
+                        format!("`print()`'s {what} must be a non-negative integer literal"),
+                    )
+                    .with_label("not a constant count")
+                    .with_help(format!("write e.g. `{example}`")),
+                );
+                None
+            }
+        }
+    }
+
+    /// The statement that sends map action `action` on `map` as an event.
+    fn map_event(&mut self, map: hir::MapId, action: MapAction) -> StmtKind {
+        let event = self.printfs.len();
+        self.printfs.push((Render::Map { map, action }, vec![]));
+        StmtKind::Printf {
+            event,
+            args: vec![],
+        }
+    }
+}

@@ -93,6 +93,8 @@ pub struct MapInfo {
     pub name: String,
     /// Map type.
     pub kind: MapKind,
+    /// Capacity in entries.
+    pub max_entries: u32,
 }
 
 /// Everything the runtime needs besides the object bytes.
@@ -125,6 +127,9 @@ pub struct Manifest {
     /// The one-slot array the runtime sets to the monotonic time it started at, for
     /// `elapsed`.
     pub start_map: Option<usize>,
+    /// The per-CPU array counting updates of each user map (slot = index into
+    /// [`Manifest::maps`]) that failed because the map was full.
+    pub update_errors: Option<usize>,
 }
 
 /// What codegen hands the runtime: the object and its manifest.

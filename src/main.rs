@@ -55,6 +55,10 @@ struct Cli {
     /// The longest string `str()` reads, NUL included (also BPFTRACE_MAX_STRLEN).
     #[arg(long, value_name = "N")]
     max_strlen: Option<u32>,
+    /// Entries of each keyed map (also BPFTRACE_MAX_MAP_KEYS); updates of new keys beyond
+    /// it are counted and reported.
+    #[arg(long, value_name = "N")]
+    max_map_keys: Option<u32>,
     /// Run the program's `test:` probes and report which pass (nothing is attached).
     #[arg(long)]
     test: bool,
@@ -112,6 +116,7 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         _ => None,
     };
     let max_strlen = max_strlen(cli.max_strlen)?;
+    let max_map_keys = max_map_keys(cli.max_map_keys)?;
     // Positional parameters: what follows the program (`--` may separate them).
     let mut params: &[String] = if cli.program.is_some() {
         &cli.rest
@@ -123,6 +128,7 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
     }
     let options = sema::Options {
         max_strlen,
+        max_map_keys,
         params: params.to_vec(),
         cpid: child
             .as_ref()
@@ -165,6 +171,31 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
     };
     runtime::run(&artifact, options, format)
         .map_err(|e| vec![runtime_diagnostic(e, &artifact.manifest)])
+}
+
+/// The most entries a keyed map may be given (the kernel's hash maps take more, but
+/// a per-CPU one costs its size on every CPU).
+const MAX_MAX_MAP_KEYS: u32 = 1 << 24;
+
+/// `--max-map-keys`, else `BPFTRACE_MAX_MAP_KEYS`, else bpftrace's default; checked.
+fn max_map_keys(flag: Option<u32>) -> Result<u32, Vec<Diagnostic>> {
+    let (value, from) = match flag {
+        Some(n) => (n.to_string(), "--max-map-keys"),
+        None => match std::env::var("BPFTRACE_MAX_MAP_KEYS") {
+            Ok(v) => (v, "BPFTRACE_MAX_MAP_KEYS"),
+            Err(_) => return Ok(sema::DEFAULT_MAX_MAP_KEYS),
+        },
+    };
+    match value.trim().parse::<u32>() {
+        Ok(n) if (1..=MAX_MAX_MAP_KEYS).contains(&n) => Ok(n),
+        _ => Err(vec![
+            Diagnostic::global(
+                "E0504",
+                format!("{from} must be a number from 1 to {MAX_MAX_MAP_KEYS}, not `{value}`"),
+            )
+            .with_help(format!("the default is {}", sema::DEFAULT_MAX_MAP_KEYS)),
+        ]),
+    }
 }
 
 /// The line of `span` in `source` and its text (its first line, shortened), for messages.

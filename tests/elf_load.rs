@@ -110,6 +110,7 @@ fn program() -> hir::Program {
             vec![Ty::U64, Ty::Str { len: 16 }],
         )],
         tables: vec![],
+        max_map_keys: 4096,
     }
 }
 
@@ -146,6 +147,7 @@ fn object_loads_with_maps_of_the_right_shape() {
             ("events".to_string(), 0, 0),
             ("lost".to_string(), 4, 8),
             ("exit_flag".to_string(), 4, 8),
+            ("update_errors".to_string(), 4, 8),
         ]
     );
     let types: Vec<_> = obj.maps().map(|m| m.map_type()).collect();
@@ -158,7 +160,8 @@ fn object_loads_with_maps_of_the_right_shape() {
             MapType::Hash,
             MapType::RingBuf,
             MapType::PercpuArray,
-            MapType::Array
+            MapType::Array,
+            MapType::PercpuArray
         ]
     );
     assert_eq!(obj.progs().count(), 3);

@@ -165,3 +165,51 @@ fn print_values_in_text_and_json() {
         ]
     );
 }
+
+#[test]
+fn updates_of_a_full_map_are_counted_and_reported() {
+    // Ten getpid calls, each a new key; the maps hold 4 entries: 6 updates of each map
+    // find it full, and nothing says so but this report.
+    let cmd = format!("{} getpid 10", workload());
+    let prog = r#"tracepoint:syscalls:sys_enter_getpid /pid == cpid/ {
+        @k[@i] = 1; @c[@i] = count(); @i++; }"#;
+    let r = run(&["--max-map-keys", "4", "-e", prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(
+        lines(&r.stdout)
+            .iter()
+            .filter(|l| l.starts_with("@k[") || l.starts_with("@c["))
+            .count(),
+        8
+    );
+    let warnings: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("WARNING"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "WARNING: map @c was full (4 entries): 6 updates of new keys were dropped; raise the limit with --max-map-keys",
+            "WARNING: map @k was full (4 entries): 6 updates of new keys were dropped; raise the limit with --max-map-keys",
+        ]
+    );
+    let r = run(&["-f", "json", "--max-map-keys", "4", "-e", prog, "-c", &cmd]);
+    assert!(
+        r.stdout.contains(
+            r#"{"type": "map_full", "data": {"map": "@k", "capacity": 4, "dropped": 6}}"#
+        ),
+        "{}",
+        r.stdout
+    );
+    // BPFTRACE_MAX_MAP_KEYS does the same; a bad value is a diagnostic.
+    let out = std::process::Command::new(scry())
+        .args(["-e", prog, "-c", &cmd])
+        .env("BPFTRACE_MAX_MAP_KEYS", "4")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("map @k was full (4 entries)"));
+    let r = run(&["--max-map-keys", "0", "-e", prog]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("error[E0504]"), "{}", r.stderr);
+}

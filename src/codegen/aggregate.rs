@@ -47,7 +47,7 @@ impl Lowerer<'_> {
                     }
                 }
             };
-            self.update_elem(ml.bpf_map, key, voff, BPF_ANY);
+            self.update_elem(map, ml.bpf_map, key, voff, BPF_ANY);
             return;
         }
         let v = match val {
@@ -77,7 +77,7 @@ impl Lowerer<'_> {
             MapOp::Avg(_) | MapOp::Min(_) | MapOp::Max(_) => [delta, Src::Imm(1)],
             _ => [delta, Src::Imm(0)],
         };
-        let p = self.slot(&ml, key, &first, done);
+        let p = self.slot(map, &ml, key, &first, done);
         match op {
             MapOp::Count | MapOp::Sum(_) | MapOp::Hist(_) | MapOp::Lhist(..) => {
                 self.add_at(p, 0, delta);
@@ -139,7 +139,14 @@ impl Lowerer<'_> {
     /// words `first` (this CPU's first value; the kernel zeroes the other CPUs' slots, and
     /// if another CPU inserted the key meanwhile, `BPF_ANY` only sets this CPU's slot,
     /// still empty) and the caller's update is skipped: one helper call, no second lookup.
-    fn slot(&mut self, ml: &MapLayout, key: Mem, first: &[Src; 2], done: Label) -> VReg {
+    fn slot(
+        &mut self,
+        map: usize,
+        ml: &MapLayout,
+        key: Mem,
+        first: &[Src; 2],
+        done: Label,
+    ) -> VReg {
         let p = self.call(
             helper::MAP_LOOKUP_ELEM,
             vec![Arg::Map(ml.bpf_map), Arg::Addr(key)],
@@ -161,7 +168,7 @@ impl Lowerer<'_> {
                     src: *w,
                 });
             }
-            self.update_elem(ml.bpf_map, key, init, BPF_ANY);
+            self.update_elem(map, ml.bpf_map, key, init, BPF_ANY);
             self.ops.push(Op::Goto(done));
             self.ops.push(Op::Label(have));
         } else {

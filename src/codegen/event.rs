@@ -123,6 +123,19 @@ impl Lowerer<'_> {
             );
             return;
         };
+        self.count_failure(map, site as u32, ret);
+    }
+
+    /// Counts a failed update of user map `map` (it is full) when `ret`, the result of
+    /// `bpf_map_update_elem`, is negative.
+    pub(super) fn count_failed_update(&mut self, map: usize, ret: VReg) {
+        if let Some(counter) = self.layout.update_errors {
+            self.count_failure(counter, map as u32, ret);
+        }
+    }
+
+    /// Adds one to slot `site` of the per-CPU counter array `map` when `ret` is negative.
+    fn count_failure(&mut self, map: usize, site: u32, ret: VReg) {
         let ok = self.new_label();
         self.ops.push(Op::Jmp {
             cond: crate::bpf::Cond::Sge,

@@ -9,8 +9,6 @@ use crate::sema::hir;
 
 /// Ring-buffer size in bytes (a power-of-two multiple of the page size).
 pub const RINGBUF_BYTES: u32 = 1 << 20;
-/// Entries of a keyed map (bpftrace's default).
-pub const MAX_KEYS: u32 = 4096;
 
 /// Layout of one user map.
 #[derive(Clone, Debug)]
@@ -57,6 +55,9 @@ pub struct Layout {
     pub read_errors: Option<usize>,
     /// The one-slot array holding the monotonic time scry started at, for `elapsed`.
     pub start_ns: Option<usize>,
+    /// The per-CPU array counting updates that failed because a map was full, one slot
+    /// per user map, when there is a keyed map.
+    pub update_errors: Option<usize>,
 }
 
 fn bpf_name(prefix: &str, i: usize, name: &str) -> String {
@@ -119,7 +120,7 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
         let max_entries = match (keyed, m.value.hist_buckets()) {
             (false, Some(n)) => n,
             (false, None) => 1,
-            (true, _) => MAX_KEYS,
+            (true, _) => program.max_map_keys,
         };
         defs.push(MapDef {
             name: bpf_name("m", i, m.name.trim_start_matches('@')),
@@ -224,6 +225,21 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
             key_size: 4,
             value_size: 8,
             max_entries: 1,
+            flags: 0,
+        });
+    }
+    if lay
+        .maps
+        .iter()
+        .any(|m| matches!(m.kind, MapKind::Hash | MapKind::PercpuHash))
+    {
+        lay.update_errors = Some(defs.len());
+        defs.push(MapDef {
+            name: "update_errors".into(),
+            kind: MapKind::PercpuArray,
+            key_size: 4,
+            value_size: 8,
+            max_entries: program.maps.len() as u32,
             flags: 0,
         });
     }

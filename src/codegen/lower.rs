@@ -348,18 +348,26 @@ impl<'a> Lowerer<'a> {
         key
     }
 
-    /// `bpf_map_update_elem(map, key, value, flags)`, result unused.
-    pub(super) fn update_elem(&mut self, map: usize, key: Mem, value: Mem, flags: i64) {
-        self.ops.push(Op::Call {
-            helper: helper::MAP_UPDATE_ELEM,
-            args: vec![
-                Arg::Map(map),
+    /// `bpf_map_update_elem` of user map `map` (its BPF map is `bpf_map`); an update
+    /// that fails (the map is full) is counted for the runtime to report.
+    pub(super) fn update_elem(
+        &mut self,
+        map: usize,
+        bpf_map: usize,
+        key: Mem,
+        value: Mem,
+        flags: i64,
+    ) {
+        let r = self.call(
+            helper::MAP_UPDATE_ELEM,
+            vec![
+                Arg::Map(bpf_map),
                 Arg::Addr(key),
                 Arg::Addr(value),
                 Arg::Imm(flags),
             ],
-            ret: None,
-        });
+        );
+        self.count_failed_update(map, r);
     }
 
     /// Computes an expression's value; its buffers are charged to its span.

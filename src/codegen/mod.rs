@@ -146,6 +146,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         read_errors: lay.read_errors,
         read_sites: lay.read_sites.clone(),
         start_map: lay.start_ns,
+        update_errors: lay.update_errors,
     };
     let mut diags = Vec::new();
     // `while` spans of each program, in program order.
@@ -251,6 +252,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         .map(|m| MapInfo {
             name: m.name.clone(),
             kind: m.kind,
+            max_entries: m.max_entries,
         })
         .collect();
     Ok(Compiled {

@@ -92,6 +92,16 @@ impl Output for Json<'_> {
         self.out.write_all(&line)
     }
 
+    fn map_full(&mut self, map: &str, capacity: u32, count: u64) -> io::Result<()> {
+        let mut line = br#"{"type": "map_full", "data": {"map": "#.to_vec();
+        string(&mut line, map.as_bytes());
+        line.extend_from_slice(
+            format!(r#", "capacity": {capacity}, "dropped": {count}}}}}"#).as_bytes(),
+        );
+        line.push(b'\n');
+        self.out.write_all(&line)
+    }
+
     fn read_failures(&mut self, f: &ReadFailures<'_>) -> io::Result<()> {
         let mut line = format!(
             r#"{{"type": "read_errors", "data": {{"line": {}, "expr": "#,

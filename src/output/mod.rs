@@ -35,6 +35,8 @@ pub trait Output {
     /// Reads of memory at one place of the program failed `count` times (a bad or
     /// paged-out address): the values read as 0 or empty strings.
     fn read_failures(&mut self, f: &ReadFailures<'_>) -> io::Result<()>;
+    /// `count` updates of map `map` failed because it already held `capacity` entries.
+    fn map_full(&mut self, map: &str, capacity: u32, count: u64) -> io::Result<()>;
     /// Test `index` of `names` ran (`--test`): passed or not, its output (shown when it
     /// failed).
     fn test_result(&mut self, t: &TestResult<'_>) -> io::Result<()>;
@@ -96,6 +98,9 @@ impl Output for Capture {
         Ok(())
     }
     fn read_failures(&mut self, _: &ReadFailures<'_>) -> io::Result<()> {
+        Ok(())
+    }
+    fn map_full(&mut self, _: &str, _: u32, _: u64) -> io::Result<()> {
         Ok(())
     }
     fn test_result(&mut self, _: &TestResult<'_>) -> io::Result<()> {

@@ -56,6 +56,14 @@ impl Output for Text<'_> {
         writeln!(self.err, "Lost {n} events")
     }
 
+    fn map_full(&mut self, map: &str, capacity: u32, count: u64) -> io::Result<()> {
+        let updates = if count == 1 { "update" } else { "updates" };
+        writeln!(
+            self.err,
+            "WARNING: map {map} was full ({capacity} entries): {count} {updates} of new keys were dropped; raise the limit with --max-map-keys"
+        )
+    }
+
     fn read_failures(&mut self, f: &ReadFailures<'_>) -> io::Result<()> {
         let times = if f.count == 1 { "once" } else { "times" };
         let n = if f.count == 1 {

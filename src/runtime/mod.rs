@@ -339,6 +339,18 @@ pub fn run_with_output(
     if lost > 0 {
         out.lost_events(lost).map_err(io_err)?;
     }
+    if let Some(m) = meta.update_errors.and_then(map_of) {
+        // In name order, as the maps print.
+        let mut users: Vec<_> = meta.maps.iter().enumerate().collect();
+        users.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+        for (i, user) in users {
+            let count = maps::sum_u64_at(m, i as u32);
+            if count > 0 {
+                let capacity = meta.bpf_maps[user.bpf_map].max_entries;
+                out.map_full(&user.name, capacity, count).map_err(io_err)?;
+            }
+        }
+    }
     if let Some(m) = meta.read_errors.and_then(map_of) {
         for i in 0..meta.read_sites.len() {
             let count = maps::sum_u64_at(m, i as u32);

@@ -18,6 +18,8 @@ pub struct Program {
     pub printfs: Vec<(Render, Vec<Ty>)>,
     /// Program arrays that probes with a [`Target::TailSlot`] sit in.
     pub tables: Vec<TailTable>,
+    /// Entries of each keyed map.
+    pub max_map_keys: u32,
 }
 
 /// How an output event is rendered by the runtime.

@@ -25,6 +25,10 @@ use crate::lang::agg::ValueKind;
 use crate::lang::ty::Ty;
 use crate::probe::{self, Point, registry};
 
+/// Entries of a keyed map unless `--max-map-keys` / `BPFTRACE_MAX_MAP_KEYS` say
+/// otherwise (bpftrace's default).
+pub const DEFAULT_MAX_MAP_KEYS: u32 = 4096;
+
 /// Compile-time facts that come from the command line.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -34,6 +38,8 @@ pub struct Options {
     pub max_strlen: u32,
     /// Positional parameters `$1`, `$2`, … as given on the command line.
     pub params: Vec<String>,
+    /// Entries of a keyed map.
+    pub max_map_keys: u32,
 }
 
 impl Default for Options {
@@ -42,6 +48,7 @@ impl Default for Options {
             cpid: None,
             max_strlen: DEFAULT_MAX_STRLEN,
             params: Vec::new(),
+            max_map_keys: DEFAULT_MAX_MAP_KEYS,
         }
     }
 }
@@ -112,6 +119,7 @@ pub fn check(
         maps: cx.maps,
         printfs: cx.printfs,
         tables,
+        max_map_keys: options.max_map_keys,
     };
     unify::convert_stores(&mut program);
     Ok(program)

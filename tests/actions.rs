@@ -80,3 +80,15 @@ fn begin_and_end_only_ends_after_begin() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(lines(&r.stdout), ["hi", "end", "@a: 1"]);
 }
+
+#[test]
+fn delete_of_an_unkeyed_map_resets_it() {
+    // An unkeyed count() is a per-CPU array a probe cannot empty on other CPUs: scry
+    // empties it, as clear() does; bpftrace 0.17 left `@c: 0`, the newest prints nothing.
+    let cmd = format!("{} getpid 4", workload());
+    let prog = r#"tracepoint:syscalls:sys_enter_getpid /pid == cpid/ { @c = count(); @s = 5; @k[1] = 1; }
+        END { delete(@c); delete(@s); delete(@k, 1); @after = 1; }"#;
+    let r = run(&["-e", prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(lines(&r.stdout), ["@after: 1"]);
+}

@@ -483,6 +483,32 @@ impl<'a> Lowerer<'a> {
                     }
                 }
             }
+            ExprKind::HasKey { map, keys } => {
+                let ml = self.layout.maps[*map].clone();
+                let key = self.key(&ml, keys);
+                let p = self.call(
+                    helper::MAP_LOOKUP_ELEM,
+                    vec![Arg::Map(ml.bpf_map), Arg::Addr(key)],
+                );
+                let found = self.vreg();
+                self.ops.push(Op::Mov {
+                    dst: found,
+                    src: Src::Imm(1),
+                });
+                let done = self.label();
+                self.ops.push(Op::Jmp {
+                    cond: Cond::Ne,
+                    a: p,
+                    b: Src::Imm(0),
+                    target: done,
+                });
+                self.ops.push(Op::Mov {
+                    dst: found,
+                    src: Src::Imm(0),
+                });
+                self.ops.push(Op::Label(done));
+                Val::Int(Src::V(found))
+            }
             ExprKind::MapRead { map, keys } => {
                 // The same integer entry read again on a path that already read it, with
                 // no update of the map in between, reuses the value.
@@ -805,6 +831,7 @@ fn fingerprint(e: &hir::Expr) -> Option<String> {
         | ExprKind::StrContains(..)
         | ExprKind::StrContainsRuntime { .. }
         | ExprKind::MapRead { .. }
+        | ExprKind::HasKey { .. }
         | ExprKind::Ternary(..)
         | ExprKind::ReadStr { .. }
         | ExprKind::Deref(_)

@@ -73,6 +73,13 @@ impl Lhist {
 }
 
 impl ValueKind {
+    /// True when an unkeyed map of these values is a per-CPU array (one slot, or one per
+    /// bucket) rather than a hash with one key: a probe cannot remove its entry, only
+    /// zero its own CPU's slot.
+    pub fn unkeyed_is_array(&self) -> bool {
+        !matches!(self, ValueKind::Scalar(_) | ValueKind::Sum { .. })
+    }
+
     /// True for the histogram kinds, whose last key element is the bucket.
     pub fn is_hist(&self) -> bool {
         matches!(self, ValueKind::Hist | ValueKind::Lhist(_))

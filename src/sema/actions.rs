@@ -154,7 +154,7 @@ impl Checker<'_> {
     }
 
     /// The statement that sends map action `action` on `map` as an event.
-    fn map_event(&mut self, map: hir::MapId, action: MapAction) -> StmtKind {
+    pub(crate) fn map_event(&mut self, map: hir::MapId, action: MapAction) -> StmtKind {
         let event = self.printfs.len();
         self.printfs.push((Render::Map { map, action }, vec![]));
         StmtKind::Printf {

@@ -738,6 +738,9 @@ impl Checker<'_> {
         if f.name == "buf" {
             return self.read_buf(args, span, scope);
         }
+        if f.name == "has_key" {
+            return self.has_key(args, span, scope);
+        }
         if f.name != "str" {
             return self.string_function(f.name, args, span, scope);
         }
@@ -878,6 +881,66 @@ impl Checker<'_> {
                 space,
             },
             ty: Ty::Buf { len: cap },
+            span,
+        })
+    }
+}
+
+impl Checker<'_> {
+    /// `has_key(@m, key)`: whether the map has an entry for `key`.
+    fn has_key(
+        &mut self,
+        args: &[ast::Expr],
+        span: crate::diag::Span,
+        scope: &mut ProbeScope,
+    ) -> Option<hir::Expr> {
+        let ast::ExprKind::Map { name, keys } = &args[0].kind else {
+            self.error(
+                Diagnostic::error("E0304", args[0].span, "`has_key()` takes a map first")
+                    .with_label("not a map")
+                    .with_help("write `has_key(@map, key)`"),
+            );
+            return None;
+        };
+        if !keys.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    "E0304",
+                    args[0].span,
+                    "`has_key()` takes the map and the key apart",
+                )
+                .with_label("an entry")
+                .with_help(format!("write `has_key(@{name}, key)`")),
+            );
+            return None;
+        }
+        let keys = self.keys(std::slice::from_ref(&args[1]), scope)?;
+        let Some(id) = self.known_map(name) else {
+            self.error(
+                Diagnostic::error(
+                    "E0308",
+                    args[0].span,
+                    format!("map `@{name}` is looked up but never assigned"),
+                )
+                .with_label("never assigned")
+                .with_help(format!("assign it somewhere, e.g. `@{name}[key] = 1;`")),
+            );
+            return None;
+        };
+        let key_tys: Vec<Ty> = keys.iter().map(|k| unify::stored(&k.ty)).collect();
+        let value = self.maps[id].value.clone();
+        let map = self.use_map(name, &key_tys, value, args[0].span)?;
+        if self.maps[map].keys.is_empty() {
+            self.error(
+                Diagnostic::error("E0304", args[0].span, format!("`@{name}` has no keys"))
+                    .with_label("an unkeyed map")
+                    .with_help("has_key() asks about an entry of a keyed map: `@m[k] = ...`"),
+            );
+            return None;
+        }
+        Some(hir::Expr {
+            kind: ExprKind::HasKey { map, keys },
+            ty: Ty::Bool,
             span,
         })
     }

@@ -88,9 +88,16 @@ pub const FUNCTIONS: &[Function] = &[
     row(
         "delete",
         Kind::Statement,
-        (1, 1),
-        "delete(@map[key])",
-        "remove one map entry",
+        (1, 2),
+        "delete(@map[key]) / delete(@map, key)",
+        "remove one map entry (delete(@map) of an unkeyed map empties it)",
+    ),
+    row(
+        "has_key",
+        Kind::Value,
+        (2, 2),
+        "has_key(@map, key)",
+        "true when the map has an entry for key",
     ),
     row(
         "str",

@@ -264,6 +264,13 @@ pub enum ExprKind {
         /// Key values.
         keys: Vec<Expr>,
     },
+    /// `has_key(@m, k)`: true when the map has an entry at `keys`.
+    HasKey {
+        /// Which map.
+        map: MapId,
+        /// Key values.
+        keys: Vec<Expr>,
+    },
     /// `op e`.
     Unary(UnOp, Box<Expr>),
     /// `a op b` (`&&`, `||` short-circuit).

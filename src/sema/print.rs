@@ -172,6 +172,10 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
         ExprKind::Var(v) => {
             let _ = writeln!(out, "${v}: {ty}");
         }
+        ExprKind::HasKey { map, keys } => {
+            let _ = writeln!(out, "has_key map #{map}: {ty}");
+            keys.iter().for_each(|k| expr(out, k, depth + 1));
+        }
         ExprKind::MapRead { map, keys } => {
             let _ = writeln!(out, "read map #{map}: {ty}");
             keys.iter().for_each(|k| expr(out, k, depth + 1));

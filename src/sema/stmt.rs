@@ -602,14 +602,19 @@ impl Checker<'_> {
         span: Span,
         scope: &mut ProbeScope,
     ) -> Option<StmtKind> {
-        self.arity("delete", args, 1, 1, span)?;
-        let Some((name, keys)) = args[0].as_map() else {
-            self.error(
-                Diagnostic::error("E0304", args[0].span, "`delete()` takes a map entry")
-                    .with_label("not a map entry")
-                    .with_help("write `delete(@map[key])`"),
-            );
-            return None;
+        self.arity("delete", args, 1, 2, span)?;
+        // `delete(@m, key)` (bpftrace's newest) is `delete(@m[key])`.
+        let (name, keys) = match (args[0].as_map(), args.get(1)) {
+            (Some((name, [])), Some(key)) => (name, std::slice::from_ref(key)),
+            (Some((name, keys)), None) => (name, keys),
+            _ => {
+                self.error(
+                    Diagnostic::error("E0304", args[0].span, "`delete()` takes a map entry")
+                        .with_label("not a map entry")
+                        .with_help("write `delete(@map[key])` or `delete(@map, key)`"),
+                );
+                return None;
+            }
         };
         let keys_h = self.keys(keys, scope)?;
         let Some(id) = self.known_map(name) else {
@@ -629,6 +634,11 @@ impl Checker<'_> {
         let kt: Vec<Ty> = keys_h.iter().map(|k| key_ty(&k.ty)).collect();
         let value = self.maps[id].value.clone();
         let map = self.use_map(name, &kt, value, args[0].span)?;
+        if keys_h.is_empty() && self.maps[map].value.unkeyed_is_array() {
+            // A per-CPU array, which a probe can only change on its own CPU: scry
+            // empties it, as `clear()` does, when the event arrives.
+            return Some(self.map_event(map, hir::MapAction::Clear));
+        }
         Some(StmtKind::Delete { map, keys: keys_h })
     }
 }

@@ -163,7 +163,7 @@ fn in_stmts(stmts: &mut [hir::Stmt], maps: &[hir::Map], vars: &[Ty]) {
 
 fn in_expr(e: &mut hir::Expr, maps: &[hir::Map]) {
     match &mut e.kind {
-        ExprKind::MapRead { map, keys: k } => {
+        ExprKind::MapRead { map, keys: k } | ExprKind::HasKey { map, keys: k } => {
             k.iter_mut().for_each(|x| in_expr(x, maps));
             keys(k, &maps[*map]);
         }

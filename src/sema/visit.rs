@@ -63,7 +63,9 @@ pub fn exprs(stmts: &[Stmt], f: &mut dyn FnMut(&Expr)) {
 pub fn expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     f(e);
     match &e.kind {
-        ExprKind::MapRead { keys, .. } => keys.iter().for_each(|k| expr(k, f)),
+        ExprKind::MapRead { keys, .. } | ExprKind::HasKey { keys, .. } => {
+            keys.iter().for_each(|k| expr(k, f))
+        }
         ExprKind::Unary(_, a) | ExprKind::Convert(a) | ExprKind::Cast(a) | ExprKind::Deref(a) => {
             expr(a, f)
         }

@@ -254,3 +254,10 @@ fn printf_string_of_a_pointer() {
         "tracepoint:syscalls:sys_enter_openat { printf(\"%s\\n\", args.filename); }"
     ));
 }
+
+#[test]
+fn for_over_a_map_not_yet() {
+    insta::assert_snapshot!(diag(
+        "BEGIN { @m[1] = 2; for ($kv : @m) { printf(\"%d\\n\", 1); } }"
+    ));
+}

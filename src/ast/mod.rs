@@ -85,6 +85,17 @@ pub enum StmtKind {
         /// The body.
         body: Block,
     },
+    /// `for ($var : start..end) { ... }` or `for ($kv : @map) { ... }`.
+    For {
+        /// The loop variable (without `$`).
+        var: String,
+        /// Where it is written.
+        var_span: Span,
+        /// What it runs over.
+        iter: ForIter,
+        /// The loop body.
+        body: Block,
+    },
     /// `break`: leave the innermost loop.
     Break,
     /// `continue`: go on with the innermost loop's next iteration.
@@ -238,6 +249,16 @@ pub enum ExprKind {
         /// What is in the brackets.
         keys: Vec<Expr>,
     },
+}
+
+/// What a `for` loop runs over.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ForIter {
+    /// `start..end`: the integers from `start` up to, not including, `end` (both
+    /// evaluated once, before the first iteration).
+    Range(Expr, Expr),
+    /// `@map`: its entries as `(key, value)` tuples.
+    Map(Expr),
 }
 
 /// A type as a cast writes it: `int8`, `uint64 *`, `void *`, `struct task_struct *`.

@@ -1,7 +1,7 @@
 //! `--dump ast`: an indented, deterministic rendering of the syntax tree, one node per
 //! line with its byte span.
 
-use super::{Block, Expr, ExprKind, Program, Stmt, StmtKind};
+use super::{Block, Expr, ExprKind, ForIter, Program, Stmt, StmtKind};
 use std::fmt::Write;
 
 /// Renders the tree, one node per line.
@@ -64,6 +64,19 @@ fn stmt(out: &mut String, s: &Stmt, depth: usize) {
         StmtKind::Unroll { count, body } => {
             let _ = writeln!(out, "unroll {at}");
             expr(out, count, depth + 1);
+            block(out, body, depth + 1);
+        }
+        StmtKind::For {
+            var, iter, body, ..
+        } => {
+            let _ = writeln!(out, "for ${var} {at}");
+            match iter {
+                ForIter::Range(a, b) => {
+                    expr(out, a, depth + 1);
+                    expr(out, b, depth + 1);
+                }
+                ForIter::Map(m) => expr(out, m, depth + 1),
+            }
             block(out, body, depth + 1);
         }
         StmtKind::Break => {

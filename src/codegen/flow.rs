@@ -3,8 +3,9 @@
 //! map-read cache forgets everything at a loop's head and after it (the back-edge may
 //! bring changed maps).
 
-use super::ir::{Label, Op};
+use super::ir::{Label, Op, Src};
 use super::lower::Lowerer;
+use crate::bpf::Cond;
 use crate::sema::hir;
 
 impl Lowerer<'_> {
@@ -51,6 +52,57 @@ impl Lowerer<'_> {
         self.loops.pop();
         self.cond_depth -= 1;
         self.ops.push(Op::Label(end));
+        self.map_reads.clear();
+    }
+
+    /// `for ($var : start..end) { body }`: a counter of its own runs from `start` up to
+    /// `end` (both computed once), `$var` gets its value at the top of every iteration
+    /// (so the body may change `$var` freely), and `continue` steps the counter.
+    pub(super) fn for_range(
+        &mut self,
+        var: usize,
+        start: &hir::Expr,
+        end: &hir::Expr,
+        body: &[hir::Stmt],
+    ) {
+        let signed = crate::lang::ty::signed_operation(&start.ty, &end.ty);
+        let s = self.int(start);
+        let e = self.int(end);
+        let counter = self.fresh_copy(s);
+        let end_value = match e {
+            Src::V(v) => Src::V(self.fresh_copy(Src::V(v))),
+            imm => imm,
+        };
+        let (head, step, done) = (self.new_label(), self.new_label(), self.new_label());
+        self.map_reads.clear();
+        self.ops.push(Op::Label(head));
+        self.ops.push(Op::Jmp {
+            cond: if signed { Cond::Sge } else { Cond::Ge },
+            a: counter,
+            b: end_value,
+            target: done,
+        });
+        let at = self.var_slot(var);
+        self.ops.push(Op::Store {
+            size: crate::bpf::Size::DW,
+            base: at.base,
+            off: at.off,
+            src: Src::V(counter),
+        });
+        self.cond_depth += 1;
+        self.loops.push((step, done));
+        self.stmts(body);
+        self.loops.pop();
+        self.cond_depth -= 1;
+        self.ops.push(Op::Label(step));
+        self.ops.push(Op::Alu {
+            op: crate::bpf::Alu::Add,
+            dst: counter,
+            src: Src::Imm(1),
+            signed: false,
+        });
+        self.ops.push(Op::Goto(head));
+        self.ops.push(Op::Label(done));
         self.map_reads.clear();
     }
 

@@ -269,6 +269,12 @@ impl<'a> Lowerer<'a> {
             StmtKind::Printf { event, args } => self.printf(*event, args),
             StmtKind::If { cond, then, else_ } => return self.if_stmt(cond, then, else_),
             StmtKind::While { cond, body } => self.while_loop(cond, body),
+            StmtKind::For {
+                var,
+                start,
+                end,
+                body,
+            } => self.for_range(*var, start, end, body),
             StmtKind::Unroll { count, body } => self.unroll(*count, body),
             StmtKind::Break => return self.break_loop(),
             StmtKind::Continue => return self.continue_loop(),
@@ -282,6 +288,11 @@ impl<'a> Lowerer<'a> {
             }
         }
         false
+    }
+
+    /// Where scratch variable `var` lives.
+    pub(super) fn var_slot(&self, var: usize) -> Mem {
+        self.vars[var]
     }
 
     /// The label of the program's `return 0`.

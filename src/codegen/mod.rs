@@ -186,7 +186,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         }
         let mut spans = Vec::new();
         crate::sema::visit::stmts(&probe.body, &mut |s| {
-            if let hir::StmtKind::While { .. } = s.kind {
+            if let hir::StmtKind::While { .. } | hir::StmtKind::For { .. } = s.kind {
                 spans.push(s.span);
             }
         });

@@ -38,6 +38,9 @@ pub enum Tok {
     /// `unroll`
     #[token("unroll", priority = 3)]
     Unroll,
+    /// `for`
+    #[token("for", priority = 3)]
+    For,
     /// `break`
     #[token("break", priority = 3)]
     Break,
@@ -96,6 +99,9 @@ pub enum Tok {
     /// `.`
     #[token(".")]
     Dot,
+    /// `..` in `for ($i : 0..10)`
+    #[token("..")]
+    DotDot,
     /// `->`
     #[token("->")]
     Arrow,

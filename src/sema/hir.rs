@@ -182,6 +182,18 @@ pub enum StmtKind {
         /// The body.
         body: Vec<Stmt>,
     },
+    /// `for ($var : start..end) { body }`: `$var` takes start, start + 1, … up to, not
+    /// including, `end` (both evaluated once); `continue` goes on with the next value.
+    For {
+        /// The loop variable.
+        var: VarId,
+        /// First value.
+        start: Expr,
+        /// One past the last value.
+        end: Expr,
+        /// The body.
+        body: Vec<Stmt>,
+    },
     /// `unroll(count) { body }`: the body `count` times in a row.
     Unroll {
         /// 1 to 100.

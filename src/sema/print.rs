@@ -125,6 +125,17 @@ fn stmt(out: &mut String, s: &Stmt, depth: usize) {
             expr(out, cond, depth + 1);
             stmts(out, body, depth + 1);
         }
+        StmtKind::For {
+            var,
+            start,
+            end,
+            body,
+        } => {
+            let _ = writeln!(out, "for ${var}");
+            expr(out, start, depth + 1);
+            expr(out, end, depth + 1);
+            stmts(out, body, depth + 1);
+        }
         StmtKind::Unroll { count, body } => {
             let _ = writeln!(out, "unroll {count}");
             stmts(out, body, depth + 1);

@@ -37,6 +37,12 @@ impl Checker<'_> {
                 self.expect_cond(&c, "a loop condition")?;
                 StmtKind::While { cond: c, body }
             }
+            ast::StmtKind::For {
+                var,
+                var_span,
+                iter,
+                body,
+            } => self.for_loop(var, *var_span, iter, body, scope)?,
             ast::StmtKind::Unroll { count, body } => {
                 let n = match const_int(count) {
                     Some(n @ 1..=UNROLL_MAX) => Some(n as u32),
@@ -593,6 +599,69 @@ impl Checker<'_> {
             return None;
         }
         Some(Lhist { min, max, step })
+    }
+
+    /// `for ($var : start..end) { body }`.
+    fn for_loop(
+        &mut self,
+        var: &str,
+        var_span: Span,
+        iter: &ast::ForIter,
+        body: &ast::Block,
+        scope: &mut ProbeScope,
+    ) -> Option<StmtKind> {
+        let (start, end) = match iter {
+            ast::ForIter::Range(a, b) => (a, b),
+            ast::ForIter::Map(m) => {
+                self.error(
+                    Diagnostic::error("E0305", m.span, "`for` over a map is not supported yet")
+                        .with_label("a map")
+                        .with_help("loop over a range of integers: `for ($i : 0..10) { ... }`"),
+                );
+                return None;
+            }
+        };
+        let s = self.expr(start, scope);
+        let e = self.expr(end, scope);
+        let (s, e) = (s?, e?);
+        self.expect_int(&s, "the start of a range")?;
+        self.expect_int(&e, "the end of a range")?;
+        let ty = Ty::Int {
+            bits: 64,
+            signed: crate::lang::ty::signed_operation(&s.ty, &e.ty),
+        };
+        let id = match scope.vars.iter().position(|(n, _)| n == var) {
+            Some(id) => {
+                let old = scope.vars[id].1.clone();
+                let Some(merged) = unify::unify(&old, &ty) else {
+                    self.error(
+                        Diagnostic::error(
+                            "E0304",
+                            var_span,
+                            format!("`${var}` holds {old} but counts through a range here"),
+                        )
+                        .with_label("type mismatch")
+                        .with_help("name the loop variable differently"),
+                    );
+                    return None;
+                };
+                scope.vars[id].1 = merged;
+                id
+            }
+            None => {
+                scope.vars.push((var.to_string(), ty));
+                scope.vars.len() - 1
+            }
+        };
+        scope.loops += 1;
+        let body = self.block(body, scope);
+        scope.loops -= 1;
+        Some(StmtKind::For {
+            var: id,
+            start: s,
+            end: e,
+            body,
+        })
     }
 
     /// `delete(@m[k])`.

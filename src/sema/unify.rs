@@ -150,6 +150,13 @@ fn in_stmts(stmts: &mut [hir::Stmt], maps: &[hir::Map], vars: &[Ty]) {
                 in_expr(cond, maps);
                 in_stmts(body, maps, vars);
             }
+            StmtKind::For {
+                start, end, body, ..
+            } => {
+                in_expr(start, maps);
+                in_expr(end, maps);
+                in_stmts(body, maps, vars);
+            }
             StmtKind::Unroll { body, .. } => in_stmts(body, maps, vars),
             StmtKind::Expr(e) | StmtKind::Return(Some(e)) => in_expr(e, maps),
             StmtKind::Exit(Some(e)) => in_expr(e, maps),

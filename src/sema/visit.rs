@@ -12,7 +12,9 @@ pub fn stmts(stmts: &[Stmt], f: &mut dyn FnMut(&Stmt)) {
                 self::stmts(then, f);
                 self::stmts(else_, f);
             }
-            StmtKind::While { body, .. } | StmtKind::Unroll { body, .. } => self::stmts(body, f),
+            StmtKind::While { body, .. }
+            | StmtKind::Unroll { body, .. }
+            | StmtKind::For { body, .. } => self::stmts(body, f),
             StmtKind::MapUpdate { .. }
             | StmtKind::VarAssign { .. }
             | StmtKind::Printf { .. }
@@ -52,6 +54,13 @@ pub fn exprs(stmts: &[Stmt], f: &mut dyn FnMut(&Expr)) {
             }
             StmtKind::While { cond, body } => {
                 expr(cond, f);
+                exprs(body, f);
+            }
+            StmtKind::For {
+                start, end, body, ..
+            } => {
+                expr(start, f);
+                expr(end, f);
                 exprs(body, f);
             }
             StmtKind::Unroll { body, .. } => exprs(body, f),

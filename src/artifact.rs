@@ -61,6 +61,11 @@ pub enum EventKind {
         /// What to do.
         action: crate::lang::agg::MapAction,
     },
+    /// `time(fmt)`: print the wall-clock time in `strftime(3)`'s `format`.
+    Time {
+        /// The format (bpftrace's `%f` for microseconds included).
+        format: String,
+    },
     /// `exit()`: stop tracing.
     Exit,
 }

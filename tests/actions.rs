@@ -92,3 +92,36 @@ fn delete_of_an_unkeyed_map_resets_it() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(lines(&r.stdout), ["@after: 1"]);
 }
+
+#[test]
+fn time_prints_the_wall_clock_in_order() {
+    let prog =
+        r#"BEGIN { printf("a\n"); time(); time("%Y-%m-%d|%f|%%\n"); printf("b\n"); exit(); }"#;
+    let r = run(&["-e", prog]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let out = lines(&r.stdout);
+    assert_eq!(out.len(), 4, "{out:?}");
+    assert_eq!((out[0].as_str(), out[3].as_str()), ("a", "b"));
+    let hms: Vec<&str> = out[1].split(':').collect();
+    assert!(
+        hms.len() == 3 && hms.iter().all(|p| p.len() == 2 && p.parse::<u8>().is_ok()),
+        "{out:?}"
+    );
+    let parts: Vec<&str> = out[2].split('|').collect();
+    assert_eq!(parts.len(), 3, "{out:?}");
+    assert!(
+        parts[0].starts_with("20") && parts[0].len() == 10,
+        "{out:?}"
+    );
+    assert!(
+        parts[1].len() == 6 && parts[1].parse::<u32>().is_ok(),
+        "{out:?}"
+    );
+    assert_eq!(parts[2], "%");
+    let r = run(&["-f", "json", "-e", r#"BEGIN { time("%%"); exit(); }"#]);
+    assert!(
+        r.stdout.contains(r#"{"type": "time", "data": "%"}"#),
+        "{}",
+        r.stdout
+    );
+}

@@ -261,3 +261,8 @@ fn for_over_a_map_not_yet() {
         "BEGIN { @m[1] = 2; for ($kv : @m) { printf(\"%d\\n\", 1); } }"
     ));
 }
+
+#[test]
+fn unknown_time_conversion() {
+    insta::assert_snapshot!(diag("BEGIN { time(\"at %Q\"); }"));
+}

@@ -167,6 +167,9 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
                 ty: args[0].clone(),
                 at: typed[0].1,
             },
+            hir::Render::Time(format) => EventKind::Time {
+                format: format.clone(),
+            },
             hir::Render::Map { map, action } => EventKind::Map {
                 map: *map,
                 action: *action,

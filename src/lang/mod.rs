@@ -4,5 +4,6 @@
 
 pub mod agg;
 pub mod format;
+pub mod time;
 pub mod ty;
 pub mod value;

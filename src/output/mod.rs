@@ -18,6 +18,10 @@ pub trait Output {
     fn attached(&mut self, n: usize) -> io::Result<()>;
     /// The text of one `printf`.
     fn printf(&mut self, text: &[u8]) -> io::Result<()>;
+    /// The text of one `time(fmt)`: the formatted time.
+    fn time(&mut self, text: &[u8]) -> io::Result<()> {
+        self.printf(text)
+    }
     /// The value of one `print(value)`.
     fn value(&mut self, v: &Datum) -> io::Result<()>;
     /// The run ends: the maps printed next are its final state.

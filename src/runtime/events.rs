@@ -58,7 +58,10 @@ impl Decoder {
                 EventKind::Printf { format, args } => {
                     format::parse(format).ok().map(|p| (p, args.clone()))
                 }
-                EventKind::Print { .. } | EventKind::Map { .. } | EventKind::Exit => None,
+                EventKind::Print { .. }
+                | EventKind::Map { .. }
+                | EventKind::Time { .. }
+                | EventKind::Exit => None,
             })
             .collect();
         Decoder {
@@ -125,6 +128,7 @@ impl Decoder {
         match self.kinds.get(id) {
             Some(EventKind::Exit) => return Ok(Flow::Exit),
             Some(EventKind::Map { map, action }) => maps.act(*map, *action, out)?,
+            Some(EventKind::Time { format }) => out.time(&wall_clock(format))?,
             Some(EventKind::Print { ty, at }) => {
                 let bytes = data.get(*at as usize..).unwrap_or(&[]);
                 out.value(&crate::lang::value::decode(ty, bytes))?;
@@ -183,4 +187,48 @@ pub fn ring_buffer<'a>(map: &'a dyn MapCore, queue: &Queue) -> Result<RingBuffer
     builder
         .build()
         .map_err(|e| Error::Other(format!("ring buffer: {e}")))
+}
+
+/// The wall-clock time now in `strftime(3)`'s `format`, local time, with bpftrace's `%f`
+/// (microseconds, six digits) filled in first.
+fn wall_clock(format: &str) -> Vec<u8> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    let mut fmt = String::with_capacity(format.len());
+    let mut chars = format.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('%', Some('f')) => {
+                chars.next();
+                fmt.push_str(&format!("{:06}", ts.tv_nsec / 1000));
+            }
+            ('%', Some('%')) => {
+                chars.next();
+                fmt.push_str("%%");
+            }
+            (c, _) => fmt.push(c),
+        }
+    }
+    let Ok(cfmt) = std::ffi::CString::new(fmt) else {
+        return Vec::new();
+    };
+    // SAFETY: `tm` is plain data, filled by localtime_r from a valid time_t.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    unsafe { libc::localtime_r(&ts.tv_sec, &mut tm) };
+    let mut buf = vec![0u8; 256 + format.len() * 8];
+    // SAFETY: buf has buf.len() bytes; cfmt is NUL-terminated; tm was filled above.
+    let n = unsafe {
+        libc::strftime(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            cfmt.as_ptr(),
+            &tm,
+        )
+    };
+    buf.truncate(n);
+    buf
 }

@@ -67,6 +67,50 @@ impl Checker<'_> {
         })
     }
 
+    /// `time([fmt])`: the wall-clock time when scry reads the event.
+    pub(crate) fn time(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
+        self.arity("time", args, 0, 1, span)?;
+        let fmt = match args.first() {
+            None => crate::lang::time::DEFAULT.to_string(),
+            Some(a) => {
+                let ast::ExprKind::Str(bytes) = &a.kind else {
+                    self.error(
+                        Diagnostic::error(
+                            "E0304",
+                            a.span,
+                            "`time()` takes a string literal format",
+                        )
+                        .with_label("not a string literal")
+                        .with_help("write e.g. `time(\"%H:%M:%S \")`"),
+                    );
+                    return None;
+                };
+                let fmt = String::from_utf8_lossy(bytes).into_owned();
+                if let Some((at, c)) = crate::lang::time::unknown_conversion(&fmt) {
+                    // Point at the conversion inside the literal (after its quote).
+                    let start = a.span.start + 1 + at as u32;
+                    self.error(
+                        Diagnostic::error(
+                            "E0307",
+                            Span::new(start as usize, (start + 2).min(a.span.end) as usize),
+                            format!("`%{c}` is not a time conversion"),
+                        )
+                        .with_label("unknown conversion")
+                        .with_help("time() takes strftime(3) conversions such as %H:%M:%S, %Y-%m-%d and bpftrace's %f (microseconds); write %% for a percent sign"),
+                    );
+                    return None;
+                }
+                fmt
+            }
+        };
+        let event = self.printfs.len();
+        self.printfs.push((Render::Time(fmt), vec![]));
+        Some(StmtKind::Printf {
+            event,
+            args: vec![],
+        })
+    }
+
     /// `clear(@m)` (remove every entry) or `zero(@m)` (set every value to zero).
     pub(crate) fn clear_or_zero(
         &mut self,

@@ -79,6 +79,13 @@ pub const FUNCTIONS: &[Function] = &[
         "set every value of a map to zero, keeping its keys",
     ),
     row(
+        "time",
+        Kind::Statement,
+        (0, 1),
+        "time([fmt])",
+        "print the wall-clock time when scry reads the event, in strftime(3)'s format (default %H:%M:%S and a newline; %f is microseconds)",
+    ),
+    row(
         "exit",
         Kind::Statement,
         (0, 1),

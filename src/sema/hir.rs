@@ -29,6 +29,9 @@ pub enum Render {
     Printf(String),
     /// `print(value)`: the one value as bpftrace prints values, then a newline.
     Value,
+    /// `time(fmt)`: the wall-clock time when scry reads the event, in `strftime(3)`'s
+    /// format.
+    Time(String),
     /// `print(@m, ...)`, `clear(@m)`, `zero(@m)`: the runtime acts on user map `map`.
     Map {
         /// Which map.

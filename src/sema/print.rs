@@ -34,6 +34,9 @@ pub fn dump(p: &Program) -> String {
             super::hir::Render::Value => {
                 let _ = writeln!(out, "print #{i} ({})", args.join(", "));
             }
+            super::hir::Render::Time(fmt) => {
+                let _ = writeln!(out, "time #{i} {fmt:?}");
+            }
             super::hir::Render::Map { map, action } => {
                 let _ = writeln!(out, "map action #{i} {action:?} of map #{map}");
             }

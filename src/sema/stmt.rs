@@ -184,6 +184,7 @@ impl Checker<'_> {
             "printf" => self.printf(args, span, scope),
             "print" => self.print(args, span, scope),
             "clear" | "zero" => self.clear_or_zero(name, args, span),
+            "time" => self.time(args, span),
             "delete" => self.delete(args, span, scope),
             _ if is_aggregation(name) => {
                 self.error(

@@ -179,22 +179,49 @@ const MAX_MAX_MAP_KEYS: u32 = 1 << 24;
 
 /// `--max-map-keys`, else `BPFTRACE_MAX_MAP_KEYS`, else bpftrace's default; checked.
 fn max_map_keys(flag: Option<u32>) -> Result<u32, Vec<Diagnostic>> {
-    let (value, from) = match flag {
-        Some(n) => (n.to_string(), "--max-map-keys"),
-        None => match std::env::var("BPFTRACE_MAX_MAP_KEYS") {
-            Ok(v) => (v, "BPFTRACE_MAX_MAP_KEYS"),
-            Err(_) => return Ok(sema::DEFAULT_MAX_MAP_KEYS),
-        },
+    let limit = Limit {
+        flag: "--max-map-keys",
+        env: "BPFTRACE_MAX_MAP_KEYS",
+        code: "E0504",
+        range: 1..=MAX_MAX_MAP_KEYS,
+        default: sema::DEFAULT_MAX_MAP_KEYS,
     };
-    match value.trim().parse::<u32>() {
-        Ok(n) if (1..=MAX_MAX_MAP_KEYS).contains(&n) => Ok(n),
-        _ => Err(vec![
-            Diagnostic::global(
-                "E0504",
-                format!("{from} must be a number from 1 to {MAX_MAX_MAP_KEYS}, not `{value}`"),
-            )
-            .with_help(format!("the default is {}", sema::DEFAULT_MAX_MAP_KEYS)),
-        ]),
+    limit.value(flag)
+}
+
+/// A number the command line or the environment sets, checked against its range.
+struct Limit {
+    flag: &'static str,
+    env: &'static str,
+    code: &'static str,
+    range: std::ops::RangeInclusive<u32>,
+    default: u32,
+}
+
+impl Limit {
+    /// The flag's value, else the environment variable's, else the default.
+    fn value(&self, flag: Option<u32>) -> Result<u32, Vec<Diagnostic>> {
+        let (value, from) = match flag {
+            Some(n) => (n.to_string(), self.flag),
+            None => match std::env::var(self.env) {
+                Ok(v) => (v, self.env),
+                Err(_) => return Ok(self.default),
+            },
+        };
+        match value.trim().parse::<u32>() {
+            Ok(n) if self.range.contains(&n) => Ok(n),
+            _ => Err(vec![
+                Diagnostic::global(
+                    self.code,
+                    format!(
+                        "{from} must be a number from {} to {}, not `{value}`",
+                        self.range.start(),
+                        self.range.end()
+                    ),
+                )
+                .with_help(format!("the default is {}", self.default)),
+            ]),
+        }
     }
 }
 
@@ -218,26 +245,14 @@ fn site(source: &str, span: diag::Span) -> (u32, String) {
 
 /// `--max-strlen`, else `BPFTRACE_MAX_STRLEN`, else the default; checked.
 fn max_strlen(flag: Option<u32>) -> Result<u32, Vec<Diagnostic>> {
-    let (value, from) = match flag {
-        Some(n) => (n.to_string(), "--max-strlen"),
-        None => match std::env::var("BPFTRACE_MAX_STRLEN") {
-            Ok(v) => (v, "BPFTRACE_MAX_STRLEN"),
-            Err(_) => return Ok(sema::DEFAULT_MAX_STRLEN),
-        },
+    let limit = Limit {
+        flag: "--max-strlen",
+        env: "BPFTRACE_MAX_STRLEN",
+        code: "E0503",
+        range: 2..=sema::MAX_MAX_STRLEN,
+        default: sema::DEFAULT_MAX_STRLEN,
     };
-    match value.trim().parse::<u32>() {
-        Ok(n) if (2..=sema::MAX_MAX_STRLEN).contains(&n) => Ok(n),
-        _ => Err(vec![
-            Diagnostic::global(
-                "E0503",
-                format!(
-                    "{from} must be a number from 2 to {}, not `{value}`",
-                    sema::MAX_MAX_STRLEN
-                ),
-            )
-            .with_help(format!("the default is {}", sema::DEFAULT_MAX_STRLEN)),
-        ]),
-    }
+    limit.value(flag)
 }
 
 /// A runtime failure as a diagnostic; a verifier rejection points at the source construct

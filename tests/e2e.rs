@@ -142,7 +142,11 @@ fn pid_flag_exits_when_the_process_exits() {
 fn sigint_prints_maps_and_exits() {
     use std::process::{Command, Stdio};
     let mut child = Command::new(common::scry())
-        .args(["-e", "BEGIN { @started = 1; printf(\"ready\\n\"); }"])
+        // The interval keeps it running (a program of BEGIN alone ends after BEGIN).
+        .args([
+            "-e",
+            "BEGIN { @started = 1; printf(\"ready\\n\"); } interval:s:60 { exit(); }",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -549,6 +549,8 @@ pub mod helper {
     pub const PROBE_READ_KERNEL_STR: u32 = 115;
     /// `bpf_ktime_get_boot_ns`
     pub const KTIME_GET_BOOT_NS: u32 = 125;
+    /// `bpf_ktime_get_tai_ns`
+    pub const KTIME_GET_TAI_NS: u32 = 208;
     /// `bpf_get_prandom_u32`
     pub const GET_PRANDOM_U32: u32 = 7;
     /// `bpf_get_numa_node_id`
@@ -566,6 +568,8 @@ pub mod helper {
             TAIL_CALL => "bpf_tail_call",
             KTIME_GET_NS => "bpf_ktime_get_ns",
             GET_PRANDOM_U32 => "bpf_get_prandom_u32",
+            KTIME_GET_TAI_NS => "bpf_ktime_get_tai_ns",
+            KTIME_GET_BOOT_NS => "bpf_ktime_get_boot_ns",
             GET_NUMA_NODE_ID => "bpf_get_numa_node_id",
             JIFFIES64 => "bpf_jiffies64",
             GET_SMP_PROCESSOR_ID => "bpf_get_smp_processor_id",
@@ -584,7 +588,6 @@ pub mod helper {
             PROBE_READ_KERNEL => "bpf_probe_read_kernel",
             PROBE_READ_USER_STR => "bpf_probe_read_user_str",
             PROBE_READ_KERNEL_STR => "bpf_probe_read_kernel_str",
-            KTIME_GET_BOOT_NS => "bpf_ktime_get_boot_ns",
             _ => return None,
         })
     }

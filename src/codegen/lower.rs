@@ -107,7 +107,11 @@ impl<'a> Lowerer<'a> {
                 && let Some((h, _, _)) = builtin_helper(b)
                 && !matches!(
                     h,
-                    helper::KTIME_GET_NS | helper::GET_PRANDOM_U32 | helper::JIFFIES64
+                    helper::KTIME_GET_NS
+                        | helper::KTIME_GET_BOOT_NS
+                        | helper::KTIME_GET_TAI_NS
+                        | helper::GET_PRANDOM_U32
+                        | helper::JIFFIES64
                 )
             {
                 match uses.iter_mut().find(|(x, _)| *x == h) {
@@ -811,6 +815,8 @@ fn builtin_helper(b: Builtin) -> Option<(u32, i32, bool)> {
         Builtin::Gid => (helper::GET_CURRENT_UID_GID, 32, false),
         Builtin::Nsecs => (helper::KTIME_GET_NS, 0, false),
         Builtin::Cpu => (helper::GET_SMP_PROCESSOR_ID, 0, false),
+        Builtin::NsecsBoot => (helper::KTIME_GET_BOOT_NS, 0, false),
+        Builtin::NsecsTai => (helper::KTIME_GET_TAI_NS, 0, false),
         Builtin::Rand => (helper::GET_PRANDOM_U32, 0, false),
         Builtin::Jiffies => (helper::JIFFIES64, 0, false),
         Builtin::NumaId => (helper::GET_NUMA_NODE_ID, 0, false),

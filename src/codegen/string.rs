@@ -268,8 +268,6 @@ impl Lowerer<'_> {
         Val::Int(Src::V(res))
     }
 
-    /// `strcontains(haystack, "needle")`: 1 when the needle occurs before the
-    /// haystack's NUL.
     /// `strcontains(h, n)` with a run-time needle: `bpf_strnstr(h, n, len(h)) >= 0`.
     /// The kfunc returns an `int`: only its low 32 bits are defined.
     pub(super) fn str_contains_runtime(&mut self, h: &hir::Expr, n: &hir::Expr, kfunc: u32) -> Val {
@@ -311,6 +309,8 @@ impl Lowerer<'_> {
         Val::Int(Src::V(res))
     }
 
+    /// `strcontains(haystack, "needle")`: 1 when the needle occurs before the
+    /// haystack's NUL.
     pub(super) fn str_contains(&mut self, h: &hir::Expr, needle: &[u8]) -> Val {
         let Val::Buf { at, len } = self.value(h) else {
             unreachable!("sema: strcontains of a string")

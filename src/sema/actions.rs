@@ -119,28 +119,7 @@ impl Checker<'_> {
         span: Span,
     ) -> Option<StmtKind> {
         self.arity(name, args, 1, 1, span)?;
-        let ast::ExprKind::Map { name: map, keys } = &args[0].kind else {
-            self.error(
-                Diagnostic::error("E0304", args[0].span, format!("`{name}()` takes a map"))
-                    .with_label("not a map")
-                    .with_help(format!("write `{name}(@map)`")),
-            );
-            return None;
-        };
-        if !keys.is_empty() {
-            self.error(
-                Diagnostic::error(
-                    "E0304",
-                    args[0].span,
-                    format!("`{name}()` takes a whole map, not an entry"),
-                )
-                .with_label("an entry")
-                .with_help(format!(
-                    "write `{name}(@{map})`; `delete(@{map}[key])` removes one entry"
-                )),
-            );
-            return None;
-        }
+        let map = self.whole_map(name, &args[0], "")?;
         let verb = if name == "clear" { "cleared" } else { "zeroed" };
         let id = self.action_map(map, args[0].span, verb)?;
         let action = if name == "clear" {
@@ -149,6 +128,31 @@ impl Checker<'_> {
             MapAction::Zero
         };
         Some(self.map_event(id, action))
+    }
+
+    /// The name of the whole map `arg` names (`@m`, not `@m[k]`), as function `func`'s
+    /// argument; `rest` is what else the call takes, for the help line (`, key`).
+    pub(crate) fn whole_map<'e>(
+        &mut self,
+        func: &str,
+        arg: &'e ast::Expr,
+        rest: &str,
+    ) -> Option<&'e str> {
+        let (label, message, map) = match &arg.kind {
+            ast::ExprKind::Map { name, keys } if keys.is_empty() => return Some(name),
+            ast::ExprKind::Map { name, .. } => (
+                "an entry",
+                format!("`{func}()` takes a whole map, not an entry"),
+                name.as_str(),
+            ),
+            _ => ("not a map", format!("`{func}()` takes a map"), "map"),
+        };
+        self.error(
+            Diagnostic::error("E0304", arg.span, message)
+                .with_label(label)
+                .with_help(format!("write `{func}(@{map}{rest})`")),
+        );
+        None
     }
 
     /// The map an action names; an error when the program never writes it.

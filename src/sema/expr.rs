@@ -225,7 +225,11 @@ impl Checker<'_> {
             Source::Helper(b) => Some(hir::Expr {
                 kind: ExprKind::Builtin(b),
                 ty: match b {
-                    Builtin::Nsecs | Builtin::Jiffies | Builtin::Elapsed => Ty::U64,
+                    Builtin::Nsecs
+                    | Builtin::NsecsBoot
+                    | Builtin::NsecsTai
+                    | Builtin::Jiffies
+                    | Builtin::Elapsed => Ty::U64,
                     Builtin::Comm => Ty::Str { len: 16 },
                     _ => u32_ty,
                 },
@@ -741,6 +745,9 @@ impl Checker<'_> {
         if f.name == "has_key" {
             return self.has_key(args, span, scope);
         }
+        if f.name == "nsecs" {
+            return self.nsecs_of(args, span);
+        }
         if f.name != "str" {
             return self.string_function(f.name, args, span, scope);
         }
@@ -887,6 +894,34 @@ impl Checker<'_> {
 }
 
 impl Checker<'_> {
+    /// `nsecs(clock)`: `monotonic` (as `nsecs`), `boot` or `tai`.
+    fn nsecs_of(&mut self, args: &[ast::Expr], span: crate::diag::Span) -> Option<hir::Expr> {
+        let b = match args.first().map(|a| &a.kind) {
+            None => Builtin::Nsecs,
+            Some(ast::ExprKind::Ident(c)) if c == "monotonic" => Builtin::Nsecs,
+            Some(ast::ExprKind::Ident(c)) if c == "boot" => Builtin::NsecsBoot,
+            Some(ast::ExprKind::Ident(c)) if c == "tai" => Builtin::NsecsTai,
+            Some(_) => {
+                let a = &args[0];
+                self.error(
+                    Diagnostic::error(
+                        "E0304",
+                        a.span,
+                        "`nsecs()` takes a clock: monotonic, boot or tai",
+                    )
+                    .with_label("not a clock")
+                    .with_help("write `nsecs(boot)`; `nsecs` alone is the monotonic clock"),
+                );
+                return None;
+            }
+        };
+        Some(hir::Expr {
+            kind: ExprKind::Builtin(b),
+            ty: Ty::U64,
+            span,
+        })
+    }
+
     /// `has_key(@m, key)`: whether the map has an entry for `key`.
     fn has_key(
         &mut self,
@@ -894,26 +929,7 @@ impl Checker<'_> {
         span: crate::diag::Span,
         scope: &mut ProbeScope,
     ) -> Option<hir::Expr> {
-        let ast::ExprKind::Map { name, keys } = &args[0].kind else {
-            self.error(
-                Diagnostic::error("E0304", args[0].span, "`has_key()` takes a map first")
-                    .with_label("not a map")
-                    .with_help("write `has_key(@map, key)`"),
-            );
-            return None;
-        };
-        if !keys.is_empty() {
-            self.error(
-                Diagnostic::error(
-                    "E0304",
-                    args[0].span,
-                    "`has_key()` takes the map and the key apart",
-                )
-                .with_label("an entry")
-                .with_help(format!("write `has_key(@{name}, key)`")),
-            );
-            return None;
-        }
+        let name = self.whole_map("has_key", &args[0], ", key")?;
         let keys = self.keys(std::slice::from_ref(&args[1]), scope)?;
         let Some(id) = self.known_map(name) else {
             self.error(

@@ -100,6 +100,13 @@ pub const FUNCTIONS: &[Function] = &[
         "remove one map entry (delete(@map) of an unkeyed map empties it)",
     ),
     row(
+        "nsecs",
+        Kind::Value,
+        (0, 1),
+        "nsecs([clock])",
+        "nanoseconds of clock monotonic (as nsecs), boot (suspend included) or tai",
+    ),
+    row(
         "has_key",
         Kind::Value,
         (2, 2),

@@ -257,6 +257,10 @@ pub enum Builtin {
     NumaId,
     /// Nanoseconds since scry started (monotonic clock).
     Elapsed,
+    /// `nsecs(boot)`: nanoseconds since boot, suspend included.
+    NsecsBoot,
+    /// `nsecs(tai)`: International Atomic Time in nanoseconds.
+    NsecsTai,
 }
 
 /// Expression kinds.

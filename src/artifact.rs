@@ -61,6 +61,14 @@ pub enum EventKind {
         /// What to do.
         action: crate::lang::agg::MapAction,
     },
+    /// `join(array, sep)`: a u64 count at offset 8, then that many NUL-padded strings of
+    /// `len` bytes each from offset 16; printed joined by `sep`, then a newline.
+    Join {
+        /// The separator.
+        sep: Vec<u8>,
+        /// Bytes per string slot.
+        len: u32,
+    },
     /// `time(fmt)`: print the wall-clock time in `strftime(3)`'s `format`.
     Time {
         /// The format (bpftrace's `%f` for microseconds included).

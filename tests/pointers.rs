@@ -100,3 +100,25 @@ fn failed_reads_are_counted_and_reported_where_they_happen() {
         r.stdout
     );
 }
+
+#[test]
+fn join_prints_execve_arguments() {
+    let cmd = format!("{} exec 1", workload());
+    let prog = r#"tracepoint:syscalls:sys_enter_execve /pid == cpid && args.argv[3] != 0/ {
+        join(args.argv); join(args.argv, "|"); }"#;
+    let out = traced(&["-e", prog, "-c", &cmd]);
+    assert_eq!(
+        out,
+        [
+            "scry-exec exec 0 alpha beta gamma",
+            "scry-exec|exec|0|alpha|beta gamma"
+        ]
+    );
+    let r = run(&["-f", "json", "-e", prog, "-c", &cmd]);
+    assert!(
+        r.stdout
+            .contains(r#"{"type": "join", "data": "scry-exec exec 0 alpha beta gamma"}"#),
+        "{}",
+        r.stdout
+    );
+}

@@ -6,7 +6,7 @@ use super::ir::{Arg, Base, Label, Mem, Op, Src, VReg};
 use super::lower::{Lowerer, Val};
 use crate::bpf::Size;
 use crate::bpf::insn::helper;
-use crate::lang::ty::round_up;
+use crate::lang::ty::{Ty, round_up};
 use crate::sema::hir;
 
 impl Lowerer<'_> {
@@ -69,6 +69,98 @@ impl Lowerer<'_> {
             }
         }
         self.submit_event(p, skip);
+    }
+
+    /// `join(array)` as event `event`: the record is filled in place — the string count
+    /// at offset 8, then each string read straight into its slot — stopping at the
+    /// array's NULL, after [`hir::JOIN_ARGS`] strings, or at a pointer that cannot be
+    /// read (counted as a failed read).
+    pub(super) fn join(&mut self, event: usize, array: &hir::Expr) {
+        let Ty::Ptr { space, .. } = array.ty else {
+            unreachable!("sema: join() of a char **")
+        };
+        let base = self.int(array);
+        let base = self.fresh_copy(base);
+        let size = self.layout.event_sizes[event];
+        let slot = (size - 16) / hir::JOIN_ARGS;
+        // One cell for the pointers; failures are gathered in `bad` (all ones once a
+        // read failed) and counted once: a branch per read would multiply the paths the
+        // verifier walks.
+        let cell = self.alloc(8);
+        let bad = self.new_vreg();
+        self.ops.push(Op::Mov {
+            dst: bad,
+            src: Src::Imm(0),
+        });
+        let (p, skip) = self.reserve_event(event, size);
+        let done = self.new_label();
+        let record = |off: u32| Mem {
+            base: Base::V(p),
+            off: off as i16,
+        };
+        self.ops.push(Op::Store {
+            size: Size::DW,
+            base: Base::V(p),
+            off: 8,
+            src: Src::Imm(0),
+        });
+        let note_failure = |l: &mut Self, r: VReg| {
+            l.ops.push(Op::Alu {
+                op: crate::bpf::Alu::Arsh,
+                dst: r,
+                src: Src::Imm(63),
+                signed: false,
+            });
+            l.ops.push(Op::Alu {
+                op: crate::bpf::Alu::Or,
+                dst: bad,
+                src: Src::V(r),
+                signed: false,
+            });
+        };
+        for i in 0..hir::JOIN_ARGS {
+            let r = self.call(
+                super::string::read_helper(space, false),
+                vec![Arg::Addr(cell), Arg::Imm(8), Arg::V(base)],
+            );
+            note_failure(self, r);
+            let elem = self.new_vreg();
+            self.ops.push(Op::Load {
+                size: Size::DW,
+                dst: elem,
+                base: cell.base,
+                off: cell.off,
+            });
+            self.jump_if_null(elem, done);
+            let at = 16 + i * slot;
+            // An empty string if the read fails.
+            self.ops.push(Op::Store {
+                size: Size::B,
+                base: Base::V(p),
+                off: at as i16,
+                src: Src::Imm(0),
+            });
+            let r = self.call(
+                super::string::read_helper(space, true),
+                vec![Arg::Addr(record(at)), Arg::Imm(slot as i64), Arg::V(elem)],
+            );
+            note_failure(self, r);
+            self.ops.push(Op::Store {
+                size: Size::DW,
+                base: Base::V(p),
+                off: 8,
+                src: Src::Imm(i as i32 + 1),
+            });
+            self.ops.push(Op::Alu {
+                op: crate::bpf::Alu::Add,
+                dst: base,
+                src: Src::Imm(8),
+                signed: false,
+            });
+        }
+        self.ops.push(Op::Label(done));
+        self.submit_event(p, skip);
+        self.count_failed_read(bad);
     }
 
     /// Reserves a `size`-byte ring-buffer record and writes event id `id` into it; the

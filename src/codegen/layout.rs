@@ -156,6 +156,10 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
             typed.push((t.clone(), off));
             off += round_up(t.size(), 8);
         }
+        if let hir::Render::Join { len, .. } = render {
+            // The count, then the string slots.
+            off = 16 + hir::JOIN_ARGS * round_up(*len, 8);
+        }
         lay.events.push(offsets);
         lay.event_sizes.push(off);
         events.push(match render {
@@ -166,6 +170,10 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
             hir::Render::Value => EventKind::Print {
                 ty: args[0].clone(),
                 at: typed[0].1,
+            },
+            hir::Render::Join { sep, len } => EventKind::Join {
+                sep: sep.clone(),
+                len: round_up(*len, 8),
             },
             hir::Render::Time(format) => EventKind::Time {
                 format: format.clone(),
@@ -277,6 +285,14 @@ fn read_sites(program: &hir::Program) -> Vec<crate::diag::Span> {
             crate::sema::visit::expr(pred, &mut note);
         }
         crate::sema::visit::exprs(&p.body, &mut note);
+    }
+    // `join()` reads the array and its strings.
+    for p in &program.probes {
+        crate::sema::visit::stmts(&p.body, &mut |s| {
+            if let hir::StmtKind::Join { .. } = s.kind {
+                sites.insert(s.span);
+            }
+        });
     }
     sites.into_iter().collect()
 }

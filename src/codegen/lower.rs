@@ -271,6 +271,7 @@ impl<'a> Lowerer<'a> {
                 self.map_reads.retain(|(m, _, _)| m != map);
             }
             StmtKind::Printf { event, args } => self.printf(*event, args),
+            StmtKind::Join { event, array } => self.join(*event, array),
             StmtKind::If { cond, then, else_ } => return self.if_stmt(cond, then, else_),
             StmtKind::While { cond, body } => self.while_loop(cond, body),
             StmtKind::For {

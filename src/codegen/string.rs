@@ -12,7 +12,7 @@ use crate::probe::AddrSpace;
 use crate::sema::hir;
 
 /// The helper that reads memory of `space`: the string reader when `string`.
-fn read_helper(space: AddrSpace, string: bool) -> u32 {
+pub(super) fn read_helper(space: AddrSpace, string: bool) -> u32 {
     match (space, string) {
         (AddrSpace::User, true) => helper::PROBE_READ_USER_STR,
         (AddrSpace::Kernel, true) => helper::PROBE_READ_KERNEL_STR,

@@ -137,3 +137,6 @@ pub enum MapAction {
     /// `zero(@m)`: set every value to zero, keeping the keys.
     Zero,
 }
+
+/// Most strings `join()` prints (bpftrace's limit too).
+pub const JOIN_ARGS: u32 = 16;

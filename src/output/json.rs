@@ -85,6 +85,13 @@ impl Output for Json<'_> {
         )
     }
 
+    fn join(&mut self, text: &[u8]) -> io::Result<()> {
+        let mut line = br#"{"type": "join", "data": "#.to_vec();
+        string(&mut line, text);
+        line.extend_from_slice(b"}\n");
+        self.out.write_all(&line)
+    }
+
     fn time(&mut self, text: &[u8]) -> io::Result<()> {
         let mut line = br#"{"type": "time", "data": "#.to_vec();
         string(&mut line, text);

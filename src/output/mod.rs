@@ -18,6 +18,12 @@ pub trait Output {
     fn attached(&mut self, n: usize) -> io::Result<()>;
     /// The text of one `printf`.
     fn printf(&mut self, text: &[u8]) -> io::Result<()>;
+    /// The joined strings of one `join()`, without the newline that ends its line.
+    fn join(&mut self, text: &[u8]) -> io::Result<()> {
+        let mut line = text.to_vec();
+        line.push(b'\n');
+        self.printf(&line)
+    }
     /// The text of one `time(fmt)`: the formatted time.
     fn time(&mut self, text: &[u8]) -> io::Result<()> {
         self.printf(text)

@@ -59,6 +59,7 @@ impl Decoder {
                     format::parse(format).ok().map(|p| (p, args.clone()))
                 }
                 EventKind::Print { .. }
+                | EventKind::Join { .. }
                 | EventKind::Map { .. }
                 | EventKind::Time { .. }
                 | EventKind::Exit => None,
@@ -129,6 +130,28 @@ impl Decoder {
             Some(EventKind::Exit) => return Ok(Flow::Exit),
             Some(EventKind::Map { map, action }) => maps.act(*map, *action, out)?,
             Some(EventKind::Time { format }) => out.time(&wall_clock(format))?,
+            Some(EventKind::Join { sep, len }) => {
+                let word = |off: usize| {
+                    let mut raw = [0u8; 8];
+                    if let Some(b) = data.get(off..off + 8) {
+                        raw.copy_from_slice(b);
+                    }
+                    u64::from_le_bytes(raw)
+                };
+                let count = word(8).min(crate::lang::agg::JOIN_ARGS as u64) as usize;
+                let mut text = Vec::new();
+                for i in 0..count {
+                    let at = 16 + i * *len as usize;
+                    let slot = data
+                        .get(at..(at + *len as usize).min(data.len()))
+                        .unwrap_or(&[]);
+                    if i > 0 {
+                        text.extend_from_slice(sep);
+                    }
+                    text.extend_from_slice(&format::string_text(slot));
+                }
+                out.join(&text)?;
+            }
             Some(EventKind::Print { ty, at }) => {
                 let bytes = data.get(*at as usize..).unwrap_or(&[]);
                 out.value(&crate::lang::value::decode(ty, bytes))?;

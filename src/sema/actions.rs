@@ -67,6 +67,67 @@ impl Checker<'_> {
         })
     }
 
+    /// `join(array[, sep])`: the strings of a NULL-terminated array of string pointers
+    /// (`args.argv`), joined by `sep` (a space when none), on a line of their own.
+    pub(crate) fn join(
+        &mut self,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut ProbeScope,
+    ) -> Option<StmtKind> {
+        self.arity("join", args, 1, 2, span)?;
+        let array = self.expr(&args[0], scope)?;
+        let sep = match args.get(1) {
+            None => b" ".to_vec(),
+            Some(ast::Expr {
+                kind: ast::ExprKind::Str(s),
+                ..
+            }) => s.clone(),
+            Some(a) => {
+                self.error(
+                    Diagnostic::error("E0304", a.span, "`join()` takes a string literal separator")
+                        .with_label("not a string literal")
+                        .with_help("write e.g. `join(args.argv, \",\")`"),
+                );
+                return None;
+            }
+        };
+        // An array of string pointers: `char **`, or an address (a pointer of the probe's
+        // address space, as `str(arg0)` reads one).
+        let array = match &array.ty {
+            Ty::Ptr { to, .. } if to.is_ptr() => array,
+            t if t.is_integral() => {
+                let to = Ty::ptr(
+                    Ty::ptr(
+                        Ty::Int {
+                            bits: 8,
+                            signed: true,
+                        },
+                        scope.ctx.space,
+                    ),
+                    scope.ctx.space,
+                );
+                unify::convert(array, &to)
+            }
+            t => {
+                self.error(
+                    Diagnostic::error(
+                        "E0304",
+                        array.span,
+                        format!("`join()` takes an array of string pointers, but this is {t}"),
+                    )
+                    .with_label("not a char **")
+                    .with_help("pass a pointer to string pointers, e.g. `join(args.argv)`"),
+                );
+                return None;
+            }
+        };
+        let len = self.options.max_strlen.min(1024);
+        let event = self.printfs.len();
+        self.printfs.push((Render::Join { sep, len }, vec![]));
+        Some(StmtKind::Join { event, array })
+    }
+
     /// `time([fmt])`: the wall-clock time when scry reads the event.
     pub(crate) fn time(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
         self.arity("time", args, 0, 1, span)?;

@@ -79,6 +79,13 @@ pub const FUNCTIONS: &[Function] = &[
         "set every value of a map to zero, keeping its keys",
     ),
     row(
+        "join",
+        Kind::Statement,
+        (1, 2),
+        "join(array[, sep])",
+        "print the strings of a NULL-terminated array of string pointers (execve's args.argv), joined by sep (a space), on a line of their own; at most 16 strings",
+    ),
+    row(
         "time",
         Kind::Statement,
         (0, 1),

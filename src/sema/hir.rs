@@ -29,6 +29,14 @@ pub enum Render {
     Printf(String),
     /// `print(value)`: the one value as bpftrace prints values, then a newline.
     Value,
+    /// `join(array[, sep])`: up to [`JOIN_ARGS`] strings of at most `len` bytes each,
+    /// read from a NULL-terminated array of string pointers, printed joined by `sep`.
+    Join {
+        /// The separator.
+        sep: Vec<u8>,
+        /// Bytes kept of each string, NUL included.
+        len: u32,
+    },
     /// `time(fmt)`: the wall-clock time when scry reads the event, in `strftime(3)`'s
     /// format.
     Time(String),
@@ -42,6 +50,8 @@ pub enum Render {
 }
 
 pub use crate::lang::agg::MapAction;
+
+pub use crate::lang::agg::JOIN_ARGS;
 
 /// Index into [`Program::maps`].
 pub type MapId = usize;
@@ -166,6 +176,14 @@ pub enum StmtKind {
         event: usize,
         /// Arguments.
         args: Vec<Expr>,
+    },
+    /// `join(array[, sep])` as event `event`: the strings of the NULL-terminated
+    /// pointer array `array` (an `int8 **`), read from the pointer's address space.
+    Join {
+        /// Index into [`Program::printfs`] (a [`Render::Join`]).
+        event: usize,
+        /// The array.
+        array: Expr,
     },
     /// `exit()` or `exit(code)`: stop tracing; scry exits with `code` (0 when none).
     Exit(Option<Expr>),

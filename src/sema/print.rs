@@ -34,6 +34,10 @@ pub fn dump(p: &Program) -> String {
             super::hir::Render::Value => {
                 let _ = writeln!(out, "print #{i} ({})", args.join(", "));
             }
+            super::hir::Render::Join { sep, len } => {
+                let sep = String::from_utf8_lossy(sep);
+                let _ = writeln!(out, "join #{i} {sep:?} ({len} bytes each)");
+            }
             super::hir::Render::Time(fmt) => {
                 let _ = writeln!(out, "time #{i} {fmt:?}");
             }
@@ -108,6 +112,10 @@ fn stmt(out: &mut String, s: &Stmt, depth: usize) {
         StmtKind::Printf { event, args } => {
             let _ = writeln!(out, "printf #{event}");
             args.iter().for_each(|a| expr(out, a, depth + 1));
+        }
+        StmtKind::Join { event, array } => {
+            let _ = writeln!(out, "join #{event}");
+            expr(out, array, depth + 1);
         }
         StmtKind::Exit(code) => {
             let _ = writeln!(out, "exit");

@@ -185,6 +185,7 @@ impl Checker<'_> {
             "print" => self.print(args, span, scope),
             "clear" | "zero" => self.clear_or_zero(name, args, span),
             "time" => self.time(args, span),
+            "join" => self.join(args, span, scope),
             "delete" => self.delete(args, span, scope),
             _ if is_aggregation(name) => {
                 self.error(

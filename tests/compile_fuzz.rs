@@ -47,6 +47,9 @@ const SEEDS: &[&str] = &[
     r#"BEGIN { $i = 0; while ($i < 8) { $i++; if ($i % 3 == 0) { continue; } if ($i > 6) { break; } @w[$i] = $i; } unroll(3) { @u++; } return; } test:t { return @u == 3 ? 0 : 1; }"#,
     r#"t:syscalls:sys_enter_openat { @f[str(args.filename)] = count(); $s = str(args.filename, 16); if ($s == "/dev/null") { printf("%s %d\n", $s, args.flags); } } profile:hz:99 { @p[cpu] = count(); } software:faults:10 { @pf = count(); }"#,
     r#"t:syscalls:sys_enter_read { @h = hist(args.count); @l[comm] = lhist(args.fd, -10, 100, 7); @a[pid] = avg(args.count); @s = stats(1); @mn = min(args.fd); @mx[tid] = max(-3); @q.quantize(args.count); @t[tid] = nsecs; } t:sched:sched_switch /@t[tid]/ { @lat = hist(nsecs - @t[tid]); delete(@t[tid]); }"#,
+    r#"t:syscalls:sys_enter_read { $p = args.buf; @c[*$p, $p[1]] = count(); @q = (uint32 *)args.buf + 2; printf("%p %d %s\n", $p, *(int16 *)($p + 4), str($p)); if ($p != 0 && (uint64)$p > 4096) { @b = buf($p, 8); } }"#,
+    r#"BEGIN { @m[1] = 2; print(@m, 1, 2); clear(@m); zero(@m); print((1, "a")); time("%H:%M "); for ($i : 0..4) { @n[$i] = has_key(@m, $i); if ($i == 2) { continue; } } delete(@m, 1); exit(3); }"#,
+    r#"interval:s:1 { printf("%d %d %d %d %d\n", elapsed, rand, jiffies, numaid, ncpus + nsecs(boot)); @u = (uint32)5 > -1; }"#,
 ];
 
 #[test]

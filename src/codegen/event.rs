@@ -124,13 +124,7 @@ impl Lowerer<'_> {
                 vec![Arg::Addr(cell), Arg::Imm(8), Arg::V(base)],
             );
             note_failure(self, r);
-            let elem = self.new_vreg();
-            self.ops.push(Op::Load {
-                size: Size::DW,
-                dst: elem,
-                base: cell.base,
-                off: cell.off,
-            });
+            let elem = self.load_u64(cell);
             self.jump_if_null(elem, done);
             let at = 16 + i * slot;
             // An empty string if the read fails.
@@ -250,10 +244,7 @@ impl Lowerer<'_> {
 
     /// `*(u64 *)q += 1`: a per-CPU counter (no other CPU writes it).
     fn add_one(&mut self, q: VReg) {
-        let t = self.new_vreg();
-        self.ops.push(Op::Load {
-            size: Size::DW,
-            dst: t,
+        let t = self.load_u64(Mem {
             base: Base::V(q),
             off: 0,
         });
@@ -281,10 +272,7 @@ impl Lowerer<'_> {
         let p = self.slot_zero(map);
         let unset = self.new_label();
         self.jump_if_null(p, unset);
-        let start = self.new_vreg();
-        self.ops.push(Op::Load {
-            size: Size::DW,
-            dst: start,
+        let start = self.load_u64(Mem {
             base: Base::V(p),
             off: 0,
         });

@@ -295,6 +295,18 @@ impl<'a> Lowerer<'a> {
         false
     }
 
+    /// The 64-bit word at `at`, in a fresh register.
+    pub(super) fn load_u64(&mut self, at: Mem) -> VReg {
+        let v = self.vreg();
+        self.ops.push(Op::Load {
+            size: Size::DW,
+            dst: v,
+            base: at.base,
+            off: at.off,
+        });
+        v
+    }
+
     /// Where scratch variable `var` lives.
     pub(super) fn var_slot(&self, var: usize) -> Mem {
         self.vars[var]

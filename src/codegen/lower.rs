@@ -499,16 +499,7 @@ impl<'a> Lowerer<'a> {
                         at,
                         len: e.ty.size(),
                     },
-                    _ => {
-                        let v = self.vreg();
-                        self.ops.push(Op::Load {
-                            size: Size::DW,
-                            dst: v,
-                            base: at.base,
-                            off: at.off,
-                        });
-                        Val::Int(Src::V(v))
-                    }
+                    _ => Val::Int(Src::V(self.load_u64(at))),
                 }
             }
             ExprKind::HasKey { map, keys } => {

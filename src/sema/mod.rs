@@ -7,6 +7,7 @@
 
 mod actions;
 pub mod builtins;
+mod calls;
 mod expr;
 pub mod functions;
 pub mod hir;

@@ -8,6 +8,10 @@ use crate::lang::agg::ValueKind;
 use crate::lang::ty::Ty;
 use crate::probe::Target;
 
+/// The longest range a `for` loop runs: `bpf_loop`'s limit (`BPF_MAX_LOOPS`); a longer
+/// one runs no iteration and is counted at its loop ([`Manifest::loop_sites`]).
+pub const MAX_RANGE: u64 = 1 << 23;
+
 /// One attachment of one program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProbeAttach {
@@ -137,6 +141,9 @@ pub struct Manifest {
     pub read_errors: Option<usize>,
     /// Where each counted read is in the source.
     pub read_sites: Vec<Span>,
+    /// The entries of [`Manifest::read_sites`] that are range loops run by `bpf_loop`,
+    /// counted when a range was too long to run.
+    pub loop_sites: Vec<Span>,
     /// The one-slot array the runtime sets to the monotonic time it started at, for
     /// `elapsed`.
     pub start_map: Option<usize>,

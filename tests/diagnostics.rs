@@ -256,10 +256,52 @@ fn printf_string_of_a_pointer() {
 }
 
 #[test]
-fn for_over_a_map_not_yet() {
+fn for_over_an_entry_not_a_map() {
     insta::assert_snapshot!(diag(
-        "BEGIN { @m[1] = 2; for ($kv : @m) { printf(\"%d\\n\", 1); } }"
+        "BEGIN { @m[1] = 2; for ($kv : @m[1]) { printf(\"%d\\n\", 1); } }"
     ));
+}
+
+#[test]
+fn for_over_per_cpu_aggregation() {
+    insta::assert_snapshot!(diag(
+        "BEGIN { @m[1] = hist(2); for ($kv : @m) { print($kv.1); } }"
+    ));
+}
+
+#[test]
+fn loop_variable_shadows() {
+    insta::assert_snapshot!(diag("BEGIN { $i = 1; for ($i : 0..3) { print($i); } }"));
+}
+
+#[test]
+fn let_twice() {
+    insta::assert_snapshot!(diag("BEGIN { let $x = 1; if (1) { let $x = 2; } }"));
+}
+
+#[test]
+fn let_literal_out_of_range() {
+    insta::assert_snapshot!(diag("BEGIN { let $a: uint16 = -1; print($a); }"));
+}
+
+#[test]
+fn let_unknown_type() {
+    insta::assert_snapshot!(diag("BEGIN { let $a: int128 = 1; }"));
+}
+
+#[test]
+fn let_type_mismatch() {
+    insta::assert_snapshot!(diag("BEGIN { let $a: uint16 = \"str\"; }"));
+}
+
+#[test]
+fn variable_out_of_its_block() {
+    insta::assert_snapshot!(diag("BEGIN { for ($i : 0..3) { } print($i); }"));
+}
+
+#[test]
+fn len_of_a_histogram() {
+    insta::assert_snapshot!(diag("BEGIN { @h[1] = hist(1); print(len(@h)); }"));
 }
 
 #[test]

@@ -232,9 +232,11 @@ fn subprograms_are_called_and_return_values() {
         maps: vec![],
         funcs: vec![Func {
             name: "twice_plus".into(),
+            params: 2,
             insns: ef.insns,
             map_relocs: ef.map_relocs,
             calls: ef.calls,
+            func_addrs: ef.func_addrs,
         }],
         progs: vec![Prog {
             section: "raw_tp".into(),
@@ -243,6 +245,7 @@ fn subprograms_are_called_and_return_values() {
             insns: em.insns,
             map_relocs: em.map_relocs,
             calls: em.calls,
+            func_addrs: em.func_addrs,
             source_map: vec![],
         }],
     };

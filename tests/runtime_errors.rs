@@ -39,6 +39,7 @@ fn prog(name: &str, section: &str, kind: ProgKind, insns: Vec<Insn>) -> Prog {
         insns,
         map_relocs: vec![],
         calls: vec![],
+        func_addrs: vec![],
         source_map: vec![(0, Span::new(0, 5)), (2, Span::new(6, 20))],
     }
 }

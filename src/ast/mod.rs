@@ -96,6 +96,18 @@ pub enum StmtKind {
         /// The loop body.
         body: Block,
     },
+    /// `let $var [: type] [= value]`: a variable of the enclosing block, zero when no
+    /// value is given.
+    Let {
+        /// The variable (without `$`).
+        var: String,
+        /// Where it is written.
+        var_span: Span,
+        /// Its declared type.
+        ty: Option<TypeName>,
+        /// Its first value.
+        value: Option<Expr>,
+    },
     /// `break`: leave the innermost loop.
     Break,
     /// `continue`: go on with the innermost loop's next iteration.

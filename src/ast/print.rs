@@ -79,6 +79,19 @@ fn stmt(out: &mut String, s: &Stmt, depth: usize) {
             }
             block(out, body, depth + 1);
         }
+        StmtKind::Let { var, ty, value, .. } => {
+            match ty {
+                Some(t) => {
+                    let _ = writeln!(out, "let ${var}: {t} {at}");
+                }
+                None => {
+                    let _ = writeln!(out, "let ${var} {at}");
+                }
+            }
+            if let Some(v) = value {
+                expr(out, v, depth + 1);
+            }
+        }
         StmtKind::Break => {
             let _ = writeln!(out, "break {at}");
         }

@@ -19,6 +19,7 @@ pub fn disasm(insns: &[Insn], map_name: &dyn Fn(usize) -> Option<String>) -> Vec
                 (super::insn::PSEUDO_MAP_FD, None) => {
                     format!("r{} = map[fd:{}]", insn.dst, insn.imm)
                 }
+                (super::insn::PSEUDO_FUNC, _) => format!("r{} = func[{:+}]", insn.dst, insn.imm),
                 _ => format!("r{} = {imm:#x} ll", insn.dst),
             };
             out.push((i, text));

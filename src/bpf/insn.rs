@@ -47,6 +47,10 @@ pub const PSEUDO_CALL: u8 = 1;
 /// `src_reg` value of `call` that marks a call of a kernel function by its BTF id
 /// (`BPF_PSEUDO_KFUNC_CALL`; `off` 0 means vmlinux BTF).
 pub const PSEUDO_KFUNC_CALL: u8 = 2;
+/// `src_reg` value of `ld_imm64` that loads the address of a BPF function, a callback
+/// for `bpf_loop` or `bpf_for_each_map_elem` (`BPF_PSEUDO_FUNC`); `imm` is patched by the
+/// loader through a relocation.
+pub const PSEUDO_FUNC: u8 = 4;
 
 /// Registers R0..R10.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -404,6 +408,21 @@ impl Insn {
         ]
     }
 
+    /// `ld_imm64 dst, func` with `src = BPF_PSEUDO_FUNC`: the address of a subprogram
+    /// `imm` bytes into `.text` (two slots; the loader relocates it).
+    pub fn ld_func(dst: Reg, imm: i32) -> [Insn; 2] {
+        [
+            Insn::new(
+                class::LD | mode::IMM | Size::DW as u8,
+                dst.num(),
+                PSEUDO_FUNC,
+                0,
+                imm,
+            ),
+            Insn::new(0, 0, 0, 0, 0),
+        ]
+    }
+
     /// `dst = *(size *)(src + off)`.
     pub fn ldx(size: Size, dst: Reg, src_reg: Reg, off: i16) -> Insn {
         Insn::new(
@@ -557,6 +576,10 @@ pub mod helper {
     pub const GET_NUMA_NODE_ID: u32 = 42;
     /// `bpf_jiffies64`
     pub const JIFFIES64: u32 = 118;
+    /// `long bpf_for_each_map_elem(map, callback, ctx, flags)`
+    pub const FOR_EACH_MAP_ELEM: u32 = 164;
+    /// `long bpf_loop(nr_loops, callback, ctx, flags)`
+    pub const LOOP: u32 = 181;
 
     /// Name of a helper for listings.
     pub fn name(id: u32) -> Option<&'static str> {
@@ -572,6 +595,8 @@ pub mod helper {
             KTIME_GET_BOOT_NS => "bpf_ktime_get_boot_ns",
             GET_NUMA_NODE_ID => "bpf_get_numa_node_id",
             JIFFIES64 => "bpf_jiffies64",
+            FOR_EACH_MAP_ELEM => "bpf_for_each_map_elem",
+            LOOP => "bpf_loop",
             GET_SMP_PROCESSOR_ID => "bpf_get_smp_processor_id",
             GET_CURRENT_PID_TGID => "bpf_get_current_pid_tgid",
             GET_CURRENT_UID_GID => "bpf_get_current_uid_gid",

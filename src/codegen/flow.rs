@@ -60,11 +60,15 @@ impl Lowerer<'_> {
     /// (so the body may change `$var` freely), and `continue` steps the counter.
     pub(super) fn for_range(
         &mut self,
+        id: usize,
         var: usize,
         start: &hir::Expr,
         end: &hir::Expr,
         body: &[hir::Stmt],
     ) {
+        if super::callback::inline_range(start, end).is_none() {
+            return self.loop_range(id, var, start, end, body);
+        }
         let signed = crate::lang::ty::signed_operation(&start.ty, &end.ty);
         let s = self.int(start);
         let e = self.int(end);

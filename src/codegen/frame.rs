@@ -51,6 +51,43 @@ impl Frame {
         }
     }
 
+    /// The frame of a callback this frame's code calls: a stack of its own, scratch
+    /// memory after what is in use here (the callback runs while it is live).
+    pub(super) fn nested(&self) -> Frame {
+        Frame {
+            threshold: self.threshold,
+            scratch: self.scratch,
+            scratch_max: self.scratch,
+            ..Frame::default()
+        }
+    }
+
+    /// Reserves `size` bytes (rounded to 8) on the stack whatever the threshold: for
+    /// slots that hold pointers (a map value cannot).
+    pub(super) fn alloc_stack(&mut self, size: u32, span: Span) -> i16 {
+        let threshold = self.threshold.take();
+        let place = self.alloc(size, span);
+        self.threshold = threshold;
+        match place {
+            Place::Stack(off) => off,
+            Place::Scratch(_) => unreachable!("no threshold"),
+        }
+    }
+
+    /// Reserves `size` bytes (rounded to 8) in the scratch map whatever the threshold.
+    pub(super) fn alloc_scratch(&mut self, size: u32) -> i16 {
+        let size = round_up(size.max(1), 8);
+        let off = self.scratch;
+        self.scratch += size;
+        self.scratch_max = self.scratch_max.max(self.scratch);
+        off.min(i16::MAX as u32) as i16
+    }
+
+    /// Bytes of stack in use now.
+    pub(super) fn stack_in_use(&self) -> u32 {
+        self.stack
+    }
+
     /// The current use, to [`Frame::release`] back to.
     pub(super) fn mark(&self) -> (u32, u32) {
         (self.stack, self.scratch)
@@ -98,6 +135,15 @@ impl Lowerer<'_> {
                 base: Base::V(self.scratch_reg()),
                 off,
             },
+        }
+    }
+
+    /// A fresh buffer of `size` bytes in the scratch map (for values the verifier must
+    /// not track).
+    pub(super) fn alloc_scratch(&mut self, size: u32) -> Mem {
+        Mem {
+            off: self.frame.alloc_scratch(size),
+            base: Base::V(self.scratch_reg()),
         }
     }
 

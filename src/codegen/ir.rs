@@ -89,6 +89,8 @@ pub enum Arg {
     Addr(Mem),
     /// The fd of module map `n` (relocated `ld_imm64`).
     Map(usize),
+    /// The address of subprogram `n` of the probe (a callback; relocated `ld_imm64`).
+    Func(usize),
 }
 
 /// One operation.

@@ -51,6 +51,8 @@ pub struct Layout {
     /// counts the failed reads of site `i`. Reads the kernel's own context pointers
     /// make (`__data_loc` fields, the registers raw_syscalls passes) cannot fault.
     pub read_sites: Vec<crate::diag::Span>,
+    /// The range loops among `read_sites` (`bpf_loop` refuses too long a range).
+    pub loop_sites: Vec<crate::diag::Span>,
     /// The per-CPU array counting failed reads per site, when there are sites.
     pub read_errors: Option<usize>,
     /// The one-slot array holding the monotonic time scry started at, for `elapsed`.
@@ -254,7 +256,7 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
             flags: 0,
         });
     }
-    lay.read_sites = read_sites(program);
+    (lay.read_sites, lay.loop_sites) = read_sites(program);
     if !lay.read_sites.is_empty() {
         lay.read_errors = Some(defs.len());
         defs.push(MapDef {
@@ -269,8 +271,9 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
     (lay, defs, metas, events)
 }
 
-/// The spans of every expression of `program` that reads memory through a helper.
-fn read_sites(program: &hir::Program) -> Vec<crate::diag::Span> {
+/// The spans of every expression of `program` that reads memory through a helper, and
+/// of range loops run by `bpf_loop` (also among the first).
+fn read_sites(program: &hir::Program) -> (Vec<crate::diag::Span>, Vec<crate::diag::Span>) {
     let mut sites = std::collections::BTreeSet::new();
     let mut note = |e: &hir::Expr| {
         if matches!(
@@ -294,7 +297,19 @@ fn read_sites(program: &hir::Program) -> Vec<crate::diag::Span> {
             }
         });
     }
-    sites.into_iter().collect()
+    let mut loops = Vec::new();
+    for p in &program.probes {
+        crate::sema::visit::stmts(&p.body, &mut |s| {
+            if let hir::StmtKind::For { start, end, .. } = &s.kind
+                && super::callback::inline_range(start, end).is_none()
+            {
+                sites.insert(s.span);
+                loops.push(s.span);
+            }
+        });
+    }
+    loops.sort();
+    (sites.into_iter().collect(), loops)
 }
 
 fn has_exit(stmts: &[hir::Stmt]) -> bool {

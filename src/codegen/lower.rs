@@ -4,6 +4,7 @@
 //! events in `event`, string comparison in `strcmp`.
 
 use super::branch::fold;
+use super::callback::{self, Area, Home, Subprog};
 use super::frame::Frame;
 use super::ir::{Arg, Base, Label, Mem, Op, Src, VReg};
 use super::layout::{Layout, MapLayout};
@@ -55,6 +56,16 @@ pub(super) struct Lowerer<'a> {
     pub(super) cond_depth: u32,
     /// Enclosing loops, innermost last: where `continue` and `break` go.
     pub(super) loops: Vec<(Label, Label)>,
+    /// Type of each scratch variable.
+    var_types: Vec<Ty>,
+    /// Which function each variable lives in.
+    pub(super) homes: Vec<Home>,
+    /// Callbacks lowered so far (`None` while one is being lowered).
+    pub(super) subprogs: Vec<Option<Subprog>>,
+    /// Where callbacks find the variables.
+    pub(super) area: Area,
+    /// True when a callback reads the context pointer the program saves for it.
+    pub(super) needs_saved_ctx: bool,
 }
 
 impl<'a> Lowerer<'a> {
@@ -82,23 +93,42 @@ impl<'a> Lowerer<'a> {
             map_reads: Vec::new(),
             cond_depth: 0,
             loops: Vec::new(),
+            var_types: Vec::new(),
+            homes: Vec::new(),
+            subprogs: Vec::new(),
+            area: Area::default(),
+            needs_saved_ctx: false,
         };
         l.exit_label = l.label();
         l
     }
 
-    /// Lowers a whole probe: its operations and frame.
-    pub(super) fn probe(mut self, probe: &hir::Probe) -> (Vec<Op>, Frame) {
+    /// Lowers a whole probe: its operations, frame and callbacks.
+    pub(super) fn probe(mut self, probe: &hir::Probe) -> (Vec<Op>, Frame, Vec<Subprog>) {
         self.here = probe.span;
         // Scratch variables get zeroed slots so reads on paths that skipped the
         // assignment see 0 (the verifier rejects reads of uninitialised stack).
-        for ty in &probe.vars {
+        // Variables that callbacks share with the probe live in the scratch map, whose
+        // contents the verifier does not track: a callback counting in one would make
+        // it check the code after the loop once per count. Variables of one callback
+        // get their slot in its frame.
+        self.homes = callback::homes(probe);
+        for (var, ty) in probe.vars.iter().enumerate() {
             let size = round_up(ty.size().max(8), 8);
-            let at = self.alloc(size);
-            self.zero(at, size);
+            let at = match self.homes[var] {
+                Home::Probe => self.alloc(size),
+                Home::Shared => self.alloc_scratch(size),
+                // Not this function's: never referenced here.
+                Home::Callback(_) => Mem::stack(0),
+            };
+            if !matches!(self.homes[var], Home::Callback(_)) {
+                self.zero(at, size);
+            }
             self.vars.push(at);
             self.var_sizes.push(size);
         }
+        self.var_types = probe.vars.clone();
+        self.set_up_area(&probe.body, probe.span);
         // A helper whose result several builtins of this probe need is called once.
         let mut uses: Vec<(u32, usize)> = Vec::new();
         let mut note = |e: &hir::Expr| {
@@ -144,30 +174,76 @@ impl<'a> Lowerer<'a> {
         if let Some(ctx) = self.ctx {
             entry.push(Op::Ctx { dst: ctx });
         }
-        if let Some(scratch) = self.scratch {
-            // Nothing is live on the stack yet: its first word holds the key.
-            let key = Mem::stack(-8);
-            self.frame.stack_max = self.frame.stack_max.max(8);
-            entry.push(Op::Store {
+        entry.extend(self.scratch_lookup());
+        self.ops.splice(0..0, entry);
+        let subprogs = self
+            .subprogs
+            .into_iter()
+            .map(|s| s.expect("internal compiler error: callback not lowered"))
+            .collect();
+        (self.ops, self.frame, subprogs)
+    }
+
+    /// The lookup of the scratch map's value into its register, when something used
+    /// it: the first operations of a function, where nothing is live on the stack yet
+    /// (its first word holds the key).
+    pub(super) fn scratch_lookup(&mut self) -> Vec<Op> {
+        let Some(scratch) = self.scratch else {
+            return Vec::new();
+        };
+        let key = Mem::stack(-8);
+        self.frame.stack_max = self.frame.stack_max.max(8);
+        vec![
+            Op::Store {
                 size: Size::W,
                 base: key.base,
                 off: key.off,
                 src: Src::Imm(0),
-            });
-            entry.push(Op::Call {
+            },
+            Op::Call {
                 helper: helper::MAP_LOOKUP_ELEM,
                 args: vec![Arg::Map(self.scratch_map), Arg::Addr(key)],
                 ret: Some(scratch),
-            });
-            entry.push(Op::Jmp {
+            },
+            Op::Jmp {
                 cond: Cond::Eq,
                 a: scratch,
                 b: Src::Imm(0),
                 target: self.exit_label,
-            });
-        }
-        self.ops.splice(0..0, entry);
-        (self.ops, self.frame)
+            },
+        ]
+    }
+
+    /// Index of this program's scratch map among the module's maps.
+    pub(super) fn scratch_map(&self) -> usize {
+        self.scratch_map
+    }
+
+    /// Every variable's slot.
+    pub(super) fn var_slots(&self) -> &[Mem] {
+        &self.vars
+    }
+
+    /// Moves every variable (a callback's view of the probe's variables).
+    pub(super) fn set_var_slots(&mut self, slots: Vec<Mem>) {
+        self.vars = slots;
+    }
+
+    /// Takes the variables' sizes and types from the function calling this one.
+    pub(super) fn copy_vars_from(&mut self, caller: &Lowerer<'_>) {
+        self.var_sizes = caller.var_sizes.clone();
+        self.var_types = caller.var_types.clone();
+        self.homes = caller.homes.clone();
+    }
+
+    /// The byte size of variable `var`'s slot.
+    pub(super) fn var_size(&self, var: usize) -> u32 {
+        self.var_sizes[var]
+    }
+
+    /// The type of variable `var`.
+    pub(super) fn var_type(&self, var: usize) -> &Ty {
+        &self.var_types[var]
     }
 
     /// The register holding the address of this program's scratch memory.
@@ -279,8 +355,13 @@ impl<'a> Lowerer<'a> {
                 start,
                 end,
                 body,
-            } => self.for_range(*var, start, end, body),
+            } => self.for_range(callback::id(s), *var, start, end, body),
             StmtKind::Unroll { count, body } => self.unroll(*count, body),
+            StmtKind::ForMap { var, map, body } => self.for_map(callback::id(s), *var, *map, body),
+            StmtKind::VarZero(var) => {
+                let (at, size) = (self.vars[*var], self.var_sizes[*var]);
+                self.zero(at, size);
+            }
             StmtKind::Break => return self.break_loop(),
             StmtKind::Continue => return self.continue_loop(),
             StmtKind::Return(value) => {
@@ -288,7 +369,7 @@ impl<'a> Lowerer<'a> {
                     Some(v) => self.int(v),
                     None => Src::Imm(0),
                 };
-                self.ops.push(Op::Return(v));
+                self.end_probe(v);
                 return true;
             }
         }
@@ -502,6 +583,7 @@ impl<'a> Lowerer<'a> {
                     _ => Val::Int(Src::V(self.load_u64(at))),
                 }
             }
+            ExprKind::MapLen(map) => Val::Int(Src::V(self.map_len(*map))),
             ExprKind::HasKey { map, keys } => {
                 let ml = self.layout.maps[*map].clone();
                 let key = self.key(&ml, keys);
@@ -853,6 +935,7 @@ fn fingerprint(e: &hir::Expr) -> Option<String> {
         | ExprKind::StrContainsRuntime { .. }
         | ExprKind::MapRead { .. }
         | ExprKind::HasKey { .. }
+        | ExprKind::MapLen(_)
         | ExprKind::Ternary(..)
         | ExprKind::ReadStr { .. }
         | ExprKind::Deref(_)

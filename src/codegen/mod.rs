@@ -8,6 +8,7 @@
 
 mod aggregate;
 mod branch;
+mod callback;
 mod cfg;
 mod ctx;
 mod dispatch;
@@ -63,30 +64,82 @@ const THRESHOLDS: [Option<u32>; 7] = [
     Some(8),
 ];
 
+/// A probe's program and its callbacks (with their parameter counts), emitted.
+struct Lowered {
+    prog: regalloc::Emitted,
+    subprogs: Vec<(regalloc::Emitted, u8)>,
+    /// Stack bytes of the deepest chain of frames (the program and the callbacks it
+    /// calls, each rounded as the verifier rounds them).
+    stack: u32,
+}
+
+/// The stack the kernel charges for `prog` calling its callbacks: one frame per
+/// function on the deepest chain, each rounded up to 32 bytes (the verifier's rounding
+/// without JIT; 16 with it).
+fn chain_stack(prog: &regalloc::Emitted, subprogs: &[(regalloc::Emitted, u8)]) -> u32 {
+    if subprogs.is_empty() {
+        return prog.stack_size;
+    }
+    // Callbacks are numbered after the functions calling them, so one pass from the
+    // last computes each one's deepest chain.
+    let mut deepest = vec![0u32; subprogs.len()];
+    for i in (0..subprogs.len()).rev() {
+        let e = &subprogs[i].0;
+        let below = e
+            .func_addrs
+            .iter()
+            .chain(&e.calls)
+            .map(|c| deepest[c.func])
+            .max();
+        deepest[i] = round_up(e.stack_size.max(1), 32) + below.unwrap_or(0);
+    }
+    let below = prog
+        .func_addrs
+        .iter()
+        .chain(&prog.calls)
+        .map(|c| deepest[c.func])
+        .max();
+    round_up(prog.stack_size.max(1), 32) + below.unwrap_or(0)
+}
+
 /// Lowers one probe to instructions; the second value is the scratch memory it needs
 /// (its map, at module index `scratch_map`, exists only if that is not 0).
 fn lower_probe(
     lay: &layout::Layout,
     probe: &hir::Probe,
     scratch_map: usize,
-) -> Result<(regalloc::Emitted, u32), Box<Diagnostic>> {
+) -> Result<(Lowered, u32), Box<Diagnostic>> {
     let mut first = None;
     let mut scratch_short = None;
     for threshold in THRESHOLDS {
-        let (ops, frame) = lower::Lowerer::new(lay, threshold, scratch_map).probe(probe);
-        let emitted = regalloc::emit(&ir::prune_unreachable(ops), frame.stack_max);
+        let (ops, frame, subs) = lower::Lowerer::new(lay, threshold, scratch_map).probe(probe);
+        let prog = regalloc::emit(&ir::prune_unreachable(ops), frame.stack_max);
+        let subprogs: Vec<(regalloc::Emitted, u8)> = subs
+            .into_iter()
+            .map(|s| {
+                let e = regalloc::emit(&ir::prune_unreachable(s.ops), s.stack_max);
+                (e, s.params)
+            })
+            .collect();
+        let stack = chain_stack(&prog, &subprogs);
+        let lowered = Lowered {
+            prog,
+            subprogs,
+            stack,
+        };
         let scratch = round_up(frame.scratch_max, 8);
-        if emitted.stack_size <= STACK_LIMIT && scratch <= SCRATCH_LIMIT {
-            return Ok((emitted, scratch));
+        if stack <= STACK_LIMIT && scratch <= SCRATCH_LIMIT {
+            return Ok((lowered, scratch));
         }
-        if emitted.stack_size <= STACK_LIMIT {
+        if stack <= STACK_LIMIT {
             // The stack would do, the scratch memory not.
             scratch_short.get_or_insert(scratch);
         }
-        first.get_or_insert((emitted, frame));
+        first.get_or_insert((lowered, frame));
     }
-    let (emitted, frame) = first.expect("at least one threshold");
-    let stack = emitted.stack_size;
+    let (lowered, frame) = first.expect("at least one threshold");
+    let emitted = &lowered.prog;
+    let stack = lowered.stack;
     if let Some(scratch) = scratch_short {
         return Err(Box::new(
             Diagnostic::error(
@@ -145,6 +198,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         exit_map: lay.exit_flag,
         read_errors: lay.read_errors,
         read_sites: lay.read_sites.clone(),
+        loop_sites: lay.loop_sites.clone(),
         start_map: lay.start_ns,
         update_errors: lay.update_errors,
     };
@@ -166,7 +220,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
     }
     for (i, probe) in program.probes.iter().enumerate() {
         let scratch_map = module.maps.len();
-        let (emitted, scratch) = match lower_probe(&lay, probe, scratch_map) {
+        let (lowered, scratch) = match lower_probe(&lay, probe, scratch_map) {
             Ok(r) => r,
             Err(d) => {
                 diags.push(*d);
@@ -194,13 +248,37 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         let (kind, section) = probe.target.program();
         let mut name = format!("p{i}_{}", probe.tag);
         name.truncate(15);
+        // Callbacks go to the module's subprograms; their indices shift by those of
+        // earlier probes.
+        let base = module.funcs.len();
+        let shift = |calls: Vec<module::FuncCall>| -> Vec<module::FuncCall> {
+            calls
+                .into_iter()
+                .map(|c| module::FuncCall {
+                    func: c.func + base,
+                    ..c
+                })
+                .collect()
+        };
+        for (j, (e, params)) in lowered.subprogs.into_iter().enumerate() {
+            module.funcs.push(module::Func {
+                name: format!("p{i}_cb{j}"),
+                params,
+                insns: e.insns,
+                map_relocs: e.map_relocs,
+                calls: shift(e.calls),
+                func_addrs: shift(e.func_addrs),
+            });
+        }
+        let emitted = lowered.prog;
         module.progs.push(Prog {
             section,
             name,
             kind,
             insns: emitted.insns,
             map_relocs: emitted.map_relocs,
-            calls: emitted.calls,
+            calls: shift(emitted.calls),
+            func_addrs: shift(emitted.func_addrs),
             source_map: emitted.source_map,
         });
         meta.probes.push(ProbeAttach {
@@ -224,6 +302,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
             insns: emitted.insns,
             map_relocs: emitted.map_relocs,
             calls: emitted.calls,
+            func_addrs: emitted.func_addrs,
             source_map: emitted.source_map,
         });
         meta.probes.push(ProbeAttach {

@@ -27,6 +27,8 @@ pub struct Emitted {
     pub map_relocs: Vec<MapReloc>,
     /// Calls of subprograms to relocate.
     pub calls: Vec<FuncCall>,
+    /// Callback addresses to relocate.
+    pub func_addrs: Vec<FuncCall>,
     /// (slot, span) pairs, ascending.
     pub source_map: Vec<(usize, Span)>,
     /// Total stack bytes used including spill slots.
@@ -45,6 +47,7 @@ pub fn emit(ops: &[Op], stack_used: u32) -> Emitted {
         insns: Vec::new(),
         relocs: Vec::new(),
         calls: Vec::new(),
+        func_addrs: Vec::new(),
         source_map: Vec::new(),
     }
     .run(ops, stack_size);
@@ -115,6 +118,7 @@ struct Emitter {
     insns: Vec<Insn>,
     relocs: Vec<MapReloc>,
     calls: Vec<FuncCall>,
+    func_addrs: Vec<FuncCall>,
     source_map: Vec<(usize, Span)>,
 }
 
@@ -180,6 +184,13 @@ impl Emitter {
                         map,
                     });
                     self.insns.extend(Insn::ld_map_fd(r));
+                }
+                Arg::Func(func) => {
+                    self.func_addrs.push(FuncCall {
+                        insn: self.insns.len(),
+                        func,
+                    });
+                    self.insns.extend(Insn::ld_func(r, 0));
                 }
             }
         }
@@ -400,6 +411,7 @@ impl Emitter {
             insns: self.insns,
             map_relocs: self.relocs,
             calls: self.calls,
+            func_addrs: self.func_addrs,
             source_map: self.source_map,
             stack_size,
             overflow: None,

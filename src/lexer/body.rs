@@ -41,6 +41,9 @@ pub enum Tok {
     /// `for`
     #[token("for", priority = 3)]
     For,
+    /// `let`
+    #[token("let", priority = 3)]
+    Let,
     /// `break`
     #[token("break", priority = 3)]
     Break,

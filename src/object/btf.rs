@@ -14,6 +14,8 @@ const KIND_DATASEC: u32 = 15;
 
 /// `BTF_VAR_GLOBAL_ALLOCATED` / `BTF_FUNC_GLOBAL`.
 const LINKAGE_GLOBAL: u32 = 1;
+/// `BTF_FUNC_STATIC`.
+const LINKAGE_STATIC: u32 = 0;
 
 /// Type id (0 is `void`).
 pub type TypeId = u32;
@@ -41,7 +43,9 @@ impl Btf {
         }
     }
 
-    fn string(&mut self, s: &str) -> u32 {
+    /// The offset of `s` in the string table (added to it), as `.BTF.ext` refers to
+    /// section names.
+    pub fn string(&mut self, s: &str) -> u32 {
         if s.is_empty() {
             return 0;
         }
@@ -109,6 +113,12 @@ impl Btf {
         self.push(name, KIND_FUNC, LINKAGE_GLOBAL, proto, &[])
     }
 
+    /// A static function `name` of prototype `proto` (a subprogram: the verifier checks
+    /// it in its caller's context, as callbacks need).
+    pub fn static_func(&mut self, name: &str, proto: TypeId) -> TypeId {
+        self.push(name, KIND_FUNC, LINKAGE_STATIC, proto, &[])
+    }
+
     /// A global variable.
     pub fn var(&mut self, name: &str, ty: TypeId) -> TypeId {
         self.push(name, KIND_VAR, 0, ty, &[LINKAGE_GLOBAL])
@@ -139,6 +149,33 @@ impl Btf {
         out.extend_from_slice(&self.strings);
         out
     }
+}
+
+/// The `.BTF.ext` section with function info only: for each ELF section name, the
+/// `(byte offset, FUNC type id)` of every function in it. The kernel needs function info
+/// to accept callbacks (`ld_imm64` of a function: "missing btf func_info").
+pub fn ext_func_info(sections: &[(u32, Vec<(u32, TypeId)>)]) -> Vec<u8> {
+    let mut info = Vec::new();
+    info.extend_from_slice(&8u32.to_le_bytes()); // record size
+    for (name_off, funcs) in sections {
+        info.extend_from_slice(&name_off.to_le_bytes());
+        info.extend_from_slice(&(funcs.len() as u32).to_le_bytes());
+        for (off, ty) in funcs {
+            info.extend_from_slice(&off.to_le_bytes());
+            info.extend_from_slice(&ty.to_le_bytes());
+        }
+    }
+    let mut out = Vec::with_capacity(24 + info.len());
+    out.extend_from_slice(&MAGIC.to_le_bytes());
+    out.push(1); // version
+    out.push(0); // flags
+    // hdr_len, func_info_off, func_info_len, line_info_off, line_info_len (offsets
+    // count from the end of the header).
+    for w in [24u32, 0, info.len() as u32, info.len() as u32, 0] {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    out.extend_from_slice(&info);
+    out
 }
 
 #[cfg(test)]

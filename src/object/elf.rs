@@ -1,7 +1,8 @@
 //! Writes a [`Module`](super::Module) as a relocatable BPF ELF object in the layout libbpf
 //! expects: one executable section per program (a global function symbol each), a
-//! `.maps` section of BTF-defined maps, `license`, `.BTF`, and `R_BPF_64_64` relocations
-//! (addend 0) for map loads.
+//! `.maps` section of BTF-defined maps, subprograms in `.text`, `license`, `.BTF`,
+//! `.BTF.ext` (function info), and relocations (addend 0) for map loads, calls and
+//! callback addresses.
 
 use object::write::{Object, Relocation, Symbol, SymbolSection};
 use object::{
@@ -68,77 +69,138 @@ pub fn write(module: &Module) -> Vec<u8> {
     }
 
     // Subprograms: static functions in `.text`, which libbpf appends to every program
-    // that calls them (each call carries an R_BPF_64_32 relocation to the function).
+    // that calls them (each call carries an R_BPF_64_32 relocation to the function; a
+    // callback's address an R_BPF_64_64 one to the section with the function's byte
+    // offset in `imm`).
+    let long = btf.int("long", 8, true);
+    let u64_ty = btf.int("u64", 8, false);
+    let mut func_offsets = Vec::new();
+    let mut end = 0u64;
+    for f in &module.funcs {
+        func_offsets.push(end);
+        end += f.insns.len() as u64 * 8;
+    }
+    let patched = |insns: &[crate::bpf::Insn], addrs: &[FuncCall]| {
+        let mut insns = insns.to_vec();
+        for a in addrs {
+            insns[a.insn].imm = func_offsets[a.func] as i32;
+        }
+        insns.iter().flat_map(|i| i.encode()).collect::<Vec<u8>>()
+    };
     let mut func_symbols = Vec::new();
     let mut text = None;
+    let mut text_info = Vec::new();
     if !module.funcs.is_empty() {
         let section = obj.add_section(Vec::new(), b".text".to_vec(), SectionKind::Text);
         text = Some(section);
-        for f in &module.funcs {
-            let code: Vec<u8> = f.insns.iter().flat_map(|i| i.encode()).collect();
+        for (f, &want) in module.funcs.iter().zip(&func_offsets) {
+            let code = patched(&f.insns, &f.func_addrs);
             let at = obj.append_section_data(section, &code, 8);
-            func_symbols.push((
-                obj.add_symbol(Symbol {
-                    name: f.name.as_bytes().to_vec(),
-                    value: at,
-                    size: code.len() as u64,
-                    kind: SymbolKind::Text,
-                    scope: SymbolScope::Compilation,
-                    weak: false,
-                    section: SymbolSection::Section(section),
-                    flags: SymbolFlags::None,
-                }),
-                at,
-            ));
+            assert_eq!(at, want, "internal compiler error: .text layout");
+            // The kernel wants every parameter of a function's prototype named.
+            const NAMES: [&str; 5] = ["a0", "a1", "a2", "a3", "a4"];
+            let params: Vec<(&str, u32)> = NAMES[..f.params.min(5) as usize]
+                .iter()
+                .map(|&n| (n, u64_ty))
+                .collect();
+            let proto = btf.func_proto(long, &params);
+            text_info.push((at as u32, btf.static_func(&f.name, proto)));
+            func_symbols.push(obj.add_symbol(Symbol {
+                name: f.name.as_bytes().to_vec(),
+                value: at,
+                size: code.len() as u64,
+                kind: SymbolKind::Text,
+                scope: SymbolScope::Compilation,
+                weak: false,
+                section: SymbolSection::Section(section),
+                flags: SymbolFlags::None,
+            }));
         }
     }
-    let relocate =
-        |obj: &mut Object<'_>, section, at: u64, maps: &[MapReloc], calls: &[FuncCall]| {
-            for r in maps {
-                obj.add_relocation(
+    let text_symbol = text.map(|t| obj.section_symbol(t));
+    let relocate = |obj: &mut Object<'_>,
                     section,
-                    Relocation {
-                        offset: at + r.insn as u64 * 8,
-                        symbol: map_symbols[r.map],
-                        addend: 0,
-                        flags: RelocationFlags::Elf {
-                            r_type: object::elf::R_BPF_64_64,
-                        },
+                    at: u64,
+                    maps: &[MapReloc],
+                    calls: &[FuncCall],
+                    addrs: &[FuncCall]| {
+        for r in maps {
+            obj.add_relocation(
+                section,
+                Relocation {
+                    offset: at + r.insn as u64 * 8,
+                    symbol: map_symbols[r.map],
+                    addend: 0,
+                    flags: RelocationFlags::Elf {
+                        r_type: object::elf::R_BPF_64_64,
                     },
-                )
-                .expect("internal compiler error: invalid map relocation");
-            }
-            for c in calls {
-                obj.add_relocation(
-                    section,
-                    Relocation {
-                        offset: at + c.insn as u64 * 8,
-                        symbol: func_symbols[c.func].0,
-                        addend: 0,
-                        flags: RelocationFlags::Elf {
-                            r_type: object::elf::R_BPF_64_32,
-                        },
+                },
+            )
+            .expect("internal compiler error: invalid map relocation");
+        }
+        for c in calls {
+            obj.add_relocation(
+                section,
+                Relocation {
+                    offset: at + c.insn as u64 * 8,
+                    symbol: func_symbols[c.func],
+                    addend: 0,
+                    flags: RelocationFlags::Elf {
+                        r_type: object::elf::R_BPF_64_32,
                     },
-                )
-                .expect("internal compiler error: invalid call relocation");
-            }
-        };
+                },
+            )
+            .expect("internal compiler error: invalid call relocation");
+        }
+        for a in addrs {
+            obj.add_relocation(
+                section,
+                Relocation {
+                    offset: at + a.insn as u64 * 8,
+                    symbol: text_symbol.expect("a callback implies .text"),
+                    addend: 0,
+                    flags: RelocationFlags::Elf {
+                        r_type: object::elf::R_BPF_64_64,
+                    },
+                },
+            )
+            .expect("internal compiler error: invalid callback relocation");
+        }
+    };
     if let Some(section) = text {
-        for (f, &(_, at)) in module.funcs.iter().zip(&func_symbols) {
-            relocate(&mut obj, section, at, &f.map_relocs, &f.calls);
+        for (f, &at) in module.funcs.iter().zip(&func_offsets) {
+            relocate(
+                &mut obj,
+                section,
+                at,
+                &f.map_relocs,
+                &f.calls,
+                &f.func_addrs,
+            );
         }
     }
 
     let void_ptr = btf.ptr(0);
     let proto = btf.func_proto(int, &[("ctx", void_ptr)]);
+    // Programs that share a section name share one section, as a C compiler puts them:
+    // libbpf finds a section's function info by the section's name, the first section
+    // of that name only.
+    let mut info: Vec<(String, Vec<(u32, u32)>)> = Vec::new();
+    let mut sections: Vec<(String, object::write::SectionId)> = Vec::new();
     for prog in &module.progs {
-        let section = obj.add_section(
-            Vec::new(),
-            prog.section.as_bytes().to_vec(),
-            SectionKind::Text,
-        );
-        let code: Vec<u8> = prog.insns.iter().flat_map(|i| i.encode()).collect();
-        // Several programs may share a section name; each gets its own section here.
+        let section = match sections.iter().find(|(name, _)| *name == prog.section) {
+            Some(&(_, id)) => id,
+            None => {
+                let id = obj.add_section(
+                    Vec::new(),
+                    prog.section.as_bytes().to_vec(),
+                    SectionKind::Text,
+                );
+                sections.push((prog.section.clone(), id));
+                id
+            }
+        };
+        let code = patched(&prog.insns, &prog.func_addrs);
         let at = obj.append_section_data(section, &code, 8);
         obj.add_symbol(Symbol {
             name: prog.name.as_bytes().to_vec(),
@@ -150,9 +212,27 @@ pub fn write(module: &Module) -> Vec<u8> {
             section: SymbolSection::Section(section),
             flags: SymbolFlags::None,
         });
-        btf.func(&prog.name, proto);
-        relocate(&mut obj, section, at, &prog.map_relocs, &prog.calls);
+        let func = btf.func(&prog.name, proto);
+        match info.iter_mut().find(|(name, _)| *name == prog.section) {
+            Some((_, funcs)) => funcs.push((at as u32, func)),
+            None => info.push((prog.section.clone(), vec![(at as u32, func)])),
+        }
+        relocate(
+            &mut obj,
+            section,
+            at,
+            &prog.map_relocs,
+            &prog.calls,
+            &prog.func_addrs,
+        );
     }
+    if !text_info.is_empty() {
+        info.push((".text".to_string(), text_info));
+    }
+    let info: Vec<(u32, Vec<(u32, u32)>)> = info
+        .into_iter()
+        .map(|(name, funcs)| (btf.string(&name), funcs))
+        .collect();
 
     let lic = obj.add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);
     let at = obj.append_section_data(lic, b"GPL\0", 1);
@@ -168,6 +248,8 @@ pub fn write(module: &Module) -> Vec<u8> {
     });
     let btf_section = obj.add_section(Vec::new(), b".BTF".to_vec(), SectionKind::Other);
     obj.append_section_data(btf_section, &btf.finish(), 4);
+    let ext = obj.add_section(Vec::new(), b".BTF.ext".to_vec(), SectionKind::Other);
+    obj.append_section_data(ext, &super::btf::ext_func_info(&info), 4);
     obj.write()
         .expect("internal compiler error: ELF writer failed")
 }

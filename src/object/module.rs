@@ -31,7 +31,8 @@ pub struct MapReloc {
     pub map: usize,
 }
 
-/// A call to patch: the `call` at `insn` calls subprogram `func`.
+/// A call to patch: the `call` (or the callback address `ld_imm64`) at `insn` refers to
+/// subprogram `func`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FuncCall {
     /// Slot index of the `call`.
@@ -47,12 +48,16 @@ pub struct FuncCall {
 pub struct Func {
     /// Symbol name: unique in the module.
     pub name: String,
+    /// Number of parameters (R1…), for its BTF prototype.
+    pub params: u8,
     /// Instruction slots.
     pub insns: Vec<Insn>,
     /// Map loads to relocate.
     pub map_relocs: Vec<MapReloc>,
     /// Calls of other subprograms to relocate.
     pub calls: Vec<FuncCall>,
+    /// Loads of other subprograms' addresses (callbacks) to relocate.
+    pub func_addrs: Vec<FuncCall>,
 }
 
 /// One program.
@@ -70,6 +75,8 @@ pub struct Prog {
     pub map_relocs: Vec<MapReloc>,
     /// Calls of subprograms to relocate.
     pub calls: Vec<FuncCall>,
+    /// Loads of subprograms' addresses (callbacks) to relocate.
+    pub func_addrs: Vec<FuncCall>,
     /// For each slot that starts a source construct: (slot, span), ascending by slot.
     pub source_map: Vec<(usize, Span)>,
 }

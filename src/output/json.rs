@@ -117,8 +117,12 @@ impl Output for Json<'_> {
     }
 
     fn read_failures(&mut self, f: &ReadFailures<'_>) -> io::Result<()> {
+        let kind = match f.kind {
+            crate::output::Failure::Read => "read_errors",
+            crate::output::Failure::LongRange => "loop_errors",
+        };
         let mut line = format!(
-            r#"{{"type": "read_errors", "data": {{"line": {}, "expr": "#,
+            r#"{{"type": "{kind}", "data": {{"line": {}, "expr": "#,
             f.line
         )
         .into_bytes();

@@ -54,9 +54,21 @@ pub trait Output {
     fn flush(&mut self) -> io::Result<()>;
 }
 
-/// Failed memory reads at one place of the program.
+/// What failed at a place of the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// A read of memory through a pointer (`str()`, `buf()`, `*p`, `join()`).
+    Read,
+    /// A range loop whose range was longer than `bpf_loop` runs (it ran no iteration).
+    LongRange,
+}
+
+/// Failures at one place of the program: failed memory reads, or range loops that did
+/// not run.
 #[derive(Clone, Copy, Debug)]
 pub struct ReadFailures<'a> {
+    /// What failed.
+    pub kind: Failure,
     /// Line in the program (1-based; 0 when unknown).
     pub line: u32,
     /// The expression's source text (empty when unknown).

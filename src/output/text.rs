@@ -71,11 +71,20 @@ impl Output for Text<'_> {
         } else {
             format!("{} ", f.count)
         };
-        writeln!(
-            self.err,
-            "WARNING: line {}: `{}`: reading memory failed {n}{times}; the value read as 0 or an empty string",
-            f.line, f.expr
-        )
+        match f.kind {
+            crate::output::Failure::Read => writeln!(
+                self.err,
+                "WARNING: line {}: `{}`: reading memory failed {n}{times}; the value read as 0 or an empty string",
+                f.line, f.expr
+            ),
+            crate::output::Failure::LongRange => writeln!(
+                self.err,
+                "WARNING: line {}: `{}`: the range was longer than {} values {n}{times}; the loop ran no iteration then",
+                f.line,
+                f.expr,
+                crate::artifact::MAX_RANGE
+            ),
+        }
     }
 
     fn test_result(&mut self, t: &TestResult<'_>) -> io::Result<()> {

@@ -356,7 +356,13 @@ pub fn run_with_output(
             let count = maps::sum_u64_at(m, i as u32);
             if count > 0 {
                 let (line, expr) = opts.read_sites.get(i).cloned().unwrap_or_default();
+                let kind = if meta.loop_sites.contains(&meta.read_sites[i]) {
+                    crate::output::Failure::LongRange
+                } else {
+                    crate::output::Failure::Read
+                };
                 let f = crate::output::ReadFailures {
+                    kind,
                     line,
                     expr: &expr,
                     count,

@@ -1,11 +1,12 @@
-//! Value functions that are neither strings nor pointers: `nsecs(clock)` and
-//! `has_key(@m, key)`.
+//! Value functions that are neither strings nor pointers: `nsecs(clock)`,
+//! `has_key(@m, key)` and `len(@m)`.
 
 use super::hir::{self, Builtin, ExprKind};
 use super::unify;
 use super::{Checker, ProbeScope};
 use crate::ast;
 use crate::diag::Diagnostic;
+use crate::lang::agg::ValueKind;
 use crate::lang::ty::Ty;
 
 impl Checker<'_> {
@@ -37,6 +38,54 @@ impl Checker<'_> {
         Some(hir::Expr {
             kind: ExprKind::Builtin(b),
             ty: Ty::U64,
+            span,
+        })
+    }
+
+    /// `len(@m)`: the number of entries of a keyed map.
+    pub(crate) fn map_len(
+        &mut self,
+        args: &[ast::Expr],
+        span: crate::diag::Span,
+    ) -> Option<hir::Expr> {
+        let name = self.whole_map("len", &args[0], "")?;
+        let Some(map) = self.known_map(name) else {
+            self.error(
+                Diagnostic::error(
+                    "E0308",
+                    args[0].span,
+                    format!("map `@{name}` is counted but never assigned"),
+                )
+                .with_label("never assigned")
+                .with_help(format!("assign it somewhere, e.g. `@{name}[key] = 1;`")),
+            );
+            return None;
+        };
+        let m = &self.maps[map];
+        let problem = if m.keys.is_empty() {
+            Some("it has no keys")
+        } else if matches!(m.value, ValueKind::Hist | ValueKind::Lhist(_)) {
+            Some("a histogram's entries are its buckets")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            self.error(
+                Diagnostic::error(
+                    "E0304",
+                    args[0].span,
+                    format!("`len()` cannot count `@{name}`: {problem}"),
+                )
+                .with_label("this map")
+                .with_help(
+                    "len() counts the entries of a keyed map (`@m[k] = ...`, `@m[k] = count()`)",
+                ),
+            );
+            return None;
+        }
+        Some(hir::Expr {
+            kind: ExprKind::MapLen(map),
+            ty: Ty::I64,
             span,
         })
     }

@@ -24,20 +24,14 @@ impl Checker<'_> {
                 },
             ),
             ast::ExprKind::Ident(name) => self.ident(name, e, scope),
-            ast::ExprKind::Var(name) => match scope.vars.iter().position(|(n, _)| n == name) {
-                Some(id) => mk(ExprKind::Var(id), scope.vars[id].1.clone()),
+            ast::ExprKind::Var(name) => match scope.lookup(name) {
+                Some(id) => {
+                    // A `let $x;` read before any assignment is an integer from here on.
+                    scope.info[id].pending = false;
+                    mk(ExprKind::Var(id), scope.vars[id].1.clone())
+                }
                 None => {
-                    self.error(
-                        Diagnostic::error(
-                            "E0308",
-                            span,
-                            format!("variable `${name}` is used before it is assigned"),
-                        )
-                        .with_label("not assigned yet")
-                        .with_help(format!(
-                            "assign it first in this probe, e.g. `${name} = 0;`"
-                        )),
-                    );
+                    self.error(scope.undeclared(name, span));
                     None
                 }
             },
@@ -744,6 +738,9 @@ impl Checker<'_> {
         }
         if f.name == "has_key" {
             return self.has_key(args, span, scope);
+        }
+        if f.name == "len" {
+            return self.map_len(args, span);
         }
         if f.name == "nsecs" {
             return self.nsecs_of(args, span);

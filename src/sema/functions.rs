@@ -121,6 +121,13 @@ pub const FUNCTIONS: &[Function] = &[
         "true when the map has an entry for key",
     ),
     row(
+        "len",
+        Kind::Value,
+        (1, 1),
+        "len(@map)",
+        "the number of entries of a keyed map",
+    ),
+    row(
         "str",
         Kind::Value,
         (1, 2),

@@ -215,6 +215,19 @@ pub enum StmtKind {
         /// The body.
         body: Vec<Stmt>,
     },
+    /// `for ($var : @map) { body }`: `$var` is `(key, value)` of each entry in turn
+    /// (`((k1, k2, ...), value)` for several key parts), copied from the map; runs in a
+    /// `bpf_for_each_map_elem` callback.
+    ForMap {
+        /// The loop variable, a tuple.
+        var: VarId,
+        /// The map iterated.
+        map: MapId,
+        /// The body.
+        body: Vec<Stmt>,
+    },
+    /// `let $v;`: the variable starts again at zero (all bytes) here.
+    VarZero(VarId),
     /// `unroll(count) { body }`: the body `count` times in a row.
     Unroll {
         /// 1 to 100.
@@ -308,6 +321,9 @@ pub enum ExprKind {
         /// Key values.
         keys: Vec<Expr>,
     },
+    /// `len(@m)`: the number of entries of a keyed map (counted by
+    /// `bpf_for_each_map_elem`).
+    MapLen(MapId),
     /// `op e`.
     Unary(UnOp, Box<Expr>),
     /// `a op b` (`&&`, `||` short-circuit).

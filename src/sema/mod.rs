@@ -11,8 +11,10 @@ mod calls;
 mod expr;
 pub mod functions;
 pub mod hir;
+mod loops;
 mod pointer;
 pub mod print;
+mod scope;
 mod stmt;
 pub mod unify;
 pub mod visit;
@@ -139,7 +141,12 @@ struct Checker<'a> {
 pub(crate) struct ProbeScope {
     pub(crate) ctx: probe::Context,
     pub(crate) display: String,
+    /// Every variable of the probe (its name and type), indexed by `VarId`.
     pub(crate) vars: Vec<(String, Ty)>,
+    /// How each variable was declared.
+    pub(crate) info: Vec<scope::VarInfo>,
+    /// The visible variables, innermost block last.
+    pub(crate) in_scope: Vec<(String, usize)>,
     /// Loops enclosing the statement being checked.
     pub(crate) loops: u32,
 }
@@ -211,6 +218,8 @@ impl Checker<'_> {
             ctx: point.context,
             display: point.display.clone(),
             vars: Vec::new(),
+            info: Vec::new(),
+            in_scope: Vec::new(),
             loops: 0,
         };
         let errors_before = self.diags.len();

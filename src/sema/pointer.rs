@@ -18,7 +18,7 @@ const CAST_TYPES: &str = "casts take int8 … int64, uint8 … uint64, bool, and
      (e.g. `(uint8 *)arg0`, `(int32)$x`)";
 
 /// The scalar type `name` stands for (`int8` … `uint64`, `bool`, `void`).
-fn scalar_type(name: &str) -> Option<Ty> {
+pub(crate) fn scalar_type(name: &str) -> Option<Ty> {
     match name {
         "bool" => return Some(Ty::Bool),
         "void" => return Some(Ty::Void),
@@ -216,7 +216,7 @@ impl Checker<'_> {
         scope: &mut ProbeScope,
     ) -> Option<hir::Expr> {
         if let ast::ExprKind::Var(name) = &base.kind
-            && !scope.vars.iter().any(|(n, _)| n == name)
+            && scope.lookup(name).is_none()
         {
             return self.map_read(name, keys, e, scope);
         }

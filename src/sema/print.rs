@@ -147,6 +147,13 @@ fn stmt(out: &mut String, s: &Stmt, depth: usize) {
             expr(out, end, depth + 1);
             stmts(out, body, depth + 1);
         }
+        StmtKind::ForMap { var, map, body } => {
+            let _ = writeln!(out, "for ${var} in map #{map}");
+            stmts(out, body, depth + 1);
+        }
+        StmtKind::VarZero(var) => {
+            let _ = writeln!(out, "zero ${var}");
+        }
         StmtKind::Unroll { count, body } => {
             let _ = writeln!(out, "unroll {count}");
             stmts(out, body, depth + 1);
@@ -187,6 +194,9 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
         }
         ExprKind::Builtin(b) => {
             let _ = writeln!(out, "builtin {b:?}: {ty}");
+        }
+        ExprKind::MapLen(map) => {
+            let _ = writeln!(out, "len map #{map}: {ty}");
         }
         ExprKind::Ctx(a) => {
             let _ = writeln!(out, "context {a:?}: {ty}");

@@ -3,7 +3,7 @@
 
 use super::expr::unknown_function;
 use super::hir::{self, ExprKind, MapOp, StmtKind};
-use super::unify::{self, stored as key_ty};
+use super::unify::stored as key_ty;
 use super::{Checker, ProbeScope};
 use crate::ast::{self, BinOp};
 use crate::diag::{Diagnostic, Span};
@@ -12,13 +12,17 @@ use crate::lang::format;
 use crate::lang::ty::Ty;
 
 impl Checker<'_> {
-    /// Checks a block; statements with errors are dropped after reporting.
+    /// Checks a block; statements with errors are dropped after reporting. Variables
+    /// it declares go out of scope at its end.
     pub(crate) fn block(&mut self, block: &ast::Block, scope: &mut ProbeScope) -> Vec<hir::Stmt> {
-        block
+        let mark = scope.enter();
+        let stmts = block
             .stmts
             .iter()
             .filter_map(|s| self.stmt(s, scope))
-            .collect()
+            .collect();
+        scope.leave(mark);
+        stmts
     }
 
     fn stmt(&mut self, s: &ast::Stmt, scope: &mut ProbeScope) -> Option<hir::Stmt> {
@@ -64,6 +68,12 @@ impl Checker<'_> {
                 scope.loops -= 1;
                 StmtKind::Unroll { count: n?, body }
             }
+            ast::StmtKind::Let {
+                var,
+                var_span,
+                ty,
+                value,
+            } => self.let_stmt(var, *var_span, ty.as_ref(), value.as_ref(), span, scope)?,
             ast::StmtKind::Break | ast::StmtKind::Continue => {
                 let word = if matches!(s.kind, ast::StmtKind::Break) {
                     "break"
@@ -448,38 +458,7 @@ impl Checker<'_> {
             }
             (ast::ExprKind::Var(name), _) => {
                 let v = self.expr(&desugared, scope)?;
-                // A variable keeps an integer's own type (its slot is 64 bits anyway), so
-                // `$u = (uint32)1; $u > -1` promotes as the cast value does.
-                let ty = if v.ty.is_int() {
-                    v.ty.clone()
-                } else {
-                    key_ty(&v.ty)
-                };
-                let var = match scope.vars.iter().position(|(n, _)| n == name) {
-                    Some(id) => {
-                        let old = scope.vars[id].1.clone();
-                        let merged = unify::unify(&old, &ty);
-                        let Some(merged) = merged else {
-                            self.error(
-                                Diagnostic::error(
-                                    "E0304",
-                                    value.span,
-                                    format!("`${name}` holds {old} but is assigned {ty} here"),
-                                )
-                                .with_label("type mismatch")
-                                .with_help("a variable keeps one type; use another variable"),
-                            );
-                            return None;
-                        };
-                        scope.vars[id].1 = merged;
-                        id
-                    }
-                    None => {
-                        scope.vars.push((name.clone(), ty));
-                        scope.vars.len() - 1
-                    }
-                };
-                Some(StmtKind::VarAssign { var, value: v })
+                self.assign_var(name, v, value.span, scope)
             }
             _ => {
                 self.error(
@@ -601,69 +580,6 @@ impl Checker<'_> {
             return None;
         }
         Some(Lhist { min, max, step })
-    }
-
-    /// `for ($var : start..end) { body }`.
-    fn for_loop(
-        &mut self,
-        var: &str,
-        var_span: Span,
-        iter: &ast::ForIter,
-        body: &ast::Block,
-        scope: &mut ProbeScope,
-    ) -> Option<StmtKind> {
-        let (start, end) = match iter {
-            ast::ForIter::Range(a, b) => (a, b),
-            ast::ForIter::Map(m) => {
-                self.error(
-                    Diagnostic::error("E0305", m.span, "`for` over a map is not supported yet")
-                        .with_label("a map")
-                        .with_help("loop over a range of integers: `for ($i : 0..10) { ... }`"),
-                );
-                return None;
-            }
-        };
-        let s = self.expr(start, scope);
-        let e = self.expr(end, scope);
-        let (s, e) = (s?, e?);
-        self.expect_int(&s, "the start of a range")?;
-        self.expect_int(&e, "the end of a range")?;
-        let ty = Ty::Int {
-            bits: 64,
-            signed: crate::lang::ty::signed_operation(&s.ty, &e.ty),
-        };
-        let id = match scope.vars.iter().position(|(n, _)| n == var) {
-            Some(id) => {
-                let old = scope.vars[id].1.clone();
-                let Some(merged) = unify::unify(&old, &ty) else {
-                    self.error(
-                        Diagnostic::error(
-                            "E0304",
-                            var_span,
-                            format!("`${var}` holds {old} but counts through a range here"),
-                        )
-                        .with_label("type mismatch")
-                        .with_help("name the loop variable differently"),
-                    );
-                    return None;
-                };
-                scope.vars[id].1 = merged;
-                id
-            }
-            None => {
-                scope.vars.push((var.to_string(), ty));
-                scope.vars.len() - 1
-            }
-        };
-        scope.loops += 1;
-        let body = self.block(body, scope);
-        scope.loops -= 1;
-        Some(StmtKind::For {
-            var: id,
-            start: s,
-            end: e,
-            body,
-        })
     }
 
     /// `delete(@m[k])`.

@@ -157,10 +157,13 @@ fn in_stmts(stmts: &mut [hir::Stmt], maps: &[hir::Map], vars: &[Ty]) {
                 in_expr(end, maps);
                 in_stmts(body, maps, vars);
             }
-            StmtKind::Unroll { body, .. } => in_stmts(body, maps, vars),
+            StmtKind::Unroll { body, .. } | StmtKind::ForMap { body, .. } => {
+                in_stmts(body, maps, vars)
+            }
             StmtKind::Expr(e) | StmtKind::Return(Some(e)) => in_expr(e, maps),
             StmtKind::Exit(Some(e)) | StmtKind::Join { array: e, .. } => in_expr(e, maps),
             StmtKind::Exit(None)
+            | StmtKind::VarZero(_)
             | StmtKind::Break
             | StmtKind::Continue
             | StmtKind::Return(None) => {}
@@ -210,6 +213,7 @@ fn in_expr(e: &mut hir::Expr, maps: &[hir::Map]) {
             }
         }
         ExprKind::Int(_)
+        | ExprKind::MapLen(_)
         | ExprKind::Str(_)
         | ExprKind::Builtin(_)
         | ExprKind::Ctx(_)

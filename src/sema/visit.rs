@@ -14,8 +14,10 @@ pub fn stmts(stmts: &[Stmt], f: &mut dyn FnMut(&Stmt)) {
             }
             StmtKind::While { body, .. }
             | StmtKind::Unroll { body, .. }
-            | StmtKind::For { body, .. } => self::stmts(body, f),
+            | StmtKind::For { body, .. }
+            | StmtKind::ForMap { body, .. } => self::stmts(body, f),
             StmtKind::MapUpdate { .. }
+            | StmtKind::VarZero(_)
             | StmtKind::VarAssign { .. }
             | StmtKind::Printf { .. }
             | StmtKind::Exit(_)
@@ -44,6 +46,7 @@ pub fn exprs(stmts: &[Stmt], f: &mut dyn FnMut(&Expr)) {
             StmtKind::Printf { args, .. } => args.iter().for_each(|a| expr(a, f)),
             StmtKind::Exit(Some(v)) | StmtKind::Join { array: v, .. } => expr(v, f),
             StmtKind::Exit(None)
+            | StmtKind::VarZero(_)
             | StmtKind::Break
             | StmtKind::Continue
             | StmtKind::Return(None) => {}
@@ -64,7 +67,7 @@ pub fn exprs(stmts: &[Stmt], f: &mut dyn FnMut(&Expr)) {
                 expr(end, f);
                 exprs(body, f);
             }
-            StmtKind::Unroll { body, .. } => exprs(body, f),
+            StmtKind::Unroll { body, .. } | StmtKind::ForMap { body, .. } => exprs(body, f),
         }
     }
 }
@@ -112,6 +115,7 @@ pub fn expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             }
         }
         ExprKind::Int(_)
+        | ExprKind::MapLen(_)
         | ExprKind::Str(_)
         | ExprKind::Builtin(_)
         | ExprKind::Ctx(_)

@@ -557,6 +557,10 @@ pub mod helper {
     pub const GET_NUMA_NODE_ID: u32 = 42;
     /// `bpf_jiffies64`
     pub const JIFFIES64: u32 = 118;
+    /// `void *bpf_map_lookup_percpu_elem(map, key, u32 cpu)` (Linux 5.19+)
+    pub const MAP_LOOKUP_PERCPU_ELEM: u32 = 195;
+    /// `long bpf_send_signal(u32 sig)`: to the current task's process
+    pub const SEND_SIGNAL: u32 = 109;
 
     /// Name of a helper for listings.
     pub fn name(id: u32) -> Option<&'static str> {
@@ -572,6 +576,8 @@ pub mod helper {
             KTIME_GET_BOOT_NS => "bpf_ktime_get_boot_ns",
             GET_NUMA_NODE_ID => "bpf_get_numa_node_id",
             JIFFIES64 => "bpf_jiffies64",
+            MAP_LOOKUP_PERCPU_ELEM => "bpf_map_lookup_percpu_elem",
+            SEND_SIGNAL => "bpf_send_signal",
             GET_SMP_PROCESSOR_ID => "bpf_get_smp_processor_id",
             GET_CURRENT_PID_TGID => "bpf_get_current_pid_tgid",
             GET_CURRENT_UID_GID => "bpf_get_current_uid_gid",

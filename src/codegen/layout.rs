@@ -27,6 +27,8 @@ pub struct MapLayout {
     pub key_padded: bool,
     /// Value size in bytes.
     pub value_size: u32,
+    /// What the value holds (how a read combines per-CPU values).
+    pub value: ValueKind,
 }
 
 /// Layout of everything a program shares.
@@ -58,6 +60,8 @@ pub struct Layout {
     /// The per-CPU array counting updates that failed because a map was full, one slot
     /// per user map, when there is a keyed map.
     pub update_errors: Option<usize>,
+    /// Slots of a per-CPU map (`hir::Program::possible_cpus`).
+    pub possible_cpus: u32,
 }
 
 fn bpf_name(prefix: &str, i: usize, name: &str) -> String {
@@ -80,7 +84,10 @@ fn bpf_name(prefix: &str, i: usize, name: &str) -> String {
 pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec<EventKind>) {
     let mut defs = Vec::new();
     let mut metas = Vec::new();
-    let mut lay = Layout::default();
+    let mut lay = Layout {
+        possible_cpus: program.possible_cpus.max(1),
+        ..Layout::default()
+    };
     for (i, m) in program.maps.iter().enumerate() {
         let keyed = !m.keys.is_empty();
         // A keyed histogram's bucket index is one more key element.
@@ -144,6 +151,7 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
             key_size,
             key_padded: keyed && unpadded < key_size,
             value_size,
+            value: m.value.clone(),
         });
     }
     let mut events = Vec::new();

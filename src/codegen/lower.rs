@@ -649,6 +649,9 @@ impl<'a> Lowerer<'a> {
     fn map_read(&mut self, map: usize, keys: &[hir::Expr], ty: &Ty) -> Val {
         let ml = self.layout.maps[map].clone();
         let key = self.key(&ml, keys);
+        if ml.value.read_ty().is_some() {
+            return Val::Int(Src::V(self.percpu_value(map, key)));
+        }
         let p = self.call(
             helper::MAP_LOOKUP_ELEM,
             vec![Arg::Map(ml.bpf_map), Arg::Addr(key)],

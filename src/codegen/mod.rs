@@ -17,6 +17,7 @@ mod frame;
 pub mod ir;
 pub mod layout;
 mod lower;
+mod percpu;
 pub mod regalloc;
 mod strcmp;
 mod string;

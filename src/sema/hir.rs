@@ -20,6 +20,9 @@ pub struct Program {
     pub tables: Vec<TailTable>,
     /// Entries of each keyed map.
     pub max_map_keys: u32,
+    /// Slots of a per-CPU map: one more than the highest possible CPU number
+    /// (`Host::possible_cpus`), the bound of loops over the CPUs.
+    pub possible_cpus: u32,
 }
 
 /// How an output event is rendered by the runtime.

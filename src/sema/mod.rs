@@ -121,6 +121,7 @@ pub fn check(
         printfs: cx.printfs,
         tables,
         max_map_keys: options.max_map_keys,
+        possible_cpus: host.possible_cpus(),
     };
     unify::convert_stores(&mut program);
     Ok(program)

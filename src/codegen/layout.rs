@@ -186,6 +186,24 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
             hir::Render::Time(format) => EventKind::Time {
                 format: format.clone(),
             },
+            hir::Render::Message {
+                error,
+                format,
+                span,
+            } => EventKind::Message {
+                error: *error,
+                format: format.clone(),
+                args: typed,
+                span: *span,
+            },
+            hir::Render::Cat(format) => EventKind::Cat {
+                format: format.clone(),
+                args: typed,
+            },
+            hir::Render::System(format) => EventKind::System {
+                format: format.clone(),
+                args: typed,
+            },
             hir::Render::Map { map, action } => EventKind::Map {
                 map: *map,
                 action: *action,

@@ -272,6 +272,7 @@ impl<'a> Lowerer<'a> {
             }
             StmtKind::Printf { event, args } => self.printf(*event, args),
             StmtKind::Join { event, array } => self.join(*event, array),
+            StmtKind::Signal(sig) => self.signal(sig),
             StmtKind::If { cond, then, else_ } => return self.if_stmt(cond, then, else_),
             StmtKind::While { cond, body } => self.while_loop(cond, body),
             StmtKind::For {

@@ -19,6 +19,7 @@ pub mod layout;
 mod lower;
 mod percpu;
 pub mod regalloc;
+mod signal;
 mod strcmp;
 mod string;
 mod tuple;

@@ -11,6 +11,7 @@ mod calls;
 mod expr;
 pub mod functions;
 pub mod hir;
+mod output;
 mod pointer;
 pub mod print;
 mod stmt;
@@ -41,6 +42,8 @@ pub struct Options {
     pub params: Vec<String>,
     /// Entries of a keyed map.
     pub max_map_keys: u32,
+    /// `--unsafe`: `system()` and `signal()` are allowed.
+    pub allow_unsafe: bool,
 }
 
 impl Default for Options {
@@ -50,6 +53,7 @@ impl Default for Options {
             max_strlen: DEFAULT_MAX_STRLEN,
             params: Vec::new(),
             max_map_keys: DEFAULT_MAX_MAP_KEYS,
+            allow_unsafe: false,
         }
     }
 }

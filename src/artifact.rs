@@ -78,8 +78,47 @@ pub enum EventKind {
         /// The format (bpftrace's `%f` for microseconds included).
         format: String,
     },
+    /// `errorf(fmt, ...)` / `warnf(fmt, ...)`: the formatted message on the error
+    /// stream after the location of the call (`span`).
+    Message {
+        /// An error (else a warning).
+        error: bool,
+        /// The format.
+        format: String,
+        /// Argument types and offsets, as for printf.
+        args: Vec<(Ty, u32)>,
+        /// The call.
+        span: Span,
+    },
+    /// `cat(fmt, ...)`: print the file the formatted path names.
+    Cat {
+        /// The path's format.
+        format: String,
+        /// Argument types and offsets, as for printf.
+        args: Vec<(Ty, u32)>,
+    },
+    /// `system(fmt, ...)`: run the formatted command with `/bin/sh -c`, print its output.
+    System {
+        /// The command's format.
+        format: String,
+        /// Argument types and offsets, as for printf.
+        args: Vec<(Ty, u32)>,
+    },
     /// `exit()`: stop tracing.
     Exit,
+}
+
+impl EventKind {
+    /// The format and argument layout of an event rendered with a printf format.
+    pub fn format(&self) -> Option<(&str, &[(Ty, u32)])> {
+        match self {
+            EventKind::Printf { format, args }
+            | EventKind::Message { format, args, .. }
+            | EventKind::Cat { format, args }
+            | EventKind::System { format, args } => Some((format, args)),
+            _ => None,
+        }
+    }
 }
 
 /// A program in the object: its name (how the runtime finds it) and where its

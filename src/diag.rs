@@ -7,6 +7,7 @@
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, Config};
+use std::fmt;
 use std::ops::Range;
 
 /// A byte range in the program source.
@@ -149,4 +150,60 @@ pub fn render(name: &str, source: &str, diags: &[Diagnostic]) -> String {
 fn clamp(r: Range<usize>, len: usize) -> Range<usize> {
     let start = r.start.min(len);
     start..r.end.clamp(start, len)
+}
+
+/// Where a span is in a program's text, as bpftrace prints a source location
+/// (`stdin:1:9-62`): lines and columns from 1, the end column one past the last byte.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SourceLocation {
+    /// The program's name (`stdin` for `-e`, else the script's path).
+    pub file: String,
+    /// First line.
+    pub line: u32,
+    /// Column of the first byte.
+    pub column: u32,
+    /// Last line.
+    pub end_line: u32,
+    /// Column one past the last byte (on the last line).
+    pub end_column: u32,
+}
+
+impl SourceLocation {
+    /// The location of `span` in `source`, a program called `file`.
+    pub fn of(file: &str, source: &str, span: Span) -> SourceLocation {
+        let at = |pos: u32| {
+            let pos = (pos as usize).min(source.len());
+            let before = &source.as_bytes()[..pos];
+            let line = before.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+            let start = before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            (line, (pos - start) as u32 + 1)
+        };
+        let (line, column) = at(span.start);
+        let (end_line, end_column) = at(span.end.max(span.start));
+        SourceLocation {
+            file: file.to_string(),
+            line,
+            column,
+            end_line,
+            end_column,
+        }
+    }
+}
+
+impl fmt::Display for SourceLocation {
+    /// `file:line:column-end` on one line, `file:line-end_line` across lines.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line != self.end_line {
+            write!(f, "{}:{}-{}", self.file, self.line, self.end_line)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}-{}",
+                self.file, self.line, self.column, self.end_column
+            )
+        }
+    }
 }

@@ -62,6 +62,9 @@ struct Cli {
     /// Run the program's `test:` probes and report which pass (nothing is attached).
     #[arg(long)]
     test: bool,
+    /// Allow actions that change the system: `system()` and `signal()`.
+    #[arg(long = "unsafe")]
+    allow_unsafe: bool,
     /// Output format.
     #[arg(short = 'f', value_enum, value_name = "FORMAT", default_value = "text")]
     format: OutputFormat,
@@ -130,6 +133,7 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         max_strlen,
         max_map_keys,
         params: params.to_vec(),
+        allow_unsafe: cli.allow_unsafe,
         cpid: child
             .as_ref()
             .map(|c| c.pid())
@@ -158,6 +162,15 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         child,
         pid: cli.pid,
         test: cli.test,
+        // errorf()/warnf() locations name the program as bpftrace does.
+        source: (
+            cli.rest
+                .first()
+                .filter(|_| cli.program.is_none())
+                .cloned()
+                .unwrap_or_else(|| "stdin".to_string()),
+            source.to_string(),
+        ),
         read_sites: artifact
             .manifest
             .read_sites

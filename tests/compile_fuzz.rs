@@ -39,6 +39,8 @@ fn seeds_compile() {
 }
 
 const SEEDS: &[&str] = &[
+    r#"t:syscalls:sys_enter_read { printf("%s %c %5s %-3gr %lx %hhd %q 100%\n", (1, comm), 65, args.fd, 1, -1, 300); errorf("e %d", pid); warnf("w %s", comm); cat("/proc/%d/status", pid); }"#,
+    r#"BEGIN { @c = count(); @s[1] = sum(-2); @mn = min(3); @a = avg(4); if ((int64)@c > @s[1] && @mn < 5) { @k[@c, @a] = max(@s[1]); } printf("%d\n", @c + @a); }"#,
     r#"t:syscalls:sys_enter_read /pid == cpid && comm == "x"/ { @[comm, pid] = sum(args->count); printf("%d %s\n", args.fd, comm); }"#,
     r#"BEGIN { $a = 1; $s = "str"; if ($a > 0) { @m[$s] = $a * 3 % 2; } else { $s = comm; } @n = @m["str"] + 1; exit(); }"#,
     r#"tracepoint:sched:sched_switch { @[args.prev_comm] = count(); @p[args.prev_pid] = args.prev_state < 0 ? -1 : 1; $x = args.prev_prio; @q += $x; @q++; }"#,

@@ -249,10 +249,33 @@ fn clear_of_a_map_entry() {
 }
 
 #[test]
-fn printf_string_of_a_pointer() {
-    insta::assert_snapshot!(diag(
-        "tracepoint:syscalls:sys_enter_openat { printf(\"%s\\n\", args.filename); }"
+fn printf_floating_point_conversion() {
+    insta::assert_snapshot!(diag("BEGIN { printf(\"%5.2f\\n\", 1); }"));
+}
+
+#[test]
+fn system_without_unsafe() {
+    insta::assert_snapshot!(diag("BEGIN { system(\"echo %d\", 1); }"));
+}
+
+/// Like [`diag`], with `--unsafe`.
+fn unsafe_diag(program: &str) -> String {
+    let r = run(&["--unsafe", "-e", program]);
+    assert_eq!(r.code, Some(1), "expected failure for {program:?}");
+    assert!(r.stdout.is_empty(), "nothing may run: {}", r.stdout);
+    r.stderr
+}
+
+#[test]
+fn unknown_signal_name() {
+    insta::assert_snapshot!(unsafe_diag(
+        "tracepoint:syscalls:sys_enter_getpid { signal(\"SIGFOO\"); }"
     ));
+}
+
+#[test]
+fn signal_in_begin() {
+    insta::assert_snapshot!(unsafe_diag("BEGIN { signal(\"KILL\"); }"));
 }
 
 #[test]

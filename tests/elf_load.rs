@@ -111,6 +111,7 @@ fn program() -> hir::Program {
         )],
         tables: vec![],
         max_map_keys: 4096,
+        possible_cpus: 1,
     }
 }
 

@@ -580,6 +580,10 @@ pub mod helper {
     pub const FOR_EACH_MAP_ELEM: u32 = 164;
     /// `long bpf_loop(nr_loops, callback, ctx, flags)`
     pub const LOOP: u32 = 181;
+    /// `void *bpf_map_lookup_percpu_elem(map, key, u32 cpu)` (Linux 5.19+)
+    pub const MAP_LOOKUP_PERCPU_ELEM: u32 = 195;
+    /// `long bpf_send_signal(u32 sig)`: to the current task's process
+    pub const SEND_SIGNAL: u32 = 109;
 
     /// Name of a helper for listings.
     pub fn name(id: u32) -> Option<&'static str> {
@@ -597,6 +601,8 @@ pub mod helper {
             JIFFIES64 => "bpf_jiffies64",
             FOR_EACH_MAP_ELEM => "bpf_for_each_map_elem",
             LOOP => "bpf_loop",
+            MAP_LOOKUP_PERCPU_ELEM => "bpf_map_lookup_percpu_elem",
+            SEND_SIGNAL => "bpf_send_signal",
             GET_SMP_PROCESSOR_ID => "bpf_get_smp_processor_id",
             GET_CURRENT_PID_TGID => "bpf_get_current_pid_tgid",
             GET_CURRENT_UID_GID => "bpf_get_current_uid_gid",

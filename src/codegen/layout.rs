@@ -27,6 +27,8 @@ pub struct MapLayout {
     pub key_padded: bool,
     /// Value size in bytes.
     pub value_size: u32,
+    /// What the value holds (how a read combines per-CPU values).
+    pub value: ValueKind,
 }
 
 /// Layout of everything a program shares.
@@ -60,6 +62,8 @@ pub struct Layout {
     /// The per-CPU array counting updates that failed because a map was full, one slot
     /// per user map, when there is a keyed map.
     pub update_errors: Option<usize>,
+    /// Slots of a per-CPU map (`hir::Program::possible_cpus`).
+    pub possible_cpus: u32,
 }
 
 fn bpf_name(prefix: &str, i: usize, name: &str) -> String {
@@ -82,7 +86,10 @@ fn bpf_name(prefix: &str, i: usize, name: &str) -> String {
 pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec<EventKind>) {
     let mut defs = Vec::new();
     let mut metas = Vec::new();
-    let mut lay = Layout::default();
+    let mut lay = Layout {
+        possible_cpus: program.possible_cpus.max(1),
+        ..Layout::default()
+    };
     for (i, m) in program.maps.iter().enumerate() {
         let keyed = !m.keys.is_empty();
         // A keyed histogram's bucket index is one more key element.
@@ -146,6 +153,7 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
             key_size,
             key_padded: keyed && unpadded < key_size,
             value_size,
+            value: m.value.clone(),
         });
     }
     let mut events = Vec::new();
@@ -179,6 +187,24 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
             },
             hir::Render::Time(format) => EventKind::Time {
                 format: format.clone(),
+            },
+            hir::Render::Message {
+                error,
+                format,
+                span,
+            } => EventKind::Message {
+                error: *error,
+                format: format.clone(),
+                args: typed,
+                span: *span,
+            },
+            hir::Render::Cat(format) => EventKind::Cat {
+                format: format.clone(),
+                args: typed,
+            },
+            hir::Render::System(format) => EventKind::System {
+                format: format.clone(),
+                args: typed,
             },
             hir::Render::Map { map, action } => EventKind::Map {
                 map: *map,

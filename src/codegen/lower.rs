@@ -348,6 +348,7 @@ impl<'a> Lowerer<'a> {
             }
             StmtKind::Printf { event, args } => self.printf(*event, args),
             StmtKind::Join { event, array } => self.join(*event, array),
+            StmtKind::Signal(sig) => self.signal(sig),
             StmtKind::If { cond, then, else_ } => return self.if_stmt(cond, then, else_),
             StmtKind::While { cond, body } => self.while_loop(cond, body),
             StmtKind::For {
@@ -731,6 +732,9 @@ impl<'a> Lowerer<'a> {
     fn map_read(&mut self, map: usize, keys: &[hir::Expr], ty: &Ty) -> Val {
         let ml = self.layout.maps[map].clone();
         let key = self.key(&ml, keys);
+        if ml.value.read_ty().is_some() {
+            return Val::Int(Src::V(self.percpu_value(map, key)));
+        }
         let p = self.call(
             helper::MAP_LOOKUP_ELEM,
             vec![Arg::Map(ml.bpf_map), Arg::Addr(key)],

@@ -48,6 +48,11 @@ pub trait Host {
     fn online_cpus(&self) -> u32 {
         1
     }
+    /// How many CPU numbers a per-CPU map has a slot for: one more than the highest
+    /// possible CPU (the kernel's `nr_cpu_ids`), at least the online count.
+    fn possible_cpus(&self) -> u32 {
+        self.online_cpus()
+    }
     /// The vmlinux BTF id of the kernel function (kfunc) `name`, if this kernel has it
     /// (e.g. `bpf_strnstr`, Linux 6.17 and later).
     fn kernel_function(&self, name: &str) -> Option<u32> {

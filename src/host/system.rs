@@ -116,6 +116,17 @@ impl Host for System {
         n.max(1)
     }
 
+    fn possible_cpus(&self) -> u32 {
+        // "0-3" or "0,2-5": the highest number listed, plus one.
+        let list = std::fs::read_to_string("/sys/devices/system/cpu/possible").unwrap_or_default();
+        let highest = list
+            .trim()
+            .split([',', '-'])
+            .filter_map(|n| n.trim().parse::<u32>().ok())
+            .max();
+        highest.map_or(0, |h| h + 1).max(self.online_cpus())
+    }
+
     fn kernel_function(&self, name: &str) -> Option<u32> {
         if let Some(&id) = self.kfuncs.borrow().get(name) {
             return id;

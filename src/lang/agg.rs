@@ -85,6 +85,20 @@ impl ValueKind {
         matches!(self, ValueKind::Hist | ValueKind::Lhist(_))
     }
 
+    /// The integer type a read of one entry gives in the kernel (`(int64)@c`, `@c > 10`),
+    /// combined over the CPUs (count/sum added, min/max over the CPUs that set one, avg
+    /// the truncated total / count): `None` for a plain value (read as its own type) and
+    /// for the kinds bpftrace cannot read either (`stats`, `hist`, `lhist`).
+    pub fn read_ty(&self) -> Option<Ty> {
+        match self {
+            ValueKind::Count | ValueKind::Sum { signed: false } => Some(Ty::U64),
+            ValueKind::Sum { signed: true } | ValueKind::Min | ValueKind::Max | ValueKind::Avg => {
+                Some(Ty::I64)
+            }
+            ValueKind::Scalar(_) | ValueKind::Stats | ValueKind::Hist | ValueKind::Lhist(_) => None,
+        }
+    }
+
     /// Number of buckets of a histogram kind.
     pub fn hist_buckets(&self) -> Option<u32> {
         match self {

@@ -1,18 +1,21 @@
 //! printf-style format strings: parsing (sema checks argument counts and kinds) and
 //! rendering with C semantics for flags, width and precision (the runtime prints events).
 //! Values are 64-bit; integer conversions take C's length modifiers: none is `int`,
-//! `h` `short`, `hh` `char`, `l`/`ll`/`z`/`j`/`t` 64 bits (as bpftrace prints them).
+//! `h` `short`, `hh` `char`, `l`/`ll`/`z`/`j`/`t` 64 bits (as bpftrace prints them; any
+//! other run of `hlLjzt` is `int`, as bpftrace's newest treats it). As in bpftrace, a `%`
+//! that does not start a conversion is text (`100%`, `%q`); the floating-point
+//! conversions are errors. `%s` prints any value as `print()` does.
 
 use std::fmt;
 
 /// What a conversion consumes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArgKind {
-    /// `%d %i %u %x %X %o %p`
+    /// `%d %i %u %x %X %o %p %gr`: an integer, bool or pointer.
     Int,
-    /// `%s`
+    /// `%s`: any value (strings as they are, others as `print()` shows them).
     Str,
-    /// `%c`
+    /// `%c`: an integer, bool or pointer, printed as the character of its low byte.
     Char,
     /// `%r`, `%rx`, `%rh`: a buffer from `buf()`.
     Buf,
@@ -48,6 +51,7 @@ impl Spec {
             's' => ArgKind::Str,
             'c' => ArgKind::Char,
             'r' | 'R' | 'H' => ArgKind::Buf,
+            // 'G': `%gr`, GFP flags.
             _ => ArgKind::Int,
         }
     }
@@ -119,58 +123,73 @@ pub fn parse(fmt: &str) -> Result<Vec<Piece>, FormatError> {
         let mut length = String::new();
         while let Some(&(_, m)) = chars
             .peek()
-            .filter(|(_, m)| matches!(m, 'l' | 'h' | 'z' | 'j' | 't'))
+            .filter(|(_, m)| matches!(m, 'l' | 'h' | 'L' | 'z' | 'j' | 't'))
         {
             length.push(m);
             chars.next();
         }
         spec.bits = match length.as_str() {
-            "" => 32,
             "h" => 16,
             "hh" => 8,
             "l" | "ll" | "z" | "j" | "t" => 64,
-            other => {
-                return Err(FormatError {
-                    offset: at,
-                    message: format!("unknown length modifier `{other}`"),
-                });
-            }
+            // bpftrace converts to `int` for no modifier and any other run.
+            _ => 32,
         };
         let err = |message: String| FormatError {
             offset: at,
             message,
         };
-        match chars.next() {
-            Some((_, '%')) => lit.push('%'),
-            Some((_, 'r')) => {
-                if !lit.is_empty() {
-                    pieces.push(Piece::Lit(std::mem::take(&mut lit)));
-                }
-                // `%r` escapes non-printable bytes, `%rx` every byte, `%rh` prints hex
-                // pairs separated by spaces.
-                spec.conv = match chars.peek().map(|&(_, c)| c) {
-                    Some('x') => {
-                        chars.next();
-                        'R'
-                    }
-                    Some('h') => {
-                        chars.next();
-                        'H'
-                    }
-                    _ => 'r',
-                };
-                pieces.push(Piece::Conv(spec));
+        let Some(&(pos, conv)) = chars.peek() else {
+            // A `%` that starts no conversion is text, as in bpftrace (`100%`).
+            lit.push_str(&fmt[at..]);
+            break;
+        };
+        match conv {
+            '%' => {
+                chars.next();
+                lit.push('%');
+                continue;
             }
-            Some((_, conv @ ('d' | 'i' | 'u' | 'x' | 'X' | 'o' | 'p' | 's' | 'c'))) => {
-                if !lit.is_empty() {
-                    pieces.push(Piece::Lit(std::mem::take(&mut lit)));
-                }
-                spec.conv = conv;
-                pieces.push(Piece::Conv(spec));
+            'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 'a' | 'A' | 'n'
+                if !(conv == 'g' && fmt[pos + 1..].starts_with('r')) =>
+            {
+                return Err(err(format!(
+                    "`%{conv}` is not supported (scry and bpftrace print no floating-point values)"
+                )));
             }
-            Some((_, other)) => return Err(err(format!("unknown conversion `%{other}`"))),
-            None => return Err(err("the format ends inside a conversion".into())),
+            'r' | 'g' | 'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'p' | 's' | 'c' => {}
+            _ => {
+                // Not a conversion: the text so far is printed as it is.
+                lit.push_str(&fmt[at..pos]);
+                continue;
+            }
         }
+        chars.next();
+        if !lit.is_empty() {
+            pieces.push(Piece::Lit(std::mem::take(&mut lit)));
+        }
+        spec.conv = match conv {
+            // `%r` escapes non-printable bytes, `%rx` every byte, `%rh` prints hex
+            // pairs separated by spaces.
+            'r' => match chars.peek().map(|&(_, c)| c) {
+                Some('x') => {
+                    chars.next();
+                    'R'
+                }
+                Some('h') => {
+                    chars.next();
+                    'H'
+                }
+                _ => 'r',
+            },
+            // `%gr`: GFP flags by name.
+            'g' => {
+                chars.next();
+                'G'
+            }
+            c => c,
+        };
+        pieces.push(Piece::Conv(spec));
     }
     if !lit.is_empty() {
         pieces.push(Piece::Lit(lit));
@@ -203,6 +222,9 @@ pub enum Value {
     Str(Vec<u8>),
     /// A buffer's bytes (all of them: NULs included).
     Buf(Vec<u8>),
+    /// What `%s` prints for a value that is not a string: its text as `print()` shows
+    /// it (`-3`, `(1, two)`, `0x7ffd…`, `true`).
+    Text(Vec<u8>),
 }
 
 /// Renders `pieces` with `args` (one per conversion; missing ones print as empty).
@@ -216,7 +238,12 @@ pub fn render(pieces: &[Piece], args: &[Value]) -> Vec<u8> {
             Piece::Conv(spec) => {
                 let Some(arg) = args.next() else { continue };
                 if let (Value::Str(b), 's') = (arg, spec.conv) {
-                    string(spec, b, &mut out);
+                    string(spec, &string_text(b), &mut out);
+                } else if let (Value::Int { bits, .. }, 'c') = (arg, spec.conv) {
+                    // The low byte as it is (C's `%c`), padded to the width.
+                    string(spec, &[*bits as u8], &mut out);
+                } else if let Value::Text(t) = arg {
+                    string(spec, t, &mut out);
                 } else if let Value::Buf(b) = arg {
                     out.extend_from_slice(escape_buffer(b, spec.conv).as_bytes());
                 } else {
@@ -262,10 +289,9 @@ pub fn escape_buffer(b: &[u8], mode: char) -> String {
     out
 }
 
-/// `%s`: the bytes up to the NUL, cut to the precision, padded to the width (C counts
-/// bytes).
-fn string(spec: &Spec, b: &[u8], out: &mut Vec<u8>) {
-    let whole = string_text(b);
+/// `%s`: the text (a string's bytes up to the NUL), cut to the precision, padded to the
+/// width (C counts bytes).
+fn string(spec: &Spec, whole: &[u8], out: &mut Vec<u8>) {
     let end = whole.len();
     let text = &whole[..spec.precision.map_or(end, |p| p.min(end))];
     let fill = spec.width.unwrap_or(0).saturating_sub(text.len());
@@ -281,7 +307,7 @@ fn string(spec: &Spec, b: &[u8], out: &mut Vec<u8>) {
 fn convert(spec: &Spec, arg: &Value) -> String {
     let raw = match arg {
         Value::Int { bits, .. } => *bits,
-        Value::Str(_) | Value::Buf(_) => 0,
+        Value::Str(_) | Value::Buf(_) | Value::Text(_) => 0,
     };
     // The value as the C type of the conversion: `%d` of 5000000000 is an `int`.
     let width = if spec.conv == 'p' {
@@ -313,10 +339,13 @@ fn convert(spec: &Spec, arg: &Value) -> String {
         // glibc prints a null pointer as `(nil)`.
         'p' if bits == 0 => return pad(spec, "(nil)", false),
         'p' => ("", format!("0x{bits:x}")),
-        'c' => return pad(spec, &char::from(bits as u8).to_string(), false),
+        'c' => unreachable!("render() prints %c as a byte"),
+        'G' => return pad(spec, &super::gfp::names(raw), false),
         's' => {
             let text = match arg {
                 Value::Str(b) => String::from_utf8_lossy(&string_text(b)).into_owned(),
+                Value::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                Value::Int { bits, signed: true } => (*bits as i64).to_string(),
                 Value::Int { bits, .. } => bits.to_string(),
                 Value::Buf(b) => escape_buffer(b, 'r'),
             };
@@ -445,6 +474,33 @@ mod tests {
     }
 
     #[test]
+    fn any_value_as_text_and_gfp_flags() {
+        assert_eq!(
+            show(
+                "%s|%5s|%-4s|%.2s",
+                &[
+                    Value::Text(b"(1, two)".to_vec()),
+                    Value::Text(b"-3".to_vec()),
+                    Value::Text(b"7".to_vec()),
+                    Value::Text(b"true".to_vec())
+                ]
+            ),
+            "(1, two)|   -3|7   |tr"
+        );
+        assert_eq!(
+            show("%gr|%20gr|", &[int(0xcc0), int(1)]),
+            "GFP_KERNEL|             GFP_DMA|"
+        );
+        // Odd length modifiers are `int`s; `%c` is the byte as it is.
+        assert_eq!(
+            show("%Lx %hhhd %jx", &[int(-1), int(300), int(-1)]),
+            "ffffffff 300 ffffffffffffffff"
+        );
+        let out = render(&parse("%c|%-2c|").unwrap(), &[int(0xe9), int(0x41)]);
+        assert_eq!(out, b"\xe9|A |");
+    }
+
+    #[test]
     fn buffers() {
         let b = Value::Buf(vec![0, b'A', 0x7f, b' ']);
         assert_eq!(
@@ -471,7 +527,13 @@ mod tests {
     fn kinds_and_errors() {
         let p = parse("%d %s %c %%").unwrap();
         assert_eq!(arg_kinds(&p), [ArgKind::Int, ArgKind::Str, ArgKind::Char]);
-        assert_eq!(parse("abc %q").unwrap_err().offset, 4);
-        assert!(parse("abc %").is_err());
+        // As bpftrace: a `%` that starts no conversion is text; floats are errors.
+        assert_eq!(show("abc %q %5z 100%", &[]), "abc %q %5z 100%");
+        assert_eq!(parse("abc %f").unwrap_err().offset, 4);
+        assert!(parse("%e %g %a %n").is_err());
+        assert_eq!(
+            arg_kinds(&parse("%gr %c %s").unwrap()),
+            [ArgKind::Int, ArgKind::Char, ArgKind::Str]
+        );
     }
 }

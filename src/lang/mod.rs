@@ -4,6 +4,7 @@
 
 pub mod agg;
 pub mod format;
+pub mod gfp;
 pub mod time;
 pub mod ty;
 pub mod value;

@@ -7,6 +7,7 @@ use std::io::{self, Write};
 
 use super::text::bucket_bounds;
 use super::{Output, ReadFailures, TestResult};
+use crate::diag::SourceLocation;
 use crate::lang::agg::ValueKind;
 use crate::lang::value::{Datum, MapSnapshot, Value, avg};
 
@@ -83,6 +84,41 @@ impl Output for Json<'_> {
             self.out,
             r#"{{"type": "lost_events", "count": {n}, "data": {{"events": {n}}}}}"#
         )
+    }
+
+    fn message(&mut self, error: bool, at: &SourceLocation, text: &[u8]) -> io::Result<()> {
+        // bpftrace's newest: the message, then the call's file, line and column.
+        let kind = if error { "errorf" } else { "warnf" };
+        let mut line = format!(r#"{{"type": "{kind}", "msg": "#).into_bytes();
+        string(&mut line, text);
+        line.extend_from_slice(br#", "filename": "#);
+        string(&mut line, at.file.as_bytes());
+        line.extend_from_slice(
+            format!(r#", "line": {}, "col": {}}}"#, at.line, at.column).as_bytes(),
+        );
+        line.push(b'\n');
+        self.out.write_all(&line)
+    }
+
+    fn cat(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let mut line = br#"{"type": "cat", "data": "#.to_vec();
+        string(&mut line, bytes);
+        line.extend_from_slice(b"}\n");
+        self.out.write_all(&line)
+    }
+
+    fn syscall(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let mut line = br#"{"type": "syscall", "data": "#.to_vec();
+        string(&mut line, bytes);
+        line.extend_from_slice(b"}\n");
+        self.out.write_all(&line)
+    }
+
+    fn action_failed(&mut self, message: &str) -> io::Result<()> {
+        let mut line = br#"{"type": "error", "msg": "#.to_vec();
+        string(&mut line, message.as_bytes());
+        line.extend_from_slice(b"}\n");
+        self.out.write_all(&line)
     }
 
     fn join(&mut self, text: &[u8]) -> io::Result<()> {

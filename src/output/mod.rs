@@ -10,6 +10,7 @@ pub mod text;
 
 use std::io;
 
+use crate::diag::SourceLocation;
 use crate::lang::value::{Datum, MapSnapshot};
 
 /// Where a run's output goes.
@@ -28,6 +29,19 @@ pub trait Output {
     fn time(&mut self, text: &[u8]) -> io::Result<()> {
         self.printf(text)
     }
+    /// One `errorf()` (`error`) or `warnf()` message, from the call at `at`.
+    fn message(&mut self, error: bool, at: &SourceLocation, text: &[u8]) -> io::Result<()>;
+    /// The contents of a file `cat()` read.
+    fn cat(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.printf(bytes)
+    }
+    /// The output of a command `system()` ran.
+    fn syscall(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.printf(bytes)
+    }
+    /// A runtime action failed (`cat()` could not open its file, a `system()` command
+    /// failed): `message` says what and why.
+    fn action_failed(&mut self, message: &str) -> io::Result<()>;
     /// The value of one `print(value)`.
     fn value(&mut self, v: &Datum) -> io::Result<()>;
     /// The run ends: the maps printed next are its final state.
@@ -103,6 +117,16 @@ impl Output for Capture {
     }
     fn printf(&mut self, text: &[u8]) -> io::Result<()> {
         self.0.extend_from_slice(text);
+        Ok(())
+    }
+    fn message(&mut self, error: bool, at: &SourceLocation, text: &[u8]) -> io::Result<()> {
+        self.0
+            .extend_from_slice(text::message_line(error, at, text).as_slice());
+        Ok(())
+    }
+    fn action_failed(&mut self, message: &str) -> io::Result<()> {
+        self.0
+            .extend_from_slice(format!("ERROR: {message}\n").as_bytes());
         Ok(())
     }
     fn value(&mut self, v: &Datum) -> io::Result<()> {

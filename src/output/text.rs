@@ -4,8 +4,19 @@
 use std::io::{self, Write};
 
 use super::{Output, ReadFailures, TestResult};
+use crate::diag::SourceLocation;
 use crate::lang::agg::ValueKind;
 use crate::lang::value::{MapSnapshot, Value, avg};
+
+/// An `errorf()`/`warnf()` line as bpftrace prints it: `stdin:1:9-62: ERROR: text`, one
+/// trailing newline of the text dropped, one added.
+pub fn message_line(error: bool, at: &SourceLocation, text: &[u8]) -> Vec<u8> {
+    let level = if error { "ERROR" } else { "WARNING" };
+    let mut line = format!("{at}: {level}: ").into_bytes();
+    line.extend_from_slice(text.strip_suffix(b"\n").unwrap_or(text));
+    line.push(b'\n');
+    line
+}
 
 /// The text renderer.
 pub struct Text<'a> {
@@ -32,6 +43,17 @@ impl Output for Text<'_> {
 
     fn printf(&mut self, text: &[u8]) -> io::Result<()> {
         self.out.write_all(text)
+    }
+
+    fn message(&mut self, error: bool, at: &SourceLocation, text: &[u8]) -> io::Result<()> {
+        // Before the error stream, what came before it on the output.
+        self.out.flush()?;
+        self.err.write_all(&message_line(error, at, text))
+    }
+
+    fn action_failed(&mut self, message: &str) -> io::Result<()> {
+        self.out.flush()?;
+        writeln!(self.err, "ERROR: {message}")
     }
 
     fn exiting(&mut self) -> io::Result<()> {

@@ -10,7 +10,9 @@ use std::rc::Rc;
 use libbpf_rs::{MapCore, RingBuffer, RingBufferBuilder};
 
 use super::Error;
+use super::actions;
 use crate::artifact::{EventKind, Manifest};
+use crate::diag::SourceLocation;
 use crate::lang::agg::MapAction;
 use crate::lang::format::{self, Piece, Value};
 use crate::lang::ty::Ty;
@@ -46,6 +48,8 @@ pub struct Decoder {
     /// Records that could not be decoded.
     malformed: u64,
     text: Vec<u8>,
+    /// Per event: where its `errorf()`/`warnf()` call is (empty without a source).
+    locations: Vec<SourceLocation>,
 }
 
 impl Decoder {
@@ -54,15 +58,9 @@ impl Decoder {
         let formats = meta
             .events
             .iter()
-            .map(|k| match k {
-                EventKind::Printf { format, args } => {
-                    format::parse(format).ok().map(|p| (p, args.clone()))
-                }
-                EventKind::Print { .. }
-                | EventKind::Join { .. }
-                | EventKind::Map { .. }
-                | EventKind::Time { .. }
-                | EventKind::Exit => None,
+            .map(|k| {
+                let (format, args) = k.format()?;
+                format::parse(format).ok().map(|p| (p, args.to_vec()))
             })
             .collect();
         Decoder {
@@ -70,7 +68,22 @@ impl Decoder {
             kinds: meta.events.clone(),
             malformed: 0,
             text: Vec::new(),
+            locations: Vec::new(),
         }
+    }
+
+    /// Locates `errorf()`/`warnf()` calls in the program's `text`, called `file`
+    /// (`stdin` for `-e`, as bpftrace names it).
+    pub fn with_source(mut self, file: &str, text: &str) -> Decoder {
+        self.locations = self
+            .kinds
+            .iter()
+            .map(|k| match k {
+                EventKind::Message { span, .. } => SourceLocation::of(file, text, *span),
+                _ => SourceLocation::default(),
+            })
+            .collect();
+        self
     }
 
     /// Records that were malformed (counted as lost).
@@ -156,43 +169,79 @@ impl Decoder {
                 let bytes = data.get(*at as usize..).unwrap_or(&[]);
                 out.value(&crate::lang::value::decode(ty, bytes))?;
             }
-            Some(EventKind::Printf { .. }) => {
+            Some(
+                kind @ (EventKind::Printf { .. }
+                | EventKind::Message { .. }
+                | EventKind::Cat { .. }
+                | EventKind::System { .. }),
+            ) => {
                 let Some(Some((pieces, args))) = self.formats.get(id) else {
                     self.malformed += 1;
                     return Ok(Flow::Continue);
                 };
-                let values: Vec<Value> = args
-                    .iter()
-                    .map(|(ty, off)| {
-                        let at = data.get(*off as usize..).unwrap_or(&[]);
-                        match ty {
-                            Ty::Str { len } => {
-                                Value::Str(at[..(*len as usize).min(at.len())].to_vec())
-                            }
-                            Ty::Buf { len } => {
-                                Value::Buf(crate::lang::value::buffer(*len, at).to_vec())
-                            }
-                            t => {
-                                let mut raw = [0u8; 8];
-                                let n = (t.size() as usize).min(8).min(at.len());
-                                raw[..n].copy_from_slice(&at[..n]);
-                                Value::Int {
-                                    bits: u64::from_le_bytes(raw),
-                                    signed: t.is_signed(),
-                                }
-                            }
-                        }
-                    })
-                    .collect();
+                let values = arguments(pieces, args, data);
                 self.text.clear();
                 self.text
                     .extend_from_slice(&format::render(pieces, &values));
-                out.printf(&self.text)?;
+                match kind {
+                    EventKind::Message { error, .. } => {
+                        let at = self.locations.get(id).cloned().unwrap_or_default();
+                        out.message(*error, &at, &self.text)?;
+                    }
+                    EventKind::Cat { .. } => match actions::cat(&self.text) {
+                        Ok(bytes) => out.cat(&bytes)?,
+                        Err(why) => out.action_failed(&why)?,
+                    },
+                    EventKind::System { .. } => {
+                        // What the program printed before comes first; the command's
+                        // standard error goes straight to scry's.
+                        out.flush()?;
+                        let result = actions::system(&self.text);
+                        match result {
+                            Ok(bytes) => out.syscall(&bytes)?,
+                            Err((bytes, why)) => {
+                                if !bytes.is_empty() {
+                                    out.syscall(&bytes)?;
+                                }
+                                out.action_failed(&why)?;
+                            }
+                        }
+                    }
+                    _ => out.printf(&self.text)?,
+                }
             }
             None => self.malformed += 1,
         }
         Ok(Flow::Continue)
     }
+}
+
+/// The arguments of a formatted event, decoded from its record: strings and buffers as
+/// bytes, integers as their bits, and any other value a `%s` prints as its text.
+fn arguments(pieces: &[Piece], args: &[(Ty, u32)], data: &[u8]) -> Vec<Value> {
+    let kinds = format::arg_kinds(pieces);
+    args.iter()
+        .zip(kinds)
+        .map(|((ty, off), kind)| {
+            let at = data.get(*off as usize..).unwrap_or(&[]);
+            match ty {
+                Ty::Str { len } => Value::Str(at[..(*len as usize).min(at.len())].to_vec()),
+                Ty::Buf { len } => Value::Buf(crate::lang::value::buffer(*len, at).to_vec()),
+                t if kind == format::ArgKind::Str => {
+                    Value::Text(crate::lang::value::decode(t, at).to_bytes())
+                }
+                t => {
+                    let mut raw = [0u8; 8];
+                    let n = (t.size() as usize).min(8).min(at.len());
+                    raw[..n].copy_from_slice(&at[..n]);
+                    Value::Int {
+                        bits: u64::from_le_bytes(raw),
+                        signed: t.is_signed(),
+                    }
+                }
+            }
+        })
+        .collect()
 }
 
 /// A ring buffer on `map` whose records go to `queue`.

@@ -6,6 +6,7 @@
 //! the measured costs: END runs and maps are printed *before* detaching, because
 //! detaching classic tracepoints takes ~75 ms each.
 
+mod actions;
 pub mod attach;
 pub mod child;
 pub mod events;
@@ -34,6 +35,9 @@ pub struct RunOptions {
     /// For each of the manifest's read sites: its line and source text, to say where
     /// reads failed (empty: say only how many).
     pub read_sites: Vec<(u32, String)>,
+    /// The program's name for `errorf()`/`warnf()` locations (`stdin` for `-e`) and its
+    /// text.
+    pub source: (String, String),
 }
 
 /// A failure at run time.
@@ -195,7 +199,7 @@ pub fn run_with_output(
     }
 
     let queue = events::Queue::default();
-    let mut decoder = events::Decoder::new(meta);
+    let mut decoder = events::Decoder::new(meta).with_source(&opts.source.0, &opts.source.1);
     let mut live = Live {
         meta,
         handles: (0..meta.bpf_maps.len())

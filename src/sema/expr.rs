@@ -432,20 +432,27 @@ impl Checker<'_> {
             );
             return None;
         };
-        let ty = match self.maps[id].value.clone() {
-            ValueKind::Scalar(t) => t,
-            other => {
-                let what = super::describe_value(&other);
+        // An aggregation reads as one integer, its CPUs' values combined in the kernel.
+        let value = self.maps[id].value.clone();
+        let ty = match (&value, value.read_ty()) {
+            (ValueKind::Scalar(t), _) => t.clone(),
+            (_, Some(t)) => t,
+            (other, None) => {
+                let what = super::describe_value(other);
                 self.error(
                     Diagnostic::error("E0306", e.span, format!("map `@{name}` holds a {what} aggregation and cannot be read here"))
                         .with_label("aggregation read")
-                        .with_help("aggregations are per-CPU and only printed; keep a plain map alongside if you need the value"),
+                        .with_help("count(), sum(), min(), max() and avg() values can be read; stats() and histograms are only printed"),
                 );
                 return None;
             }
         };
         let key_tys: Vec<Ty> = keys.iter().map(|k| unify::stored(&k.ty)).collect();
-        let id = self.use_map(name, &key_tys, ValueKind::Scalar(ty.clone()), e.span)?;
+        let value = match value {
+            ValueKind::Scalar(_) => ValueKind::Scalar(ty.clone()),
+            agg => agg,
+        };
+        let id = self.use_map(name, &key_tys, value, e.span)?;
         Some(hir::Expr {
             kind: ExprKind::MapRead { map: id, keys },
             ty,

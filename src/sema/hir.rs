@@ -20,6 +20,9 @@ pub struct Program {
     pub tables: Vec<TailTable>,
     /// Entries of each keyed map.
     pub max_map_keys: u32,
+    /// Slots of a per-CPU map: one more than the highest possible CPU number
+    /// (`Host::possible_cpus`), the bound of loops over the CPUs.
+    pub possible_cpus: u32,
 }
 
 /// How an output event is rendered by the runtime.
@@ -40,6 +43,20 @@ pub enum Render {
     /// `time(fmt)`: the wall-clock time when scry reads the event, in `strftime(3)`'s
     /// format.
     Time(String),
+    /// `errorf(fmt, ...)` (`error`) or `warnf(fmt, ...)`: the formatted message on the
+    /// error stream, after the call's source location.
+    Message {
+        /// An error (else a warning).
+        error: bool,
+        /// The format.
+        format: String,
+        /// The call, for its location.
+        span: Span,
+    },
+    /// `cat(fmt, ...)`: the contents of the file the formatted path names.
+    Cat(String),
+    /// `system(fmt, ...)`: the output of the formatted command, run by `/bin/sh -c`.
+    System(String),
     /// `print(@m, ...)`, `clear(@m)`, `zero(@m)`: the runtime acts on user map `map`.
     Map {
         /// Which map.
@@ -187,6 +204,8 @@ pub enum StmtKind {
     },
     /// `exit()` or `exit(code)`: stop tracing; scry exits with `code` (0 when none).
     Exit(Option<Expr>),
+    /// `signal(sig)`: send signal `sig` (an integer) to the current task's process.
+    Signal(Expr),
     /// Conditional.
     If {
         /// Condition.

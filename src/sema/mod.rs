@@ -12,6 +12,7 @@ mod expr;
 pub mod functions;
 pub mod hir;
 mod loops;
+mod output;
 mod pointer;
 pub mod print;
 mod scope;
@@ -43,6 +44,8 @@ pub struct Options {
     pub params: Vec<String>,
     /// Entries of a keyed map.
     pub max_map_keys: u32,
+    /// `--unsafe`: `system()` and `signal()` are allowed.
+    pub allow_unsafe: bool,
 }
 
 impl Default for Options {
@@ -52,6 +55,7 @@ impl Default for Options {
             max_strlen: DEFAULT_MAX_STRLEN,
             params: Vec::new(),
             max_map_keys: DEFAULT_MAX_MAP_KEYS,
+            allow_unsafe: false,
         }
     }
 }
@@ -123,6 +127,7 @@ pub fn check(
         printfs: cx.printfs,
         tables,
         max_map_keys: options.max_map_keys,
+        possible_cpus: host.possible_cpus(),
     };
     unify::convert_stores(&mut program);
     Ok(program)

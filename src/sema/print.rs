@@ -41,6 +41,16 @@ pub fn dump(p: &Program) -> String {
             super::hir::Render::Time(fmt) => {
                 let _ = writeln!(out, "time #{i} {fmt:?}");
             }
+            super::hir::Render::Message { error, format, .. } => {
+                let what = if *error { "errorf" } else { "warnf" };
+                let _ = writeln!(out, "{what} #{i} {format:?} ({})", args.join(", "));
+            }
+            super::hir::Render::Cat(fmt) => {
+                let _ = writeln!(out, "cat #{i} {fmt:?} ({})", args.join(", "));
+            }
+            super::hir::Render::System(fmt) => {
+                let _ = writeln!(out, "system #{i} {fmt:?} ({})", args.join(", "));
+            }
             super::hir::Render::Map { map, action } => {
                 let _ = writeln!(out, "map action #{i} {action:?} of map #{map}");
             }
@@ -116,6 +126,10 @@ fn stmt(out: &mut String, s: &Stmt, depth: usize) {
         StmtKind::Join { event, array } => {
             let _ = writeln!(out, "join #{event}");
             expr(out, array, depth + 1);
+        }
+        StmtKind::Signal(sig) => {
+            let _ = writeln!(out, "signal");
+            expr(out, sig, depth + 1);
         }
         StmtKind::Exit(code) => {
             let _ = writeln!(out, "exit");

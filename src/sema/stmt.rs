@@ -8,7 +8,6 @@ use super::{Checker, ProbeScope};
 use crate::ast::{self, BinOp};
 use crate::diag::{Diagnostic, Span};
 use crate::lang::agg::{Lhist, ValueKind};
-use crate::lang::format;
 use crate::lang::ty::Ty;
 
 impl Checker<'_> {
@@ -191,7 +190,10 @@ impl Checker<'_> {
                 };
                 Some(StmtKind::Exit(code))
             }
-            "printf" => self.printf(args, span, scope),
+            "printf" | "errorf" | "warnf" | "cat" | "system" => {
+                self.formatted_output(name, args, span, scope)
+            }
+            "signal" => self.signal(args, span, scope),
             "print" => self.print(args, span, scope),
             "clear" | "zero" => self.clear_or_zero(name, args, span),
             "time" => self.time(args, span),
@@ -260,135 +262,6 @@ impl Checker<'_> {
             }),
         );
         None
-    }
-
-    fn printf(
-        &mut self,
-        args: &[ast::Expr],
-        span: Span,
-        scope: &mut ProbeScope,
-    ) -> Option<StmtKind> {
-        let Some(first) = args.first() else {
-            self.error(
-                Diagnostic::error("E0303", span, "`printf()` needs a format string")
-                    .with_label("no arguments")
-                    .with_help("write `printf(\"%d\\n\", value)`"),
-            );
-            return None;
-        };
-        let ast::ExprKind::Str(fmt) = &first.kind else {
-            self.error(
-                Diagnostic::error(
-                    "E0304",
-                    first.span,
-                    "the first argument of `printf()` must be a string literal",
-                )
-                .with_label("not a string literal")
-                .with_help("write the format inline: `printf(\"%d\\n\", x)`"),
-            );
-            return None;
-        };
-        // Formats are text; a byte that is not UTF-8 prints as U+FFFD.
-        let fmt = &String::from_utf8_lossy(fmt).into_owned();
-        let specs = match format::parse(fmt) {
-            Ok(pieces) => format::arg_kinds(&pieces),
-            Err(e) => {
-                self.error(
-                    Diagnostic::error("E0307", first.span, format!("invalid printf format: {e}"))
-                        .with_label("in this format")
-                        .with_help("supported: %d %i %u %x %X %o %s %c %p %% with flags, width and precision"),
-                );
-                return None;
-            }
-        };
-        let mut values = Vec::new();
-        for a in &args[1..] {
-            values.push(self.expr(a, scope));
-        }
-        let values: Vec<hir::Expr> = values.into_iter().collect::<Option<_>>()?;
-        if specs.len() != values.len() {
-            self.error(
-                Diagnostic::error(
-                    "E0303",
-                    span,
-                    format!(
-                        "the format has {} conversion(s) but {} argument(s) follow",
-                        specs.len(),
-                        values.len()
-                    ),
-                )
-                .with_label("argument count mismatch")
-                .with_note(first.span, "format here")
-                .with_help(
-                    "give one argument per `%` conversion (write `%%` for a literal percent sign)",
-                ),
-            );
-            return None;
-        }
-        let mut ok = true;
-        for (kind, v) in specs.iter().zip(&values) {
-            let fits = match kind {
-                format::ArgKind::Str => matches!(v.ty, Ty::Str { .. }),
-                format::ArgKind::Buf => matches!(v.ty, Ty::Buf { .. }),
-                format::ArgKind::Int => v.ty.is_scalar(),
-                format::ArgKind::Char => v.ty.is_integral(),
-            };
-            if !fits {
-                ok = false;
-                let want = match kind {
-                    format::ArgKind::Str => "a string",
-                    format::ArgKind::Buf => "a buffer from `buf()`",
-                    _ => "an integer",
-                };
-                self.error(
-                    Diagnostic::error(
-                        "E0304",
-                        v.span,
-                        format!("this conversion expects {want}, found {}", v.ty),
-                    )
-                    .with_label("wrong type for the format")
-                    .with_note(first.span, "format here")
-                    .with_help(match (&v.ty, kind) {
-                        (Ty::Ptr { .. }, format::ArgKind::Str) => {
-                            "a pointer is an address: read the string it points to with `str()`, e.g. `str(args.filename)`"
-                        }
-                        _ => "use %s for strings, %d/%u/%x for integers and %r/%rx/%rh for buffers",
-                    }),
-                );
-            }
-        }
-        if !ok {
-            return None;
-        }
-        // The record: the event id, then each argument at an 8-byte boundary; BPF
-        // addresses its bytes with 16-bit offsets.
-        let record: u32 = 8 + values
-            .iter()
-            .map(|v| crate::lang::ty::round_up(key_ty(&v.ty).size(), 8))
-            .sum::<u32>();
-        if record > i16::MAX as u32 {
-            self.error(
-                Diagnostic::error(
-                    "E0402",
-                    span,
-                    format!("this printf's record needs {record} bytes; an event holds at most 32767"),
-                )
-                .with_label("too much to send at once")
-                .with_help(
-                    "lower --max-strlen (BPFTRACE_MAX_STRLEN), read shorter strings with str(p, N), or split the printf",
-                ),
-            );
-            return None;
-        }
-        let event = self.printfs.len();
-        self.printfs.push((
-            hir::Render::Printf(fmt.clone()),
-            values.iter().map(|v| key_ty(&v.ty)).collect(),
-        ));
-        Some(StmtKind::Printf {
-            event,
-            args: values,
-        })
     }
 
     fn assign(

@@ -161,7 +161,9 @@ fn in_stmts(stmts: &mut [hir::Stmt], maps: &[hir::Map], vars: &[Ty]) {
                 in_stmts(body, maps, vars)
             }
             StmtKind::Expr(e) | StmtKind::Return(Some(e)) => in_expr(e, maps),
-            StmtKind::Exit(Some(e)) | StmtKind::Join { array: e, .. } => in_expr(e, maps),
+            StmtKind::Exit(Some(e)) | StmtKind::Join { array: e, .. } | StmtKind::Signal(e) => {
+                in_expr(e, maps)
+            }
             StmtKind::Exit(None)
             | StmtKind::VarZero(_)
             | StmtKind::Break

@@ -21,6 +21,7 @@ pub fn stmts(stmts: &[Stmt], f: &mut dyn FnMut(&Stmt)) {
             | StmtKind::VarAssign { .. }
             | StmtKind::Printf { .. }
             | StmtKind::Exit(_)
+            | StmtKind::Signal(_)
             | StmtKind::Join { .. }
             | StmtKind::Expr(_)
             | StmtKind::Delete { .. }
@@ -44,7 +45,9 @@ pub fn exprs(stmts: &[Stmt], f: &mut dyn FnMut(&Expr)) {
             StmtKind::Delete { keys, .. } => keys.iter().for_each(|k| expr(k, f)),
             StmtKind::VarAssign { value, .. } | StmtKind::Expr(value) => expr(value, f),
             StmtKind::Printf { args, .. } => args.iter().for_each(|a| expr(a, f)),
-            StmtKind::Exit(Some(v)) | StmtKind::Join { array: v, .. } => expr(v, f),
+            StmtKind::Exit(Some(v)) | StmtKind::Join { array: v, .. } | StmtKind::Signal(v) => {
+                expr(v, f)
+            }
             StmtKind::Exit(None)
             | StmtKind::VarZero(_)
             | StmtKind::Break

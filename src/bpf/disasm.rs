@@ -85,6 +85,10 @@ pub fn disasm_one(insn: Insn) -> String {
                 Alu::Mov => "=",
                 Alu::Arsh => "s>>=",
                 Alu::Neg => return format!("{r}{d} = -{r}{d}"),
+                // ALU64 | END is the unconditional byte swap (Linux 6.6, cpu v4).
+                Alu::End if insn.class() == class::ALU64 => {
+                    return format!("r{d} = bswap{} r{d}", insn.imm);
+                }
                 Alu::End => {
                     let order = if code & 0x08 != 0 { "be" } else { "le" };
                     return format!("r{d} = {order}{} r{d}", insn.imm);

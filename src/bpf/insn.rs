@@ -557,6 +557,8 @@ pub mod helper {
     pub const GET_NUMA_NODE_ID: u32 = 42;
     /// `bpf_jiffies64`
     pub const JIFFIES64: u32 = 118;
+    /// `bpf_get_current_cgroup_id`
+    pub const GET_CURRENT_CGROUP_ID: u32 = 80;
 
     /// Name of a helper for listings.
     pub fn name(id: u32) -> Option<&'static str> {

@@ -16,6 +16,7 @@ mod flow;
 mod frame;
 pub mod ir;
 pub mod layout;
+mod library;
 mod lower;
 pub mod regalloc;
 mod strcmp;

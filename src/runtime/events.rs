@@ -13,6 +13,7 @@ use super::Error;
 use crate::artifact::{EventKind, Manifest};
 use crate::lang::agg::MapAction;
 use crate::lang::format::{self, Piece, Value};
+use crate::lang::render::{self, Facts};
 use crate::lang::ty::Ty;
 use crate::output::Output;
 
@@ -43,14 +44,17 @@ pub enum Flow {
 pub struct Decoder {
     formats: Vec<Option<Printf>>,
     kinds: Vec<EventKind>,
+    /// What rendering values in userspace needs to know of the machine.
+    facts: Rc<dyn Facts>,
     /// Records that could not be decoded.
     malformed: u64,
     text: Vec<u8>,
 }
 
 impl Decoder {
-    /// Pre-parses every printf format of `meta`.
-    pub fn new(meta: &Manifest) -> Decoder {
+    /// Pre-parses every printf format of `meta`; `facts` render values such as
+    /// `strerror()` and `ntop()`.
+    pub fn new(meta: &Manifest, facts: Rc<dyn Facts>) -> Decoder {
         let formats = meta
             .events
             .iter()
@@ -68,6 +72,7 @@ impl Decoder {
         Decoder {
             formats,
             kinds: meta.events.clone(),
+            facts,
             malformed: 0,
             text: Vec::new(),
         }
@@ -154,7 +159,7 @@ impl Decoder {
             }
             Some(EventKind::Print { ty, at }) => {
                 let bytes = data.get(*at as usize..).unwrap_or(&[]);
-                out.value(&crate::lang::value::decode(ty, bytes))?;
+                out.value(&crate::lang::value::decode(ty, bytes, &*self.facts))?;
             }
             Some(EventKind::Printf { .. }) => {
                 let Some(Some((pieces, args))) = self.formats.get(id) else {
@@ -171,6 +176,12 @@ impl Decoder {
                             }
                             Ty::Buf { len } => {
                                 Value::Buf(crate::lang::value::buffer(*len, at).to_vec())
+                            }
+                            Ty::Rendered(kind) => {
+                                // NUL-terminated: the text is whole, never cut.
+                                let mut text = render::text(kind, at, &*self.facts);
+                                text.push(0);
+                                Value::Str(text)
                             }
                             t => {
                                 let mut raw = [0u8; 8];
@@ -212,46 +223,9 @@ pub fn ring_buffer<'a>(map: &'a dyn MapCore, queue: &Queue) -> Result<RingBuffer
         .map_err(|e| Error::Other(format!("ring buffer: {e}")))
 }
 
-/// The wall-clock time now in `strftime(3)`'s `format`, local time, with bpftrace's `%f`
-/// (microseconds, six digits) filled in first.
+/// The wall-clock time now in `strftime(3)`'s `format`, local time (`%f` is
+/// microseconds).
 fn wall_clock(format: &str) -> Vec<u8> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid timespec to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-    let mut fmt = String::with_capacity(format.len());
-    let mut chars = format.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, chars.peek()) {
-            ('%', Some('f')) => {
-                chars.next();
-                fmt.push_str(&format!("{:06}", ts.tv_nsec / 1000));
-            }
-            ('%', Some('%')) => {
-                chars.next();
-                fmt.push_str("%%");
-            }
-            (c, _) => fmt.push(c),
-        }
-    }
-    let Ok(cfmt) = std::ffi::CString::new(fmt) else {
-        return Vec::new();
-    };
-    // SAFETY: `tm` is plain data, filled by localtime_r from a valid time_t.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    unsafe { libc::localtime_r(&ts.tv_sec, &mut tm) };
-    let mut buf = vec![0u8; 256 + format.len() * 8];
-    // SAFETY: buf has buf.len() bytes; cfmt is NUL-terminated; tm was filled above.
-    let n = unsafe {
-        libc::strftime(
-            buf.as_mut_ptr() as *mut libc::c_char,
-            buf.len(),
-            cfmt.as_ptr(),
-            &tm,
-        )
-    };
-    buf.truncate(n);
-    buf
+    let (secs, nsec) = super::render::now();
+    super::render::strftime(format, secs, nsec)
 }

@@ -272,6 +272,7 @@ impl Checker<'_> {
                 }
             }
             Source::Probe => string(scope.display.clone()),
+            Source::Library => self.library_builtin(def.name, span),
             Source::Ncpus => Some(hir::Expr {
                 kind: ExprKind::Int(self.host.online_cpus() as u64),
                 ty: u32_ty,
@@ -739,6 +740,9 @@ impl Checker<'_> {
     ) -> Option<hir::Expr> {
         let f = functions::lookup(name).expect("caller looked it up");
         self.arity(f.name, args, f.min_args, f.max_args, span)?;
+        if super::library::FUNCTIONS.contains(&f.name) {
+            return self.library_call(f.name, args, span, scope);
+        }
         if f.name == "buf" {
             return self.read_buf(args, span, scope);
         }

@@ -11,6 +11,7 @@ mod calls;
 mod expr;
 pub mod functions;
 pub mod hir;
+mod library;
 mod pointer;
 pub mod print;
 mod stmt;
@@ -142,6 +143,8 @@ pub(crate) struct ProbeScope {
     pub(crate) vars: Vec<(String, Ty)>,
     /// Loops enclosing the statement being checked.
     pub(crate) loops: u32,
+    /// The probed binary of a uprobe (for `uaddr()`).
+    pub(crate) binary: Option<String>,
 }
 
 impl Checker<'_> {
@@ -212,6 +215,10 @@ impl Checker<'_> {
             display: point.display.clone(),
             vars: Vec::new(),
             loops: 0,
+            binary: match &point.target {
+                probe::Target::Uprobe { path, .. } => Some(path.clone()),
+                _ => None,
+            },
         };
         let errors_before = self.diags.len();
         let predicate = probe.predicate.as_ref().and_then(|p| {

@@ -318,7 +318,7 @@ impl Checker<'_> {
         let mut ok = true;
         for (kind, v) in specs.iter().zip(&values) {
             let fits = match kind {
-                format::ArgKind::Str => matches!(v.ty, Ty::Str { .. }),
+                format::ArgKind::Str => matches!(v.ty, Ty::Str { .. } | Ty::Rendered(_)),
                 format::ArgKind::Buf => matches!(v.ty, Ty::Buf { .. }),
                 format::ArgKind::Int => v.ty.is_scalar(),
                 format::ArgKind::Char => v.ty.is_integral(),

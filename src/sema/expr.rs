@@ -548,7 +548,9 @@ impl Checker<'_> {
                     .with_label("type mismatch")
                     .with_note(l.span, format!("this is {}", l.ty))
                     .with_note(r.span, format!("this is {}", r.ty))
-                    .with_help(if matches!(op, BinOp::Eq | BinOp::Ne) {
+                    .with_help(if matches!((&l.ty, &r.ty), (Ty::Rendered(_), _) | (_, Ty::Rendered(_))) {
+                        "a value scry renders (ntop(), strerror(), strftime(), ...) can only be printed or stored"
+                    } else if matches!(op, BinOp::Eq | BinOp::Ne) {
                         "compare strings with strings (`comm == \"bash\"`) and integers with integers"
                     } else {
                         "strings can only be compared with `==` and `!=`"

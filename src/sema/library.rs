@@ -349,10 +349,14 @@ impl Checker<'_> {
             return None;
         }
         let ns = self.integer("strftime", &args[1], scope)?;
-        if let ExprKind::Int(v) = ns.kind
-            && ns.ty.is_signed()
-            && (v as i64) < 0
-        {
+        let negative = match &ns.kind {
+            ExprKind::Int(v) => ns.ty.is_signed() && (*v as i64) < 0,
+            ExprKind::Unary(ast::UnOp::Neg, inner) => {
+                matches!(inner.kind, ExprKind::Int(v) if v != 0)
+            }
+            _ => false,
+        };
+        if negative {
             self.error(
                 Diagnostic::error("E0320", ns.span, "a timestamp cannot be negative")
                     .with_label("before boot")

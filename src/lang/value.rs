@@ -213,8 +213,9 @@ impl MapSnapshot {
 
     /// A snapshot with `entries` put in print order.
     pub fn new(name: String, kind: ValueKind, keyed: bool, mut entries: Vec<Entry>) -> Self {
-        if matches!(&kind, ValueKind::Scalar(t) if t.in_memory()) {
-            // Maps of strings and tuples print in key order, as bpftrace prints them.
+        if matches!(&kind, ValueKind::Scalar(t) if t.in_memory() || matches!(t, Ty::Rendered(_))) {
+            // Maps of strings, tuples and rendered values print in key order, as
+            // bpftrace prints them.
             entries.sort_by(|a, b| a.key.cmp(&b.key));
         } else {
             entries.sort_by(|a, b| {

@@ -191,7 +191,7 @@ impl Checker<'_> {
             bits,
             signed: false,
         };
-        if let ExprKind::Int(v) = x.kind {
+        if let Some(v) = low_bits(&x) {
             return expr(ExprKind::Int(swap(v, bits)), ty, span);
         }
         lib(LibCall::Bswap(Box::new(x)), ty, span)
@@ -513,6 +513,19 @@ fn array_field(arg: &ast::Expr, scope: &ProbeScope) -> Option<(crate::probe::Acc
             Some((f.access, count))
         }
         _ => None,
+    }
+}
+
+/// The value of a constant integer (a literal, or a cast of one) in its type's low bits.
+fn low_bits(e: &hir::Expr) -> Option<u64> {
+    let v = match &e.kind {
+        ExprKind::Int(v) => *v,
+        ExprKind::Cast(inner) => low_bits(inner)?,
+        _ => return None,
+    };
+    match e.ty {
+        Ty::Int { bits, .. } if bits < 64 => Some(v & ((1u64 << bits) - 1)),
+        _ => Some(v),
     }
 }
 

@@ -190,6 +190,11 @@ mod tests {
                 "r6 = r1",
             ),
             (
+                Insn::alu64_imm(Alu::End, R6, 16),
+                [0xd7, 0x06, 0, 0, 16, 0, 0, 0],
+                "r6 = bswap16 r6",
+            ),
+            (
                 Insn::alu64_imm(Alu::Add, R2, -8),
                 [0x07, 0x02, 0, 0, 0xf8, 0xff, 0xff, 0xff],
                 "r2 += -8",

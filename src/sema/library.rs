@@ -25,10 +25,12 @@ pub(crate) const FUNCTIONS: &[&str] = &[
     "strftime",
 ];
 
+/// An expression of `kind` and `ty`.
 fn expr(kind: ExprKind, ty: Ty, span: Span) -> Option<hir::Expr> {
     Some(hir::Expr { kind, ty, span })
 }
 
+/// The library call `call`, of type `ty`.
 fn lib(call: LibCall, ty: Ty, span: Span) -> Option<hir::Expr> {
     expr(ExprKind::Lib(call), ty, span)
 }

@@ -343,7 +343,11 @@ impl Checker<'_> {
                 Diagnostic::error(
                     "E0307",
                     Span::new(start, (start + 2).min(args[0].span.end as usize)),
-                    format!("`%{c}` is not a time conversion"),
+                    if c == '%' {
+                        "the format ends inside a conversion".to_string()
+                    } else {
+                        format!("`%{c}` is not a time conversion")
+                    },
                 )
                 .with_label("unknown conversion")
                 .with_help("strftime() takes strftime(3) conversions such as %H:%M:%S, %Y-%m-%d and bpftrace's %f (microseconds); write %% for a percent sign"),

@@ -83,7 +83,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
         eprintln!(
-            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|opens|sleep|exec|spin|faults N [BYTES|THREADS]"
+            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|opens|connect|sleep|exec|spin|faults N [BYTES|THREADS]"
         );
         std::process::exit(2)
     };
@@ -249,6 +249,16 @@ fn main() {
             // SAFETY: as above.
             unsafe { libc::syscall(libc::SYS_getppid) };
             std::thread::sleep(std::time::Duration::from_secs(30));
+        }
+        "connect" => {
+            // N TCP connections over loopback, each accepted and closed.
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+            let addr = listener.local_addr().expect("address");
+            for _ in 0..n {
+                let c = std::net::TcpStream::connect(addr).expect("connect");
+                let (s, _) = listener.accept().expect("accept");
+                drop((c, s));
+            }
         }
         "spin" => {
             let until = Instant::now() + std::time::Duration::from_millis(n);

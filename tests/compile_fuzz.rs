@@ -52,6 +52,8 @@ const SEEDS: &[&str] = &[
     r#"t:syscalls:sys_enter_read { $p = args.buf; @c[*$p, $p[1]] = count(); @q = (uint32 *)args.buf + 2; printf("%p %d %s\n", $p, *(int16 *)($p + 4), str($p)); if ($p != 0 && (uint64)$p > 4096) { @b = buf($p, 8); } }"#,
     r#"BEGIN { @m[1] = 2; print(@m, 1, 2); clear(@m); zero(@m); print((1, "a")); time("%H:%M "); for ($i : 0..4) { @n[$i] = has_key(@m, $i); if ($i == 2) { continue; } } delete(@m, 1); exit(3); }"#,
     r#"interval:s:1 { printf("%d %d %d %d %d\n", elapsed, rand, jiffies, numaid, ncpus + nsecs(boot)); @u = (uint32)5 > -1; }"#,
+    r#"BEGIN { printf("%s %s %s %s\n", ntop(0x0100007f), ntop(10, pton("::1")), strerror(2), username); @b = bswap((uint16)513); @k = kaddr("_stext"); @c[cgroup_path(cgroup, "unified")] = count(); @t = strftime("%H:%M:%S.%f", nsecs(sw_tai)); $m = (macaddr(pton("1:2:3:4:5:6:7:8")), ntop(pton("10.0.0.1"))); print($m); exit(); }"#,
+    r#"t:syscalls:sys_enter_read { @[ntop(args.fd), macaddr(args.buf), strerror(args.count)] = count(); $x = bswap(args.fd); @s = strftime("%Y", nsecs) ; @u[username, cgroup] = bswap(args.count); }"#,
 ];
 
 #[test]

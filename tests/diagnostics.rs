@@ -331,3 +331,70 @@ fn len_of_a_histogram() {
 fn unknown_time_conversion() {
     insta::assert_snapshot!(diag("BEGIN { time(\"at %Q\"); }"));
 }
+
+#[test]
+fn pton_of_a_bad_address() {
+    insta::assert_snapshot!(diag("BEGIN { print(ntop(pton(\"10.0.0\"))); }"));
+}
+
+#[test]
+fn ntop_of_an_unknown_family() {
+    insta::assert_snapshot!(diag("BEGIN { print(ntop(3, 0x0100007f)); }"));
+}
+
+#[test]
+fn ntop_of_a_string() {
+    insta::assert_snapshot!(diag("BEGIN { print(ntop(comm)); }"));
+}
+
+#[test]
+fn strftime_of_a_negative_timestamp() {
+    insta::assert_snapshot!(diag("BEGIN { print(strftime(\"%H\", -5)); }"));
+}
+
+#[test]
+fn strftime_unknown_conversion() {
+    insta::assert_snapshot!(diag("BEGIN { print(strftime(\"%H:%Q\", nsecs)); }"));
+}
+
+#[test]
+fn kaddr_of_an_unknown_symbol() {
+    insta::assert_snapshot!(diag("BEGIN { @ = kaddr(\"no_such_kernel_symbol\"); }"));
+}
+
+#[test]
+fn kaddr_of_a_variable() {
+    insta::assert_snapshot!(diag("BEGIN { $s = \"init_task\"; @ = kaddr($s); }"));
+}
+
+#[test]
+fn uaddr_outside_uprobes() {
+    insta::assert_snapshot!(diag("BEGIN { @ = uaddr(\"main\"); }"));
+}
+
+#[test]
+fn uaddr_of_an_unknown_symbol() {
+    let program = format!(
+        // The spec on a line of its own: the workload's path (which differs from
+        // checkout to checkout) moves no column of the diagnostic.
+        "uprobe:{}:scry_workload_func\n{{ @ = uaddr(\"no_such_symbol\"); }}",
+        common::workload()
+    );
+    let text = diag(&program).replace(&common::workload(), "WORKLOAD");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn bswap_of_a_string() {
+    insta::assert_snapshot!(diag("BEGIN { print(bswap(comm)); }"));
+}
+
+#[test]
+fn macaddr_too_short() {
+    insta::assert_snapshot!(diag("BEGIN { print(macaddr(pton(\"1.2.3.4\"))); }"));
+}
+
+#[test]
+fn rendered_value_in_arithmetic() {
+    insta::assert_snapshot!(diag("BEGIN { @ = strerror(2) + 1; }"));
+}

@@ -64,3 +64,20 @@ fn strcontains_with_a_runtime_needle_needs_the_kernel_function() {
     let ast = parser::parse(src).expect("parses");
     assert!(sema::check(&ast, &Fake, &sema::Options::default()).is_ok());
 }
+
+#[test]
+fn library_constants_from_the_host_and_rendered_types() {
+    // The fake host's kernel symbols and TAI offset (`host::fake`); bswap of a constant
+    // folds; rendered values keep their integer operand.
+    let dump = hir(
+        r#"tracepoint:syscalls:sys_enter_read { @k = kaddr("init_task"); @s = nsecs(sw_tai);
+        @b = bswap((uint16)0x1234); @r = bswap(args.fd); @e[strerror(args.count)] = count();
+        @n = ntop(args.fd); @m = macaddr(args.buf); @p = pton("::1"); @u = username;
+        @t = strftime("%H", nsecs); @c = cgroup_path(cgroup, "unified"); }"#,
+    );
+    let init_task = scry::host::fake::KERNEL_SYMBOLS[1].1;
+    let tai = scry::host::fake::TAI_OFFSET;
+    assert!(dump.contains(&format!("int {init_task}: uint64")), "{dump}");
+    assert!(dump.contains(&format!("int {tai}: uint64")), "{dump}");
+    insta::assert_snapshot!(dump);
+}

@@ -37,6 +37,12 @@ fn programs() -> Vec<(String, String)> {
         "tracepoint:syscalls:sys_enter_* { @[probe] = count(); }".to_string(),
         "profile:hz:99 { @[cpu] = count(); } software:faults:1 { @f = count(); } interval:ms:10 { exit(); }".to_string(),
         r#"tracepoint:syscalls:sys_enter_openat { @[str(args.filename)] = count(); printf("%s\n", str(args.filename, 32)); }"#.to_string(),
+        format!(
+            r#"uprobe:{w}:scry_workload_func {{ @[ntop(arg0 & 0xff, arg1), macaddr(arg2), strerror(arg3)] = count();
+                @u = uaddr("scry_workload_func"); @s = strftime("%H:%M:%S.%f", nsecs); $t = (username, ntop(pton("::1")));
+                @c[cgroup_path(cgroup), $t] = bswap((uint32)arg0); printf("%s %s\n", macaddr(buf(arg4, 8)), $t.1); }}"#
+        ),
+        r#"tracepoint:sock:inet_sock_set_state { @[ntop(args.saddr), ntop(args.family, args.daddr_v6), bswap(args.sport)] = count(); }"#.to_string(),
     ]
     .into_iter()
     .enumerate()

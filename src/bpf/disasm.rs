@@ -86,6 +86,10 @@ pub fn disasm_one(insn: Insn) -> String {
                 Alu::Mov => "=",
                 Alu::Arsh => "s>>=",
                 Alu::Neg => return format!("{r}{d} = -{r}{d}"),
+                // ALU64 | END is the unconditional byte swap (Linux 6.6, cpu v4).
+                Alu::End if insn.class() == class::ALU64 => {
+                    return format!("r{d} = bswap{} r{d}", insn.imm);
+                }
                 Alu::End => {
                     let order = if code & 0x08 != 0 { "be" } else { "le" };
                     return format!("r{d} = {order}{} r{d}", insn.imm);
@@ -185,6 +189,11 @@ mod tests {
                 Insn::mov64_reg(R6, R1),
                 [0xbf, 0x16, 0, 0, 0, 0, 0, 0],
                 "r6 = r1",
+            ),
+            (
+                Insn::alu64_imm(Alu::End, R6, 16),
+                [0xd7, 0x06, 0, 0, 16, 0, 0, 0],
+                "r6 = bswap16 r6",
             ),
             (
                 Insn::alu64_imm(Alu::Add, R2, -8),

@@ -584,6 +584,8 @@ pub mod helper {
     pub const MAP_LOOKUP_PERCPU_ELEM: u32 = 195;
     /// `long bpf_send_signal(u32 sig)`: to the current task's process
     pub const SEND_SIGNAL: u32 = 109;
+    /// `bpf_get_current_cgroup_id`
+    pub const GET_CURRENT_CGROUP_ID: u32 = 80;
 
     /// Name of a helper for listings.
     pub fn name(id: u32) -> Option<&'static str> {

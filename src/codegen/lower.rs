@@ -446,7 +446,9 @@ impl<'a> Lowerer<'a> {
                         self.zero(at.at(n as i16), klen - n);
                     }
                 }
-                (Val::Buf { at: from, len }, Ty::Tuple(_)) => self.copy(at, from, len, 1),
+                (Val::Buf { at: from, len }, Ty::Tuple(_) | Ty::Rendered(_)) => {
+                    self.copy(at, from, len, 1)
+                }
                 (Val::Buf { at: from, len }, kt @ Ty::Buf { .. }) => {
                     let n = len.min(kt.size());
                     self.copy(at, from, n, 8);
@@ -515,6 +517,7 @@ impl<'a> Lowerer<'a> {
                 self.element(v, &t.ty, *i)
             }
             ExprKind::StrLen(s) => self.str_len(s),
+            ExprKind::Lib(call) => self.library(call, &e.ty),
             ExprKind::Deref(p) => self.deref(p, &e.ty),
             ExprKind::StrNcmp(a, b, n) => self.str_ncmp(a, b, *n),
             ExprKind::StrContains(h, needle) => self.str_contains(h, needle),
@@ -943,6 +946,7 @@ fn fingerprint(e: &hir::Expr) -> Option<String> {
         | ExprKind::Ternary(..)
         | ExprKind::ReadStr { .. }
         | ExprKind::Deref(_)
+        | ExprKind::Lib(_)
         | ExprKind::ReadBuf { .. } => return None,
     })
 }

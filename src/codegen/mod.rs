@@ -17,6 +17,7 @@ mod flow;
 mod frame;
 pub mod ir;
 pub mod layout;
+mod library;
 mod lower;
 mod percpu;
 pub mod regalloc;

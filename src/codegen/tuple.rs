@@ -34,7 +34,7 @@ impl Lowerer<'_> {
     /// Stores `v` (of type `source`) as an element of type `t` at `to`.
     fn store_element(&mut self, to: Mem, v: Val, t: &Ty, source: &Ty) {
         match (v, t) {
-            (Val::Int(src), Ty::Int { .. } | Ty::Bool | Ty::Ptr { .. }) => {
+            (Val::Int(src), Ty::Int { .. } | Ty::Bool | Ty::Ptr { .. } | Ty::Rendered(_)) => {
                 let size = Size::from_bytes(t.size()).expect("1 to 8 bytes");
                 self.ops.push(Op::Store {
                     size,
@@ -49,6 +49,7 @@ impl Lowerer<'_> {
                 self.copy(to, at, whole, 8);
                 self.copy(to.at(whole as i16), at.at(whole as i16), n - whole, 1);
             }
+            (Val::Buf { at, len }, Ty::Rendered(_)) => self.copy(to, at, len, 8),
             (Val::Buf { at, len }, Ty::Buf { .. }) => {
                 let n = len.min(t.size());
                 self.copy(to, at, n, 8);
@@ -78,7 +79,7 @@ impl Lowerer<'_> {
         let (offsets, _) = tuple_layout(elems);
         let el = at.at(offsets[index] as i16);
         match &elems[index] {
-            t @ (Ty::Int { .. } | Ty::Bool | Ty::Ptr { .. }) => {
+            t if !t.in_memory() => {
                 let r = self.new_vreg();
                 let size = Size::from_bytes(t.size()).expect("1 to 8 bytes");
                 self.ops.push(Op::Load {

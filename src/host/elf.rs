@@ -84,6 +84,30 @@ pub fn read(spec: &str) -> Result<Binary, String> {
     Ok(b)
 }
 
+/// The address (`st_value`) and size of the symbol `name` — a function or an object —
+/// of the binary `spec` names; `Ok(None)` when it has none.
+pub fn symbol(spec: &str, name: &str) -> Result<Option<(u64, u64)>, String> {
+    let path = resolve(spec)?;
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    let elf = Elf::parse(&bytes).map_err(|e| format!("`{shown}` is not an ELF binary: {e}"))?;
+    let tables = [(&elf.syms, &elf.strtab), (&elf.dynsyms, &elf.dynstrtab)];
+    for (syms, strtab) in tables {
+        for s in syms.iter() {
+            if s.st_shndx == 0 || s.st_value == 0 {
+                continue;
+            }
+            let Some(sym_name) = strtab.get_at(s.st_name) else {
+                continue;
+            };
+            if sym_name.split('@').next() == Some(name) {
+                return Ok(Some((s.st_value, s.st_size)));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// Function symbols and loadable segments of an ELF image.
 pub fn parse(bytes: &[u8]) -> Result<Binary, String> {
     let elf = Elf::parse(bytes).map_err(|e| e.to_string())?;

@@ -29,6 +29,15 @@ const SWITCH: &str = "format:
 \tfield:long prev_state;\toffset:32;\tsize:8;\tsigned:1;
 ";
 
+/// The kernel symbols the fake kernel has, with their addresses.
+pub const KERNEL_SYMBOLS: &[(&str, u64)] = &[
+    ("_stext", 0xffff_ffff_8100_0000),
+    ("init_task", 0xffff_ffff_82a0_c940),
+];
+
+/// `CLOCK_TAI` − `CLOCK_BOOTTIME` on the fake machine.
+pub const TAI_OFFSET: u64 = 1_700_000_037_000_000_000;
+
 impl Host for Fake {
     fn tracepoint_format(&self, category: &str, name: &str) -> Option<TracepointFormat> {
         match (category, name) {
@@ -37,6 +46,17 @@ impl Host for Fake {
             ("sched", "sched_switch") => parse_format(SWITCH),
             _ => None,
         }
+    }
+
+    fn kernel_symbol(&self, name: &str) -> Option<u64> {
+        KERNEL_SYMBOLS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, a)| a)
+    }
+
+    fn tai_offset(&self) -> Option<u64> {
+        Some(TAI_OFFSET)
     }
 
     fn tracepoints(&self) -> Vec<(String, String)> {

@@ -59,4 +59,19 @@ pub trait Host {
         let _ = name;
         None
     }
+    /// The address of kernel symbol `name` (`/proc/kallsyms`), if there is one.
+    fn kernel_symbol(&self, name: &str) -> Option<u64> {
+        let _ = name;
+        None
+    }
+    /// The address and size of symbol `name` (a function or an object) in the binary
+    /// `path`; `Ok(None)` when it has no such symbol.
+    fn binary_symbol(&self, path: &str, name: &str) -> Result<Option<(u64, u64)>, String> {
+        let _ = name;
+        Err(format!("cannot read `{path}`: no binaries in this catalog"))
+    }
+    /// `CLOCK_TAI` − `CLOCK_BOOTTIME` in nanoseconds now, for `nsecs(sw_tai)`.
+    fn tai_offset(&self) -> Option<u64> {
+        None
+    }
 }

@@ -127,6 +127,51 @@ impl Host for System {
         highest.map_or(0, |h| h + 1).max(self.online_cpus())
     }
 
+    fn kernel_symbol(&self, name: &str) -> Option<u64> {
+        let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
+        text.lines().find_map(|l| {
+            let mut f = l.split_whitespace();
+            let (addr, _kind, sym) = (f.next()?, f.next()?, f.next()?);
+            // Addresses read as 0 when kptr_restrict hides them: no use to a program.
+            (sym == name)
+                .then(|| u64::from_str_radix(addr, 16).ok())
+                .flatten()
+                .filter(|&a| a != 0)
+        })
+    }
+
+    fn binary_symbol(&self, path: &str, name: &str) -> Result<Option<(u64, u64)>, String> {
+        super::elf::symbol(path, name)
+    }
+
+    fn tai_offset(&self) -> Option<u64> {
+        let read = |id| {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: a valid timespec to fill.
+            (unsafe { libc::clock_gettime(id, &mut ts) } == 0)
+                .then(|| ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128)
+        };
+        // The boot clock read between two reads of TAI, the closest of five tries.
+        let mut best: Option<(i128, i128)> = None;
+        for _ in 0..5 {
+            let (Some(before), Some(boot), Some(after)) = (
+                read(libc::CLOCK_TAI),
+                read(libc::CLOCK_BOOTTIME),
+                read(libc::CLOCK_TAI),
+            ) else {
+                continue;
+            };
+            let spread = after - before;
+            if spread >= 0 && best.is_none_or(|(s, _)| spread < s) {
+                best = Some((spread, (before + after) / 2 - boot));
+            }
+        }
+        best.and_then(|(_, d)| u64::try_from(d).ok())
+    }
+
     fn kernel_function(&self, name: &str) -> Option<u32> {
         if let Some(&id) = self.kfuncs.borrow().get(name) {
             return id;

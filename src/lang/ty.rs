@@ -37,6 +37,8 @@ pub enum Ty {
         /// Whose memory it points into.
         space: AddrSpace,
     },
+    /// A value scry renders as text in userspace (`ntop`, `strerror`, ...).
+    Rendered(super::render::Rendered),
     /// No value (statements, `printf`, `exit`).
     Void,
 }
@@ -75,6 +77,7 @@ impl Ty {
                 round_up(size, align)
             }
             Ty::Ptr { .. } => 8,
+            Ty::Rendered(r) => r.size(),
             Ty::Void => 0,
         }
     }
@@ -84,7 +87,7 @@ impl Ty {
         match self {
             Ty::Int { bits, .. } => *bits as u32 / 8,
             Ty::Str { .. } | Ty::Bool => 1,
-            Ty::Buf { .. } | Ty::Ptr { .. } => 8,
+            Ty::Buf { .. } | Ty::Ptr { .. } | Ty::Rendered(_) => 8,
             Ty::Tuple(elems) => tuple_layout(elems).1.1,
             Ty::Void => 1,
         }
@@ -100,9 +103,14 @@ impl Ty {
         matches!(self, Ty::Int { .. } | Ty::Bool)
     }
 
-    /// True for values kept in memory rather than a register: strings, buffers, tuples.
+    /// True for values kept in memory rather than a register: strings, buffers, tuples,
+    /// addresses from `ntop()` and `macaddr()`.
     pub fn in_memory(&self) -> bool {
-        matches!(self, Ty::Str { .. } | Ty::Buf { .. } | Ty::Tuple(_))
+        match self {
+            Ty::Str { .. } | Ty::Buf { .. } | Ty::Tuple(_) => true,
+            Ty::Rendered(r) => r.in_memory(),
+            _ => false,
+        }
     }
 
     /// True for pointers.
@@ -188,6 +196,7 @@ impl fmt::Display for Ty {
             Ty::Ptr { to, .. } if **to == Ty::Void => write!(f, "void *"),
             Ty::Ptr { to, .. } if to.is_ptr() => write!(f, "{to}*"),
             Ty::Ptr { to, .. } => write!(f, "{to} *"),
+            Ty::Rendered(r) => write!(f, "{r}"),
             Ty::Void => write!(f, "none"),
         }
     }

@@ -2,6 +2,7 @@
 //! renders them: integers, strings, merged aggregation values, map entries.
 
 use super::agg::ValueKind;
+use super::render::Facts;
 use super::ty::Ty;
 
 /// A decoded key element or value.
@@ -22,6 +23,14 @@ pub enum Datum {
     Buf(Vec<u8>),
     /// A tuple, printed `(1, two, 3)`.
     Tuple(Vec<Datum>),
+    /// A value rendered in userspace (`ntop()`, `strerror()`, ...): its bytes as the
+    /// program stored them (entries sort by them) and its text.
+    Rendered {
+        /// The stored bytes.
+        raw: Vec<u8>,
+        /// What it prints as (`super::render::text`).
+        text: Vec<u8>,
+    },
 }
 
 impl Datum {
@@ -30,7 +39,7 @@ impl Datum {
     pub fn render(&self, out: &mut Vec<u8>) {
         use std::io::Write;
         match self {
-            Datum::Str(s) => out.extend_from_slice(s),
+            Datum::Str(s) | Datum::Rendered { text: s, .. } => out.extend_from_slice(s),
             Datum::Tuple(items) => {
                 out.push(b'(');
                 for (i, d) in items.iter().enumerate() {
@@ -64,8 +73,9 @@ impl std::fmt::Display for Datum {
     }
 }
 
-/// Decodes one value of type `ty` from `bytes`.
-pub fn decode(ty: &Ty, bytes: &[u8]) -> Datum {
+/// Decodes one value of type `ty` from `bytes`; `facts` render the values that need the
+/// machine (see [`super::render`]).
+pub fn decode(ty: &Ty, bytes: &[u8], facts: &dyn Facts) -> Datum {
     match ty {
         Ty::Int { bits, signed } => {
             let n = (*bits as usize / 8).min(bytes.len());
@@ -90,7 +100,7 @@ pub fn decode(ty: &Ty, bytes: &[u8]) -> Datum {
                 elems
                     .iter()
                     .zip(offsets)
-                    .map(|(t, o)| decode(t, bytes.get(o as usize..).unwrap_or(&[])))
+                    .map(|(t, o)| decode(t, bytes.get(o as usize..).unwrap_or(&[]), facts))
                     .collect(),
             )
         }
@@ -100,6 +110,13 @@ pub fn decode(ty: &Ty, bytes: &[u8]) -> Datum {
             let n = bytes.len().min(8);
             raw[..n].copy_from_slice(&bytes[..n]);
             Datum::Ptr(u64::from_le_bytes(raw))
+        }
+        Ty::Rendered(kind) => {
+            let raw = bytes[..(kind.size() as usize).min(bytes.len())].to_vec();
+            Datum::Rendered {
+                text: super::render::text(kind, &raw, facts),
+                raw,
+            }
         }
         Ty::Void => Datum::Unsigned(0),
     }
@@ -196,8 +213,9 @@ impl MapSnapshot {
 
     /// A snapshot with `entries` put in print order.
     pub fn new(name: String, kind: ValueKind, keyed: bool, mut entries: Vec<Entry>) -> Self {
-        if matches!(&kind, ValueKind::Scalar(t) if t.in_memory()) {
-            // Maps of strings and tuples print in key order, as bpftrace prints them.
+        if matches!(&kind, ValueKind::Scalar(t) if t.in_memory() || matches!(t, Ty::Rendered(_))) {
+            // Maps of strings, tuples and rendered values print in key order, as
+            // bpftrace prints them.
             entries.sort_by(|a, b| a.key.cmp(&b.key));
         } else {
             entries.sort_by(|a, b| {

@@ -235,7 +235,7 @@ fn datum(out: &mut Vec<u8>, d: &Datum) {
         Datum::Signed(v) => number(out, *v as i128),
         Datum::Unsigned(v) => number(out, *v as i128),
         Datum::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Datum::Str(s) => string(out, s),
+        Datum::Str(s) | Datum::Rendered { text: s, .. } => string(out, s),
         Datum::Ptr(v) => number(out, *v as i128),
         Datum::Buf(b) => string(out, crate::lang::format::escape_buffer(b, 'r').as_bytes()),
         Datum::Tuple(items) => {

@@ -15,6 +15,7 @@ use crate::artifact::{EventKind, Manifest};
 use crate::diag::SourceLocation;
 use crate::lang::agg::MapAction;
 use crate::lang::format::{self, Piece, Value};
+use crate::lang::render::{self, Facts};
 use crate::lang::ty::Ty;
 use crate::output::Output;
 
@@ -45,6 +46,8 @@ pub enum Flow {
 pub struct Decoder {
     formats: Vec<Option<Printf>>,
     kinds: Vec<EventKind>,
+    /// What rendering values in userspace needs to know of the machine.
+    facts: Rc<dyn Facts>,
     /// Records that could not be decoded.
     malformed: u64,
     text: Vec<u8>,
@@ -53,8 +56,9 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    /// Pre-parses every printf format of `meta`.
-    pub fn new(meta: &Manifest) -> Decoder {
+    /// Pre-parses every printf format of `meta`; `facts` render values such as
+    /// `strerror()` and `ntop()`.
+    pub fn new(meta: &Manifest, facts: Rc<dyn Facts>) -> Decoder {
         let formats = meta
             .events
             .iter()
@@ -66,6 +70,7 @@ impl Decoder {
         Decoder {
             formats,
             kinds: meta.events.clone(),
+            facts,
             malformed: 0,
             text: Vec::new(),
             locations: Vec::new(),
@@ -167,7 +172,7 @@ impl Decoder {
             }
             Some(EventKind::Print { ty, at }) => {
                 let bytes = data.get(*at as usize..).unwrap_or(&[]);
-                out.value(&crate::lang::value::decode(ty, bytes))?;
+                out.value(&crate::lang::value::decode(ty, bytes, &*self.facts))?;
             }
             Some(
                 kind @ (EventKind::Printf { .. }
@@ -179,7 +184,7 @@ impl Decoder {
                     self.malformed += 1;
                     return Ok(Flow::Continue);
                 };
-                let values = arguments(pieces, args, data);
+                let values = arguments(pieces, args, data, &*self.facts);
                 self.text.clear();
                 self.text
                     .extend_from_slice(&format::render(pieces, &values));
@@ -218,7 +223,12 @@ impl Decoder {
 
 /// The arguments of a formatted event, decoded from its record: strings and buffers as
 /// bytes, integers as their bits, and any other value a `%s` prints as its text.
-fn arguments(pieces: &[Piece], args: &[(Ty, u32)], data: &[u8]) -> Vec<Value> {
+fn arguments(
+    pieces: &[Piece],
+    args: &[(Ty, u32)],
+    data: &[u8],
+    facts: &dyn render::Facts,
+) -> Vec<Value> {
     let kinds = format::arg_kinds(pieces);
     args.iter()
         .zip(kinds)
@@ -227,8 +237,14 @@ fn arguments(pieces: &[Piece], args: &[(Ty, u32)], data: &[u8]) -> Vec<Value> {
             match ty {
                 Ty::Str { len } => Value::Str(at[..(*len as usize).min(at.len())].to_vec()),
                 Ty::Buf { len } => Value::Buf(crate::lang::value::buffer(*len, at).to_vec()),
+                Ty::Rendered(kind) => {
+                    // NUL-terminated: the text is whole, never cut.
+                    let mut text = render::text(kind, at, facts);
+                    text.push(0);
+                    Value::Str(text)
+                }
                 t if kind == format::ArgKind::Str => {
-                    Value::Text(crate::lang::value::decode(t, at).to_bytes())
+                    Value::Text(crate::lang::value::decode(t, at, facts).to_bytes())
                 }
                 t => {
                     let mut raw = [0u8; 8];
@@ -261,46 +277,9 @@ pub fn ring_buffer<'a>(map: &'a dyn MapCore, queue: &Queue) -> Result<RingBuffer
         .map_err(|e| Error::Other(format!("ring buffer: {e}")))
 }
 
-/// The wall-clock time now in `strftime(3)`'s `format`, local time, with bpftrace's `%f`
-/// (microseconds, six digits) filled in first.
+/// The wall-clock time now in `strftime(3)`'s `format`, local time (`%f` is
+/// microseconds).
 fn wall_clock(format: &str) -> Vec<u8> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid timespec to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-    let mut fmt = String::with_capacity(format.len());
-    let mut chars = format.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, chars.peek()) {
-            ('%', Some('f')) => {
-                chars.next();
-                fmt.push_str(&format!("{:06}", ts.tv_nsec / 1000));
-            }
-            ('%', Some('%')) => {
-                chars.next();
-                fmt.push_str("%%");
-            }
-            (c, _) => fmt.push(c),
-        }
-    }
-    let Ok(cfmt) = std::ffi::CString::new(fmt) else {
-        return Vec::new();
-    };
-    // SAFETY: `tm` is plain data, filled by localtime_r from a valid time_t.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    unsafe { libc::localtime_r(&ts.tv_sec, &mut tm) };
-    let mut buf = vec![0u8; 256 + format.len() * 8];
-    // SAFETY: buf has buf.len() bytes; cfmt is NUL-terminated; tm was filled above.
-    let n = unsafe {
-        libc::strftime(
-            buf.as_mut_ptr() as *mut libc::c_char,
-            buf.len(),
-            cfmt.as_ptr(),
-            &tm,
-        )
-    };
-    buf.truncate(n);
-    buf
+    let (secs, nsec) = super::render::now();
+    super::render::strftime(format, secs, nsec)
 }

@@ -9,16 +9,17 @@ use libbpf_rs::{MapCore, MapFlags};
 use crate::artifact::MapMeta;
 use crate::bpf::abi::MapKind;
 use crate::lang::agg::ValueKind;
+use crate::lang::render::Facts;
 use crate::lang::ty::tuple_layout;
 use crate::lang::value::{Datum, Entry, MapSnapshot, Value, avg, decode};
 
 /// Decodes a key with `meta`'s layout.
-pub fn decode_key(meta: &MapMeta, key: &[u8]) -> Vec<Datum> {
+pub fn decode_key(meta: &MapMeta, key: &[u8], facts: &dyn Facts) -> Vec<Datum> {
     let (offsets, _) = tuple_layout(&meta.keys);
     meta.keys
         .iter()
         .zip(offsets)
-        .map(|(t, o)| decode(t, key.get(o as usize..).unwrap_or(&[])))
+        .map(|(t, o)| decode(t, key.get(o as usize..).unwrap_or(&[]), facts))
         .collect()
 }
 
@@ -30,7 +31,7 @@ fn word(v: &[u8], i: usize) -> u64 {
 
 /// Merges per-CPU values (each rounded to 8 bytes) or decodes a plain value; `None`
 /// when the entry holds nothing yet (no CPU set a min/max, an avg of nothing).
-pub fn decode_value(meta: &MapMeta, per_cpu: &[Vec<u8>]) -> Option<Value> {
+pub fn decode_value(meta: &MapMeta, per_cpu: &[Vec<u8>], facts: &dyn Facts) -> Option<Value> {
     let sum = |i| {
         per_cpu
             .iter()
@@ -47,7 +48,7 @@ pub fn decode_value(meta: &MapMeta, per_cpu: &[Vec<u8>]) -> Option<Value> {
         ValueKind::Count => Datum::Unsigned(sum(0)),
         ValueKind::Sum { signed: true } => Datum::Signed(sum(0) as i64),
         ValueKind::Sum { signed: false } => Datum::Unsigned(sum(0)),
-        ValueKind::Scalar(t) => decode(t, per_cpu.first().map(Vec::as_slice).unwrap_or(&[])),
+        ValueKind::Scalar(t) => decode(t, per_cpu.first().map(Vec::as_slice).unwrap_or(&[]), facts),
         ValueKind::Min => Datum::Signed(set().min()?),
         ValueKind::Max => Datum::Signed(set().max()?),
         ValueKind::Avg | ValueKind::Stats => {
@@ -95,13 +96,13 @@ pub fn flag_word(map: &dyn MapCore) -> u64 {
         .map_or(0, |v| word(&v, 0))
 }
 
-/// Reads `map` whole, in print order.
-pub fn snapshot(map: &dyn MapCore, meta: &MapMeta, percpu: bool) -> MapSnapshot {
+/// Reads `map` whole, in print order; `facts` render values such as `ntop()`.
+pub fn snapshot(map: &dyn MapCore, meta: &MapMeta, percpu: bool, facts: &dyn Facts) -> MapSnapshot {
     MapSnapshot::new(
         meta.name.clone(),
         meta.value.clone(),
         !meta.keys.is_empty(),
-        read(map, meta, percpu),
+        read(map, meta, percpu, facts),
     )
 }
 
@@ -136,7 +137,7 @@ pub fn zero(map: &dyn MapCore, kind: MapKind) {
 }
 
 /// Reads every entry of `map`.
-pub fn read(map: &dyn MapCore, meta: &MapMeta, percpu: bool) -> Vec<Entry> {
+pub fn read(map: &dyn MapCore, meta: &MapMeta, percpu: bool, facts: &dyn Facts) -> Vec<Entry> {
     let lookup = |key: &[u8]| {
         if percpu {
             map.lookup_percpu(key, MapFlags::ANY).ok().flatten()
@@ -168,7 +169,7 @@ pub fn read(map: &dyn MapCore, meta: &MapMeta, percpu: bool) -> Vec<Entry> {
                 continue;
             }
             let slot = hists
-                .entry(decode_key(meta, &key))
+                .entry(decode_key(meta, &key, facts))
                 .or_insert_with(|| vec![0; n as usize]);
             slot[bucket as usize] += count;
         }
@@ -183,7 +184,7 @@ pub fn read(map: &dyn MapCore, meta: &MapMeta, percpu: bool) -> Vec<Entry> {
     let mut entries = Vec::new();
     for key in map.keys() {
         let Some(values) = lookup(&key) else { continue };
-        let Some(value) = decode_value(meta, &values) else {
+        let Some(value) = decode_value(meta, &values, facts) else {
             continue;
         };
         // An unkeyed count() lives in a one-slot per-CPU array whose slot exists from the
@@ -195,7 +196,7 @@ pub fn read(map: &dyn MapCore, meta: &MapMeta, percpu: bool) -> Vec<Entry> {
             continue;
         }
         entries.push(Entry {
-            key: decode_key(meta, &key),
+            key: decode_key(meta, &key, facts),
             value,
         });
     }
@@ -206,6 +207,7 @@ pub fn read(map: &dyn MapCore, meta: &MapMeta, percpu: bool) -> Vec<Entry> {
 mod tests {
     use super::*;
     use crate::lang::ty::Ty;
+    use crate::runtime::render::Machine;
 
     fn meta(keys: Vec<Ty>, value: ValueKind) -> MapMeta {
         MapMeta {
@@ -222,24 +224,28 @@ mod tests {
         let mut key = 7u64.to_le_bytes().to_vec();
         key.extend(b"bash\0\0\0\0\0\0\0\0\0\0\0\0");
         assert_eq!(
-            decode_key(&m, &key),
+            decode_key(&m, &key, &Machine::new()),
             [Datum::Unsigned(7), Datum::Str("bash".into())]
         );
         let per_cpu = [5u64.to_le_bytes().to_vec(), 4u64.to_le_bytes().to_vec()];
         assert_eq!(
-            decode_value(&m, &per_cpu),
+            decode_value(&m, &per_cpu, &Machine::new()),
             Some(Value::Scalar(Datum::Unsigned(9)))
         );
         let s = meta(vec![], ValueKind::Sum { signed: true });
         let v = [(-5i64).to_le_bytes().to_vec(), 2i64.to_le_bytes().to_vec()];
-        assert_eq!(decode_value(&s, &v), Some(Value::Scalar(Datum::Signed(-3))));
+        assert_eq!(
+            decode_value(&s, &v, &Machine::new()),
+            Some(Value::Scalar(Datum::Signed(-3)))
+        );
         assert_eq!(
             decode(
                 &Ty::Int {
                     bits: 32,
                     signed: true
                 },
-                &(-1i32).to_le_bytes()
+                &(-1i32).to_le_bytes(),
+                &Machine::new()
             ),
             Datum::Signed(-1)
         );
@@ -253,13 +259,13 @@ mod tests {
             b
         };
         let vals = [cpu(5, 1), cpu(-7, 1), cpu(-100, 0)];
-        let get = |k| decode_value(&meta(vec![], k), &vals);
+        let get = |k| decode_value(&meta(vec![], k), &vals, &Machine::new());
         assert_eq!(get(ValueKind::Min), Some(Value::Scalar(Datum::Signed(-7))));
         assert_eq!(get(ValueKind::Max), Some(Value::Scalar(Datum::Signed(5))));
         // {sum, count}: (5 - 7 - 100) / 2 = -51.
         assert_eq!(get(ValueKind::Avg), Some(Value::Scalar(Datum::Signed(-51))));
         assert_eq!(
-            decode_value(&meta(vec![], ValueKind::Min), &[cpu(3, 0)]),
+            decode_value(&meta(vec![], ValueKind::Min), &[cpu(3, 0)], &Machine::new()),
             None
         );
     }

@@ -11,6 +11,7 @@ pub mod attach;
 pub mod child;
 pub mod events;
 pub mod maps;
+pub mod render;
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -199,9 +200,12 @@ pub fn run_with_output(
     }
 
     let queue = events::Queue::default();
-    let mut decoder = events::Decoder::new(meta).with_source(&opts.source.0, &opts.source.1);
+    let facts = std::rc::Rc::new(render::Machine::new());
+    let mut decoder =
+        events::Decoder::new(meta, facts.clone()).with_source(&opts.source.0, &opts.source.1);
     let mut live = Live {
         meta,
+        facts: facts.clone(),
         handles: (0..meta.bpf_maps.len())
             .map(|i| map_of(i).map(|m| m as &dyn MapCore))
             .collect(),
@@ -330,6 +334,7 @@ pub fn run_with_output(
             map as &dyn MapCore,
             m,
             meta.bpf_maps[m.bpf_map].kind.is_percpu(),
+            &*facts,
         );
         if !snap.entries.is_empty() {
             out.map(&snap).map_err(io_err)?;
@@ -437,6 +442,8 @@ struct Live<'a> {
     meta: &'a crate::artifact::Manifest,
     /// By index into the manifest's BPF maps.
     handles: Vec<Option<&'a dyn MapCore>>,
+    /// For the values rendered in userspace.
+    facts: std::rc::Rc<render::Machine>,
 }
 
 impl events::MapActions for Live<'_> {
@@ -456,7 +463,8 @@ impl events::MapActions for Live<'_> {
         let kind = self.meta.bpf_maps[m.bpf_map].kind;
         match action {
             MapAction::Print { top, div } => {
-                let snap = maps::snapshot(handle, m, kind.is_percpu()).top_div(top, div);
+                let snap =
+                    maps::snapshot(handle, m, kind.is_percpu(), &*self.facts).top_div(top, div);
                 out.map_now(&snap)
             }
             MapAction::Clear => {

@@ -23,6 +23,8 @@ pub enum Source {
     Args,
     /// A function argument in a register, `arg0` … `arg5`.
     Arg,
+    /// Made by `sema::library` (`cgroup`, `username`).
+    Library,
 }
 
 /// One row of the table.
@@ -143,6 +145,20 @@ pub const BUILTINS: &[BuiltinDef] = &[
         "string[16]",
         EVERY,
         "the current task's name",
+    ),
+    row(
+        "cgroup",
+        Source::Library,
+        "uint64",
+        EVERY,
+        "the current task's cgroup v2 id (bpf_get_current_cgroup_id)",
+    ),
+    row(
+        "username",
+        Source::Library,
+        "username_t",
+        EVERY,
+        "the current user's name: the uid, looked up in /etc/passwd when printed",
     ),
     row(
         "cpid",

@@ -10,7 +10,7 @@ use crate::lang::agg::ValueKind;
 use crate::lang::ty::Ty;
 
 impl Checker<'_> {
-    /// `nsecs(clock)`: `monotonic` (as `nsecs`), `boot` or `tai`.
+    /// `nsecs(clock)`: `monotonic` (as `nsecs`), `boot`, `tai` or `sw_tai`.
     pub(crate) fn nsecs_of(
         &mut self,
         args: &[ast::Expr],
@@ -21,13 +21,14 @@ impl Checker<'_> {
             Some(ast::ExprKind::Ident(c)) if c == "monotonic" => Builtin::Nsecs,
             Some(ast::ExprKind::Ident(c)) if c == "boot" => Builtin::NsecsBoot,
             Some(ast::ExprKind::Ident(c)) if c == "tai" => Builtin::NsecsTai,
+            Some(ast::ExprKind::Ident(c)) if c == "sw_tai" => return self.sw_tai(span),
             Some(_) => {
                 let a = &args[0];
                 self.error(
                     Diagnostic::error(
                         "E0304",
                         a.span,
-                        "`nsecs()` takes a clock: monotonic, boot or tai",
+                        "`nsecs()` takes a clock: monotonic, boot, tai or sw_tai",
                     )
                     .with_label("not a clock")
                     .with_help("write `nsecs(boot)`; `nsecs` alone is the monotonic clock"),

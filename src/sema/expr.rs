@@ -266,6 +266,7 @@ impl Checker<'_> {
                 }
             }
             Source::Probe => string(scope.display.clone()),
+            Source::Library => self.library_builtin(def.name, span),
             Source::Ncpus => Some(hir::Expr {
                 kind: ExprKind::Int(self.host.online_cpus() as u64),
                 ty: u32_ty,
@@ -548,7 +549,9 @@ impl Checker<'_> {
                     .with_label("type mismatch")
                     .with_note(l.span, format!("this is {}", l.ty))
                     .with_note(r.span, format!("this is {}", r.ty))
-                    .with_help(if matches!(op, BinOp::Eq | BinOp::Ne) {
+                    .with_help(if matches!((&l.ty, &r.ty), (Ty::Rendered(_), _) | (_, Ty::Rendered(_))) {
+                        "a value scry renders (ntop(), strerror(), strftime(), ...) can only be printed or stored"
+                    } else if matches!(op, BinOp::Eq | BinOp::Ne) {
                         "compare strings with strings (`comm == \"bash\"`) and integers with integers"
                     } else {
                         "strings can only be compared with `==` and `!=`"
@@ -740,6 +743,9 @@ impl Checker<'_> {
     ) -> Option<hir::Expr> {
         let f = functions::lookup(name).expect("caller looked it up");
         self.arity(f.name, args, f.min_args, f.max_args, span)?;
+        if super::library::FUNCTIONS.contains(&f.name) {
+            return self.library_call(f.name, args, span, scope);
+        }
         if f.name == "buf" {
             return self.read_buf(args, span, scope);
         }

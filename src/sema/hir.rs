@@ -400,4 +400,67 @@ pub enum ExprKind {
         /// that does not fit is marked as cut, and prints with the `..` trailer.
         at_max: bool,
     },
+    /// A library function or builtin of `sema::library`.
+    Lib(LibCall),
+}
+
+/// The library's functions and builtins (`bswap`, `ntop`, `strerror`, `cgroup`, ...),
+/// checked in `sema::library` and lowered in `codegen::library`. Values rendered in
+/// userspace have a [`Ty::Rendered`] type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LibCall {
+    /// `bswap(x)`: the bytes of integer `x` in reverse order, in the width of this
+    /// expression's (unsigned) type.
+    Bswap(Box<Expr>),
+    /// `ntop([af, ] addr)`: a `Rendered::Inet`, the family `af` followed by the address:
+    /// an integer's 4 bytes as they lie in memory (network order), or the bytes of a
+    /// byte array (see [`LibCall::MacAddr`]), 4 or 16 of them.
+    Inet {
+        /// `AF_INET` (2) or `AF_INET6` (10), or any integer at run time.
+        af: Box<Expr>,
+        /// The address.
+        addr: Box<Expr>,
+    },
+    /// `macaddr(bytes)`: the first 6 bytes of a byte array: a buffer (its bytes follow
+    /// its count) or an array field of the context read as a string-typed buffer.
+    MacAddr(Box<Expr>),
+    /// `pton("...")`: constant bytes, as a buffer of this expression's type.
+    Bytes(Vec<u8>),
+    /// The integer operand carried as this expression's rendered type (`strerror`,
+    /// `username`, `cgroup_path`, `strftime`): printed by scry, unchanged in BPF.
+    Tagged(Box<Expr>),
+    /// `cgroup`: the current task's cgroup v2 id (`bpf_get_current_cgroup_id`).
+    CgroupId,
+}
+
+impl LibCall {
+    /// The expressions it computes its value from.
+    pub fn operands(&self) -> Vec<&Expr> {
+        match self {
+            LibCall::Bswap(a) | LibCall::MacAddr(a) | LibCall::Tagged(a) => vec![a],
+            LibCall::Inet { af, addr } => vec![af, addr],
+            LibCall::Bytes(_) | LibCall::CgroupId => vec![],
+        }
+    }
+
+    /// The same, to change in place.
+    pub fn operands_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
+            LibCall::Bswap(a) | LibCall::MacAddr(a) | LibCall::Tagged(a) => vec![a],
+            LibCall::Inet { af, addr } => vec![af, addr],
+            LibCall::Bytes(_) | LibCall::CgroupId => vec![],
+        }
+    }
+
+    /// How `--dump hir` names it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LibCall::Bswap(_) => "bswap",
+            LibCall::Inet { .. } => "ntop",
+            LibCall::MacAddr(_) => "macaddr",
+            LibCall::Bytes(_) => "bytes",
+            LibCall::Tagged(_) => "rendered",
+            LibCall::CgroupId => "cgroup",
+        }
+    }
 }

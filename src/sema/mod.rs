@@ -11,6 +11,7 @@ mod calls;
 mod expr;
 pub mod functions;
 pub mod hir;
+mod library;
 mod loops;
 mod output;
 mod pointer;
@@ -154,6 +155,8 @@ pub(crate) struct ProbeScope {
     pub(crate) in_scope: Vec<(String, usize)>,
     /// Loops enclosing the statement being checked.
     pub(crate) loops: u32,
+    /// The probed binary of a uprobe (for `uaddr()`).
+    pub(crate) binary: Option<String>,
 }
 
 impl Checker<'_> {
@@ -226,6 +229,10 @@ impl Checker<'_> {
             info: Vec::new(),
             in_scope: Vec::new(),
             loops: 0,
+            binary: match &point.target {
+                probe::Target::Uprobe { path, .. } => Some(path.clone()),
+                _ => None,
+            },
         };
         let errors_before = self.diags.len();
         let predicate = probe.predicate.as_ref().and_then(|p| {

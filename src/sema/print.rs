@@ -290,6 +290,12 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
             expr(out, ptr, depth + 1);
             expr(out, len, depth + 1);
         }
+        ExprKind::Lib(c) => {
+            let _ = writeln!(out, "{}: {ty}", c.name());
+            c.operands()
+                .into_iter()
+                .for_each(|a| expr(out, a, depth + 1));
+        }
         ExprKind::ReadStr {
             ptr, limit, space, ..
         } => {

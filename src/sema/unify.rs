@@ -39,6 +39,7 @@ pub fn unify(a: &Ty, b: &Ty) -> Option<Ty> {
         (Ty::Bool, Ty::Bool) => Some(Ty::Bool),
         (Ty::Ptr { .. }, Ty::Ptr { .. }) if a == b => Some(a.clone()),
         (Ty::Bool, Ty::Int { .. }) | (Ty::Int { .. }, Ty::Bool) => Some(Ty::U64),
+        (Ty::Rendered(_), Ty::Rendered(_)) if a == b => Some(a.clone()),
         _ => None,
     }
 }
@@ -214,6 +215,7 @@ fn in_expr(e: &mut hir::Expr, maps: &[hir::Map]) {
                 in_expr(l, maps);
             }
         }
+        ExprKind::Lib(c) => c.operands_mut().into_iter().for_each(|a| in_expr(a, maps)),
         ExprKind::Int(_)
         | ExprKind::MapLen(_)
         | ExprKind::Str(_)

@@ -117,6 +117,7 @@ pub fn expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
                 expr(l, f);
             }
         }
+        ExprKind::Lib(c) => c.operands().into_iter().for_each(|a| expr(a, f)),
         ExprKind::Int(_)
         | ExprKind::MapLen(_)
         | ExprKind::Str(_)

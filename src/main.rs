@@ -295,7 +295,7 @@ fn runtime_diagnostic(e: runtime::Error, manifest: &Manifest) -> Diagnostic {
                 )
                 .with_label("unbounded loop")
                 .with_help(
-                    "bound it with a counter the verifier can follow, e.g. `$i = 0; while ($i < 100) { ...; $i++; }`, or use `unroll(N)`",
+                    "loop over a range instead: `for ($i : 0..N) { ... }` runs in a bpf_loop callback, which the verifier checks once whatever N is",
                 )
                 .with_detail(log_tail(log));
             }

@@ -20,6 +20,7 @@ use super::ir::{Arg, Base, Mem, Op, Src, VReg};
 use super::lower::Lowerer;
 use crate::bpf::insn::helper;
 use crate::bpf::{Cond, Size};
+use crate::lang::agg::ValueKind;
 use crate::lang::ty::{Ty, tuple_layout};
 use crate::sema::hir::{self, ExprKind, StmtKind};
 
@@ -426,6 +427,9 @@ impl Lowerer<'_> {
         let (offsets, _) = tuple_layout(&parts);
         let sizes = [parts[0].size(), parts[1].size()];
         let value_at = offsets[1] as i16;
+        // The value of a per-CPU aggregation is every CPU's combined, as reads of it
+        // are elsewhere; the callback's value pointer holds only this CPU's.
+        let aggregated = !matches!(self.layout.maps[map].value, ValueKind::Scalar(_));
         let prologue = move |cb: &mut Lowerer<'_>, regs: &[VReg]| {
             let slot = cb.var_slot(var);
             let key = Mem {
@@ -437,7 +441,18 @@ impl Lowerer<'_> {
                 off: 0,
             };
             cb.copy(slot, key, sizes[0], 8);
-            cb.copy(slot.at(value_at), value, sizes[1], 8);
+            if aggregated {
+                let v = cb.percpu_value(map, key);
+                let at = slot.at(value_at);
+                cb.ops.push(Op::Store {
+                    size: Size::DW,
+                    base: at.base,
+                    off: at.off,
+                    src: Src::V(v),
+                });
+            } else {
+                cb.copy(slot.at(value_at), value, sizes[1], 8);
+            }
         };
         let index = self.callback(id, 4, 3, &prologue, body);
         let bpf_map = self.layout.maps[map].bpf_map;

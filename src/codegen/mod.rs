@@ -242,10 +242,15 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
             });
         }
         let mut spans = Vec::new();
-        crate::sema::visit::stmts(&probe.body, &mut |s| {
-            if let hir::StmtKind::While { .. } | hir::StmtKind::For { .. } = s.kind {
-                spans.push(s.span);
+        // Inline loops: the ones the verifier must bound.
+        crate::sema::visit::stmts(&probe.body, &mut |s| match &s.kind {
+            hir::StmtKind::While { .. } => spans.push(s.span),
+            hir::StmtKind::For { start, end, .. }
+                if callback::inline_range(start, end).is_some() =>
+            {
+                spans.push(s.span)
             }
+            _ => {}
         });
         loops.push(spans);
         let (kind, section) = probe.target.program();

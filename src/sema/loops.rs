@@ -82,23 +82,15 @@ impl Checker<'_> {
             return None;
         };
         let (keys, kind) = (self.maps[map].keys.clone(), self.maps[map].value.clone());
+        // Aggregations read as they do elsewhere: every CPU's value combined.
         let value = match &kind {
             ValueKind::Scalar(ty) => Some(ty.clone()),
-            // Per-CPU values: the callback sees only its own CPU's.
-            ValueKind::Count
-            | ValueKind::Sum { .. }
-            | ValueKind::Min
-            | ValueKind::Max
-            | ValueKind::Avg => None,
-            ValueKind::Stats | ValueKind::Hist | ValueKind::Lhist(_) => None,
+            other => other.read_ty(),
         };
         let problem = if keys.is_empty() {
             Some(format!("`@{name}` has no keys"))
         } else if value.is_none() {
-            Some(format!(
-                "`@{name}` holds per-CPU {} values",
-                kind_name(&kind)
-            ))
+            Some(format!("`@{name}` holds {} values", kind_name(&kind)))
         } else {
             None
         };
@@ -111,7 +103,7 @@ impl Checker<'_> {
                 )
                 .with_label("this map")
                 .with_help(
-                    "`for` iterates over maps with keys and plain values (`@m[k] = v`); print aggregations with `print(@m)`",
+                    "`for` iterates over keyed maps of values, count(), sum(), min(), max() or avg(); print stats() and histograms with `print(@m)`",
                 ),
             );
             return None;

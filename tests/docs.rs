@@ -1,6 +1,7 @@
 //! docs/language.md lists every builtin, function and probe type the code knows.
 
-use scry::sema::{builtins::BUILTINS, functions::FUNCTIONS};
+use scry::sema::builtins::BUILTINS;
+use scry::sema::functions::{FUNCTIONS, Kind};
 
 fn doc() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/language.md")).unwrap()
@@ -17,11 +18,16 @@ fn every_builtin_and_function_is_documented() {
         );
     }
     for f in FUNCTIONS {
+        let kind = match f.kind {
+            Kind::Value => "value",
+            Kind::Statement => "statement",
+            Kind::Aggregation => "aggregation",
+        };
+        let row = format!("| `{}` | {kind} | {} |", f.signature, f.available);
         assert!(
-            doc.contains(&format!("| `{}` |", f.signature)),
-            "function {} undocumented (want a row for `{}`)",
+            doc.contains(&row),
+            "function {} undocumented (want a row starting `{row}`)",
             f.name,
-            f.signature
         );
     }
 }

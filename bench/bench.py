@@ -309,6 +309,10 @@ def attach(cfg):
         # bpftrace detaches each of the ~360 tracepoints separately, ~26 s a run.
         progs.append(("sys_enter_* wildcard", "tracepoint:syscalls:sys_enter_* { @[probe] = count(); }",
                       min(cfg.reps, 3)))
+        # 79 and ~2,600 uprobes: bpftrace 0.17 takes ~13 s to detach the 79.
+        progs.append(("uprobe:libc:str* (79 points)", "uprobe:libc:str* { @[probe] = count(); }",
+                      min(cfg.reps, 3)))
+        progs.append(("uprobe:libc:* (~2,600 points)", "uprobe:libc:* { @ = count(); }", 1))
     rows = []
     for label, prog, reps in progs:
         launch = {tool: [] for tool in tools()}
@@ -346,6 +350,12 @@ OVERHEAD = [
      "framed", True),
     ("uprobe { @ = count(); } (endbr64 landing pad first)", "uprobe:WORKLOAD:scry_workload_cet { @ = count(); }",
      "cet", True),
+    # One program shared by the three scry_workload_{framed,func,cet} points (scry;
+    # bpftrace builds one each): the cost of a shared program's cookie lookup.
+    ("uprobe wildcard { @[func] = count(); } (push prologue)",
+     "uprobe:WORKLOAD:scry_workload_* { @[func] = count(); }", "framed", True),
+    ("uprobe { @[func] = count(); } (push prologue, one point)",
+     "uprobe:WORKLOAD:scry_workload_framed { @[func] = count(); }", "framed", True),
 ]
 
 

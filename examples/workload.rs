@@ -21,6 +21,8 @@
 //!   and stderr go to /dev/null first, so it holds no pipe of the tracer's;
 //! - `opens N`: opens (and closes) /dev/null N times and /dev/zero 2×N times;
 //! - `sleep N`: sleep N milliseconds;
+//! - `late N MS`: sleep MS milliseconds, then N `getpid` calls (for a tracer given the
+//!   pid with `-p` while it sleeps);
 //! - `exec N`: N times in a row, the process executes itself again (`/proc/self/exe`, so
 //!   the pid stays) with the arguments `scry-exec exec N-1 alpha "beta gamma"`: a
 //!   tracer sees N `execve` calls with known file name and arguments;
@@ -41,6 +43,17 @@
 //! A value that does not parse, or a call that fails, exits with status 2 and a message.
 
 use std::time::Instant;
+
+// A function whose first instruction has a `lock` prefix, which uprobes refuse.
+#[cfg(target_arch = "x86_64")]
+std::arch::global_asm!(
+    ".globl scry_workload_locked",
+    ".type scry_workload_locked, @function",
+    "scry_workload_locked:",
+    "lock inc qword ptr [rdi]",
+    "ret",
+    ".size scry_workload_locked, . - scry_workload_locked",
+);
 
 /// A function for uprobe tests: never inlined, exported under a stable name.
 #[unsafe(no_mangle)]
@@ -115,6 +128,13 @@ fn main() {
     let start_mono = mono_ns();
     let start = Instant::now();
     match mode {
+        "late" => {
+            std::thread::sleep(std::time::Duration::from_millis(bytes as u64));
+            for _ in 0..n {
+                // SAFETY: getpid takes no arguments and cannot fail.
+                unsafe { libc::syscall(libc::SYS_getpid) };
+            }
+        }
         "getpid" => {
             for _ in 0..n {
                 // SAFETY: getpid takes no arguments and cannot fail.

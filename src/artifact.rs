@@ -23,6 +23,8 @@ pub struct ProbeAttach {
     pub display: String,
     /// scry's own program (a dispatcher), not counted as a user probe.
     pub internal: bool,
+    /// The attach cookie: the point's index among those of its program.
+    pub cookie: u64,
 }
 
 /// A user-visible map (`@name`) and its layout.
@@ -132,6 +134,9 @@ pub struct ProgramInfo {
     /// Spans of the `while` loops in the program (a verifier that cannot bound one is
     /// reported at the loop).
     pub loops: Vec<Span>,
+    /// Loaded for `uprobe_multi` links: its uprobes attach through one link per
+    /// binary, never one by one.
+    pub multi: bool,
 }
 
 impl ProgramInfo {
@@ -189,6 +194,9 @@ pub struct Manifest {
     /// The per-CPU array counting updates of each user map (slot = index into
     /// [`Manifest::maps`]) that failed because the map was full.
     pub update_errors: Option<usize>,
+    /// The names maps of shared programs (index in [`Manifest::bpf_maps`]) and their
+    /// entries by cookie, which the runtime writes before attaching.
+    pub point_names: Vec<(usize, Vec<Vec<u8>>)>,
 }
 
 /// What codegen hands the runtime: the object and its manifest.

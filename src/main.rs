@@ -108,6 +108,16 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         print!("{}", ast::print::dump(&program));
         return Ok(0);
     }
+    // `-p`: the process must exist before anything is compiled or attached.
+    if let Some(pid) = cli.pid
+        && cli.dump.is_none()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    {
+        return Err(vec![
+            Diagnostic::global("E0508", format!("there is no process {pid} to trace (-p)"))
+                .with_help("give the pid of a running process, e.g. from `pgrep NAME`"),
+        ]);
+    }
     // The child exists (held before exec) before checking, so `cpid` is a constant.
     let child = match &cli.command {
         Some(cmd) if cli.dump.is_none() => Some(Child::spawn(cmd).map_err(|e| {
@@ -134,6 +144,7 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         max_map_keys,
         params: params.to_vec(),
         allow_unsafe: cli.allow_unsafe,
+        filter_pid: cli.pid,
         cpid: child
             .as_ref()
             .map(|c| c.pid())

@@ -56,6 +56,11 @@ fn program() -> hir::Program {
         stmt(StmtKind::Exit(None)),
     ];
     let probe = |target: Target, tag: &'static str| hir::Probe {
+        points: vec![hir::PointInfo {
+            target: target.clone(),
+            display: "test".into(),
+            func: None,
+        }],
         target,
         tag,
         display: "test".into(),
@@ -63,6 +68,7 @@ fn program() -> hir::Program {
         body: body.clone(),
         vars: vec![],
         span: Span::default(),
+        multi_link: false,
     };
     hir::Program {
         probes: vec![
@@ -112,6 +118,7 @@ fn program() -> hir::Program {
         tables: vec![],
         max_map_keys: 4096,
         possible_cpus: 1,
+        filter_pid: None,
     }
 }
 

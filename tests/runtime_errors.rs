@@ -23,6 +23,7 @@ fn artifact(module: &Module, probes: Vec<ProbeAttach>) -> Artifact {
                     name: p.name.clone(),
                     source_map: p.source_map.clone(),
                     loops: vec![],
+                    multi: false,
                 })
                 .collect(),
             probes,
@@ -70,6 +71,7 @@ fn verifier_rejection_names_the_instruction() {
             target: Target::TestRun(RunAt::Begin),
             display: "BEGIN".into(),
             internal: false,
+            cookie: 0,
         }],
     );
     let (mut out, mut errs) = (Vec::new(), Vec::new());
@@ -121,12 +123,14 @@ fn failed_attach_names_the_probe_and_detaches_everything() {
                 target: tp("sys_enter_getpid"),
                 display: "tracepoint:syscalls:sys_enter_getpid".into(),
                 internal: false,
+                cookie: 0,
             },
             ProbeAttach {
                 prog: 1,
                 target: tp("sys_enter_nope"),
                 display: "tracepoint:syscalls:sys_enter_nope".into(),
                 internal: false,
+                cookie: 0,
             },
         ],
     );

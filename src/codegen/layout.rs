@@ -64,6 +64,8 @@ pub struct Layout {
     pub update_errors: Option<usize>,
     /// Slots of a per-CPU map (`hir::Program::possible_cpus`).
     pub possible_cpus: u32,
+    /// `hir::Program::filter_pid`.
+    pub filter_pid: Option<u32>,
 }
 
 fn bpf_name(prefix: &str, i: usize, name: &str) -> String {
@@ -88,6 +90,7 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
     let mut metas = Vec::new();
     let mut lay = Layout {
         possible_cpus: program.possible_cpus.max(1),
+        filter_pid: program.filter_pid,
         ..Layout::default()
     };
     for (i, m) in program.maps.iter().enumerate() {

@@ -8,10 +8,12 @@ use super::callback::{self, Area, Home, Subprog};
 use super::frame::Frame;
 use super::ir::{Arg, Base, Label, Mem, Op, Src, VReg};
 use super::layout::{Layout, MapLayout};
+use super::points::Names;
 use crate::ast::{BinOp, UnOp};
 use crate::bpf::insn::helper;
 use crate::bpf::{Alu, Cond, Size};
 use crate::lang::ty::{Ty, round_up};
+use crate::probe::Target;
 use crate::sema::hir::{self, Builtin, ExprKind, StmtKind};
 use crate::sema::visit;
 
@@ -66,6 +68,10 @@ pub(super) struct Lowerer<'a> {
     pub(super) area: Area,
     /// True when a callback reads the context pointer the program saves for it.
     pub(super) needs_saved_ctx: bool,
+    /// The attach points the program runs for.
+    pub(super) points: Vec<hir::PointInfo>,
+    /// Their names map, when there are several and the body reads a name.
+    pub(super) names: Option<Names>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -98,14 +104,23 @@ impl<'a> Lowerer<'a> {
             subprogs: Vec::new(),
             area: Area::default(),
             needs_saved_ctx: false,
+            points: Vec::new(),
+            names: None,
         };
         l.exit_label = l.label();
         l
     }
 
+    /// The names map of the program's points (see `points`).
+    pub(super) fn with_names(mut self, names: Option<Names>) -> Self {
+        self.names = names;
+        self
+    }
+
     /// Lowers a whole probe: its operations, frame and callbacks.
     pub(super) fn probe(mut self, probe: &hir::Probe) -> (Vec<Op>, Frame, Vec<Subprog>) {
         self.here = probe.span;
+        self.points = probe.points.clone();
         // Scratch variables get zeroed slots so reads on paths that skipped the
         // assignment see 0 (the verifier rejects reads of uninitialised stack).
         // Variables that callbacks share with the probe live in the scratch map, whose
@@ -159,6 +174,30 @@ impl<'a> Lowerer<'a> {
                 let v = self.call(h, vec![]);
                 self.hoisted.push((h, v));
             }
+        }
+        // `-p PID`: where the kernel does not limit the probe to the process already.
+        let limited = matches!(
+            probe.target,
+            Target::TestRun(_) | Target::Uprobe { .. } | Target::PerfEvent { .. }
+        );
+        if let Some(pid) = self.layout.filter_pid
+            && !limited
+        {
+            let v = self.call(helper::GET_CURRENT_PID_TGID, vec![]);
+            self.ops.push(Op::Alu {
+                op: Alu::Rsh,
+                dst: v,
+                src: Src::Imm(32),
+                signed: false,
+            });
+            let pid = self.constant(pid as u64);
+            let exit = self.exit_label;
+            self.ops.push(Op::Jmp {
+                cond: Cond::Ne,
+                a: v,
+                b: pid,
+                target: exit,
+            });
         }
         if let Some(pred) = &probe.predicate {
             self.ops.push(Op::Mark(pred.span));
@@ -234,6 +273,8 @@ impl<'a> Lowerer<'a> {
         self.var_sizes = caller.var_sizes.clone();
         self.var_types = caller.var_types.clone();
         self.homes = caller.homes.clone();
+        self.points = caller.points.clone();
+        self.names = caller.names.clone();
     }
 
     /// The byte size of variable `var`'s slot.
@@ -438,9 +479,12 @@ impl<'a> Lowerer<'a> {
                     src,
                 }),
                 (Val::Buf { at: from, len }, Ty::Str { len: klen }) => {
+                    // A string after one whose size is no multiple of 8 starts at an odd
+                    // offset: copy in accesses that keep the stack aligned there.
                     let n = len.min(*klen);
-                    let whole = n / 8 * 8;
-                    self.copy(at, from, whole, 8);
+                    let align = 1u32 << (at.off as i32 as u32).trailing_zeros().min(3);
+                    let whole = n / align * align;
+                    self.copy(at, from, whole, align);
                     self.copy(at.at(whole as i16), from.at(whole as i16), n - whole, 1);
                     if *klen > n {
                         self.zero(at.at(n as i16), klen - n);
@@ -588,6 +632,7 @@ impl<'a> Lowerer<'a> {
                 }
             }
             ExprKind::MapLen(map) => Val::Int(Src::V(self.map_len(*map))),
+            ExprKind::PointName(field) => self.point_name(*field, &e.ty),
             ExprKind::HasKey { map, keys } => {
                 let ml = self.layout.maps[*map].clone();
                 let key = self.key(&ml, keys);
@@ -926,6 +971,7 @@ fn fingerprint(e: &hir::Expr) -> Option<String> {
         ExprKind::Str(s) => format!("{s:?}"),
         ExprKind::Builtin(Builtin::Nsecs) => return None,
         ExprKind::Builtin(b) => format!("{b:?}"),
+        ExprKind::PointName(field) => format!("{field:?}"),
         ExprKind::Ctx(access) => format!("{access:?}:{}", e.ty),
         ExprKind::Unary(op, a) => format!("({op:?} {})", fingerprint(a)?),
         ExprKind::Convert(a) => fingerprint(a)?,

@@ -20,6 +20,7 @@ pub mod layout;
 mod library;
 mod lower;
 mod percpu;
+mod points;
 pub mod regalloc;
 mod signal;
 mod strcmp;
@@ -111,11 +112,14 @@ fn lower_probe(
     lay: &layout::Layout,
     probe: &hir::Probe,
     scratch_map: usize,
+    names: Option<&points::Names>,
 ) -> Result<(Lowered, u32), Box<Diagnostic>> {
     let mut first = None;
     let mut scratch_short = None;
     for threshold in THRESHOLDS {
-        let (ops, frame, subs) = lower::Lowerer::new(lay, threshold, scratch_map).probe(probe);
+        let (ops, frame, subs) = lower::Lowerer::new(lay, threshold, scratch_map)
+            .with_names(names.cloned())
+            .probe(probe);
         let prog = regalloc::emit(&ir::prune_unreachable(ops), frame.stack_max);
         let subprogs: Vec<(regalloc::Emitted, u8)> = subs
             .into_iter()
@@ -204,10 +208,13 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         loop_sites: lay.loop_sites.clone(),
         start_map: lay.start_ns,
         update_errors: lay.update_errors,
+        point_names: Vec::new(),
     };
     let mut diags = Vec::new();
     // `while` spans of each program, in program order.
     let mut loops: Vec<Vec<crate::diag::Span>> = Vec::new();
+    // Whether each program is loaded for uprobe_multi links.
+    let mut multi: Vec<bool> = Vec::new();
     // Program arrays for probes that are tail-called (e.g. syscalls served from
     // raw_syscalls): one map each, filled by the runtime.
     for t in &program.tables {
@@ -222,8 +229,13 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         });
     }
     for (i, probe) in program.probes.iter().enumerate() {
+        let names = points::names(probe, i, module.maps.len()).map(|(names, def)| {
+            module.maps.push(def);
+            meta.point_names.push((names.bpf_map, names.values.clone()));
+            names
+        });
         let scratch_map = module.maps.len();
-        let (lowered, scratch) = match lower_probe(&lay, probe, scratch_map) {
+        let (lowered, scratch) = match lower_probe(&lay, probe, scratch_map, names.as_ref()) {
             Ok(r) => r,
             Err(d) => {
                 diags.push(*d);
@@ -253,7 +265,12 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
             _ => {}
         });
         loops.push(spans);
-        let (kind, section) = probe.target.program();
+        let (kind, mut section) = probe.target.program();
+        if probe.multi_link {
+            // libbpf loads these for uprobe_multi links.
+            section = format!("{section}.multi");
+        }
+        multi.push(probe.multi_link);
         let mut name = format!("p{i}_{}", probe.tag);
         name.truncate(15);
         // Callbacks go to the module's subprograms; their indices shift by those of
@@ -289,12 +306,16 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
             func_addrs: shift(emitted.func_addrs),
             source_map: emitted.source_map,
         });
-        meta.probes.push(ProbeAttach {
-            prog: module.progs.len() - 1,
-            target: probe.target.clone(),
-            display: probe.display.clone(),
-            internal: false,
-        });
+        // Every point the program runs for; the cookie is the point's index.
+        for (cookie, point) in probe.points.iter().enumerate() {
+            meta.probes.push(ProbeAttach {
+                prog: module.progs.len() - 1,
+                target: point.target.clone(),
+                display: point.display.clone(),
+                internal: false,
+                cookie: cookie as u64,
+            });
+        }
     }
     for (t, table) in program.tables.iter().zip(meta.tables.clone()) {
         let emitted = regalloc::emit(&dispatch::ops(t.dispatch, table), 24);
@@ -303,6 +324,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         };
         let (kind, section) = target.program();
         loops.push(Vec::new());
+        multi.push(false);
         module.progs.push(Prog {
             section,
             name: format!("{}_tails", t.tracepoint),
@@ -318,6 +340,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
             target,
             display: format!("raw_syscalls:{}", t.tracepoint),
             internal: true,
+            cookie: 0,
         });
     }
     if !diags.is_empty() {
@@ -326,11 +349,12 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
     meta.programs = module
         .progs
         .iter()
-        .zip(&loops)
-        .map(|(p, loops)| ProgramInfo {
+        .zip(loops.iter().zip(&multi))
+        .map(|(p, (loops, &multi))| ProgramInfo {
             name: p.name.clone(),
             source_map: p.source_map.clone(),
             loops: loops.clone(),
+            multi,
         })
         .collect();
     meta.bpf_maps = module

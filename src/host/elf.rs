@@ -143,6 +143,7 @@ pub fn parse(bytes: &[u8]) -> Result<Binary, String> {
                 size: s.st_size,
                 file_offset,
                 entry_skip: 0,
+                entry_prefix: None,
             });
         }
     }
@@ -160,6 +161,18 @@ pub fn parse(bytes: &[u8]) -> Result<Binary, String> {
         })
         .collect();
     landing_pads(&code, &mut b.funcs);
+    for f in &mut b.funcs {
+        let at = f.addr + f.entry_skip;
+        // The instruction's bytes (at most 15), as far as the segment has them.
+        f.entry_prefix = code
+            .iter()
+            .find_map(|c| {
+                let start = at.checked_sub(c.addr)? as usize;
+                let rest = c.bytes.get(start..)?;
+                Some(&rest[..rest.len().min(15)])
+            })
+            .and_then(bad_prefix);
+    }
     b.funcs
         .sort_by(|x, y| x.name.cmp(&y.name).then(y.size.cmp(&x.size)));
     b.funcs.dedup_by(|x, y| x.name == y.name);
@@ -180,6 +193,25 @@ pub struct Func {
     /// Bytes an entry probe skips: 4 when the function starts with an `endbr64` landing
     /// pad that provably nothing jumps past ([`landing_pads`]), else 0.
     pub entry_skip: u64,
+    /// A prefix of the instruction an entry probe would sit on that the kernel refuses
+    /// to probe ([`bad_prefix`]), e.g. `lock` (`pthread_spin_lock`).
+    pub entry_prefix: Option<&'static str>,
+}
+
+/// The prefix among the leading prefixes of the instruction in `insn` for which x86's
+/// uprobes refuse the instruction (`is_prefix_bad` in arch/x86/kernel/uprobes.c: `lock`
+/// and the segment overrides; 0x3e is also `notrack`).
+pub fn bad_prefix(insn: &[u8]) -> Option<&'static str> {
+    for &b in insn {
+        match b {
+            0xf0 => return Some("lock"),
+            0x26 | 0x2e | 0x36 | 0x3e => return Some("segment override"),
+            // Other legacy prefixes and REX: keep looking.
+            0x66 | 0x67 | 0xf2 | 0xf3 | 0x64 | 0x65 | 0x40..=0x4f => {}
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// `endbr64`, the CET landing pad compilers put first in functions (-fcf-protection).
@@ -333,7 +365,19 @@ mod tests {
             size,
             file_offset: addr,
             entry_skip: 0,
+            entry_prefix: None,
         }
+    }
+
+    #[test]
+    fn prefixes_uprobes_refuse() {
+        // lock inc qword [rdi]; rex.w lock …; mov; notrack jmp *%rax; data16 mov.
+        assert_eq!(bad_prefix(&[0xf0, 0x48, 0xff, 0x07]), Some("lock"));
+        assert_eq!(bad_prefix(&[0x48, 0xf0, 0xff, 0x07]), Some("lock"));
+        assert_eq!(bad_prefix(&[0x48, 0x89, 0xe5]), None);
+        assert_eq!(bad_prefix(&[0x3e, 0xff, 0xe0]), Some("segment override"));
+        assert_eq!(bad_prefix(&[0x66, 0x89, 0x07]), None);
+        assert_eq!(bad_prefix(&[]), None);
     }
 
     #[test]

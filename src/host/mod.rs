@@ -18,6 +18,8 @@ pub enum KernelFeature {
     Kprobes,
     /// Dynamic user probes (`CONFIG_UPROBES`).
     Uprobes,
+    /// `uprobe_multi` links (Linux 6.6+): many uprobes of one program in one link.
+    UprobeMulti,
     /// A perf event of `type_`/`config` can be opened (hardware events need a PMU).
     PerfEvent {
         /// `PERF_TYPE_*`.

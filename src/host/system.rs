@@ -95,6 +95,7 @@ impl Host for System {
             KernelFeature::Kprobes => pmu("kprobe"),
             KernelFeature::Uprobes => pmu("uprobe"),
             KernelFeature::PerfEvent { type_, config } => open_perf_event(type_, config),
+            KernelFeature::UprobeMulti => uprobe_multi(),
         }
     }
 
@@ -197,6 +198,75 @@ fn pmu(name: &str) -> Result<(), String> {
 }
 
 /// Opens (disabled) and closes a perf event of `type_`/`config` on the first CPU.
+/// Whether `uprobe_multi` links exist, found the way libbpf finds out: a program
+/// loaded for them, and a link on `/` (a directory) that fails with EBADF rather than
+/// with "unknown attach type".
+fn uprobe_multi() -> Result<(), String> {
+    let insns = [
+        libbpf_sys::bpf_insn {
+            code: 0xb7, // r0 = 0
+            _bitfield_align_1: [],
+            _bitfield_1: libbpf_sys::bpf_insn::new_bitfield_1(0, 0),
+            off: 0,
+            imm: 0,
+        },
+        libbpf_sys::bpf_insn {
+            code: 0x95, // exit
+            _bitfield_align_1: [],
+            _bitfield_1: libbpf_sys::bpf_insn::new_bitfield_1(0, 0),
+            off: 0,
+            imm: 0,
+        },
+    ];
+    let mut load = libbpf_sys::bpf_prog_load_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _,
+        expected_attach_type: libbpf_sys::BPF_TRACE_UPROBE_MULTI,
+        ..Default::default()
+    };
+    // SAFETY: valid instructions, a NUL-terminated licence and sized options; the fd is
+    // closed below.
+    let prog = unsafe {
+        libbpf_sys::bpf_prog_load(
+            libbpf_sys::BPF_PROG_TYPE_KPROBE,
+            std::ptr::null(),
+            c"GPL".as_ptr(),
+            insns.as_ptr(),
+            insns.len() as _,
+            &mut load,
+        )
+    };
+    if prog < 0 {
+        return Err(format!(
+            "a uprobe_multi program does not load: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    let offset: std::os::raw::c_ulong = 0;
+    let mut link = libbpf_sys::bpf_link_create_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_link_create_opts>() as _,
+        ..Default::default()
+    };
+    link.__bindgen_anon_1.uprobe_multi.path = c"/".as_ptr();
+    link.__bindgen_anon_1.uprobe_multi.offsets = &offset;
+    link.__bindgen_anon_1.uprobe_multi.cnt = 1;
+    // SAFETY: prog is a valid fd; the options point to live data for the call.
+    let fd =
+        unsafe { libbpf_sys::bpf_link_create(prog, -1, libbpf_sys::BPF_TRACE_UPROBE_MULTI, &link) };
+    let err = std::io::Error::last_os_error();
+    // SAFETY: fds owned here.
+    unsafe {
+        if fd >= 0 {
+            libc::close(fd);
+        }
+        libc::close(prog);
+    }
+    if fd < 0 && err.raw_os_error() == Some(libc::EBADF) {
+        Ok(())
+    } else {
+        Err(format!("uprobe_multi links are not available: {err}"))
+    }
+}
+
 fn open_perf_event(type_: u32, config: u64) -> Result<(), String> {
     /// `PERF_ATTR_SIZE_VER8`
     const ATTR_SIZE: usize = 136;

@@ -81,10 +81,29 @@ impl Provider for Uprobe {
                 .labeled("no code there")),
             },
             Place::Func { pattern, offset } => {
+                // A wildcard leaves out functions whose first instruction the kernel
+                // cannot probe; a function named on its own is an error then.
+                let wild = super::has_wildcard(&pattern);
+                if !wild
+                    && offset == 0
+                    && let Some(f) = binary.funcs.iter().find(|f| f.name == pattern)
+                    && let Some(prefix) = f.entry_prefix
+                {
+                    return Err(SpecError::new(
+                        "E0225",
+                        format!(
+                            "`{pattern}` in `{}` cannot be probed: its first instruction has a {prefix} prefix, which uprobes refuse",
+                            binary.path
+                        ),
+                        format!("probe a later instruction: `{pattern}+OFFSET` (see `objdump -d`), or its caller"),
+                    )
+                    .labeled("the kernel cannot probe it"));
+                }
                 let found: Vec<Point> = binary
                     .funcs
                     .iter()
                     .filter(|f| super::wildcard_match(&pattern, &f.name))
+                    .filter(|f| !(wild && offset == 0 && f.entry_prefix.is_some()))
                     .map(|f| {
                         let name = if offset > 0 {
                             format!("{}+{offset}", f.name)

@@ -1,6 +1,8 @@
-//! The `-c` command: forked at once but held before `exec` until the probes are attached,
-//! so tracing sees it from its first instruction; its pid is known before compilation
-//! (`cpid`). Also watches processes for exit through pidfds.
+//! The `-c` command: forked at once but held (stopped) before `exec` until the probes
+//! are attached, so tracing sees it from its first instruction and none of the hold;
+//! its pid is known before compilation (`cpid`). It dies with scry (a parent-death
+//! signal) and starts with default signal dispositions. Also watches processes for exit
+//! through pidfds.
 
 use std::ffi::CString;
 use std::io;
@@ -9,8 +11,8 @@ use std::os::fd::{FromRawFd, OwnedFd};
 /// A forked command waiting to exec.
 pub struct Child {
     pid: u32,
-    /// Write end of the hold pipe; writing a byte lets the child exec.
-    release: Option<OwnedFd>,
+    /// Stopped before `exec`, waiting for [`Child::release`].
+    held: bool,
     reaped: bool,
 }
 
@@ -108,11 +110,7 @@ impl Child {
             .map_err(|_| "NUL byte")?;
         let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
         argv_ptrs.push(std::ptr::null());
-        let mut fds = [0; 2];
-        // SAFETY: fds is a valid array of two ints.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(format!("pipe: {}", io::Error::last_os_error()));
-        }
+        let parent = std::process::id() as libc::pid_t;
         // SAFETY: fork in a process that has not started other threads yet; the child
         // only calls async-signal-safe functions before exec.
         let pid = unsafe { libc::fork() };
@@ -120,27 +118,46 @@ impl Child {
             return Err(format!("fork: {}", io::Error::last_os_error()));
         }
         if pid == 0 {
-            // SAFETY: async-signal-safe calls on valid fds and pointers prepared before fork.
+            // SAFETY: async-signal-safe calls on pointers prepared before fork.
             unsafe {
-                libc::close(fds[1]);
+                // Killed with scry, however scry ends (SIGKILL included).
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if libc::getppid() != parent {
+                    libc::_exit(127);
+                }
+                // The command starts with default dispositions and no signal blocked.
+                for sig in 1..=64 {
+                    if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                        libc::signal(sig, libc::SIG_DFL);
+                    }
+                }
                 let mut set: libc::sigset_t = std::mem::zeroed();
                 libc::sigemptyset(&mut set);
                 libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-                let mut b = 0u8;
-                if libc::read(fds[0], (&mut b as *mut u8).cast(), 1) != 1 {
-                    libc::_exit(127);
-                }
+                // Held stopped until the probes are attached: the stop comes after the
+                // `kill` system call returns, so no system call of the hold is traced
+                // (a pipe read would be: the command's first `read`). Stopped as the
+                // tracee of scry where ptrace allows it, so that scry resumes it with
+                // PTRACE_DETACH rather than with a SIGCONT, a signal the trace would see.
+                libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0);
+                libc::kill(libc::getpid(), libc::SIGSTOP);
                 libc::execv(path.as_ptr(), argv_ptrs.as_ptr());
                 libc::_exit(127);
             }
         }
-        // SAFETY: both fds were just created by pipe2 and are owned here.
-        unsafe { libc::close(fds[0]) };
-        // SAFETY: fds[1] is a valid open fd that nothing else owns.
-        let release = Some(unsafe { OwnedFd::from_raw_fd(fds[1]) });
+        // Wait until it is stopped.
+        let mut status = 0;
+        // SAFETY: waitpid on our own child with a valid status pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WUNTRACED) };
+        if r != pid || !libc::WIFSTOPPED(status) {
+            return Err(format!(
+                "the command did not start: {}",
+                io::Error::last_os_error()
+            ));
+        }
         Ok(Child {
             pid: pid as u32,
-            release,
+            held: true,
             reaped: false,
         })
     }
@@ -152,10 +169,14 @@ impl Child {
 
     /// Lets the child exec.
     pub fn release(&mut self) {
-        if let Some(fd) = self.release.take() {
-            use std::os::fd::AsRawFd;
-            // SAFETY: writing one byte from a valid buffer to our pipe.
-            unsafe { libc::write(fd.as_raw_fd(), b"x".as_ptr().cast(), 1) };
+        if std::mem::take(&mut self.held) {
+            // SAFETY: resuming our own stopped child (its SIGSTOP discarded), or, when it
+            // could not become our tracee, signalling it.
+            unsafe {
+                if libc::ptrace(libc::PTRACE_DETACH, self.pid as i32, 0, 0) != 0 {
+                    libc::kill(self.pid as i32, libc::SIGCONT);
+                }
+            }
         }
     }
 
@@ -182,7 +203,7 @@ impl Drop for Child {
         }
         // Never started (compile error, failed attach) or still running at exit: a held
         // child is killed; a running one is left to run, as bpftrace does, but reaped if done.
-        if self.release.is_some() {
+        if self.held {
             // SAFETY: signalling and reaping our own child.
             unsafe {
                 libc::kill(self.pid as i32, libc::SIGKILL);

@@ -169,12 +169,36 @@ pub fn run_with_output(
         pid: opts.pid.or(opts.child.as_ref().map(|c| c.pid())),
         tables: meta.tables.iter().map(|&m| map_of(m)).collect(),
     };
+    // Shared programs find their points' names here, by cookie.
+    for (map, values) in &meta.point_names {
+        let m = map_of(*map).ok_or_else(|| Error::Other("names map missing".into()))?;
+        for (i, v) in values.iter().enumerate() {
+            m.update(&(i as u32).to_le_bytes(), v, libbpf_rs::MapFlags::ANY)
+                .map_err(|e| Error::Other(format!("writing probe names: {e}")))?;
+        }
+    }
     // Attach everything; on failure the links attached so far drop, detaching them.
     let mut links: Vec<Link> = Vec::new();
     let mut begin = Vec::new();
     let mut end = Vec::new();
     let mut tests = Vec::new();
-    for p in &meta.probes {
+    let mut attached = vec![false; meta.probes.len()];
+    // The kernel runs the programs on one uprobe newest first: uprobes attach last to
+    // first, so that programs on one point run in source order, as elsewhere.
+    let is_uprobe = |p: &crate::artifact::ProbeAttach| matches!(p.target, Target::Uprobe { .. });
+    let order: Vec<usize> = (0..meta.probes.len())
+        .filter(|&i| !is_uprobe(&meta.probes[i]))
+        .chain(
+            (0..meta.probes.len())
+                .rev()
+                .filter(|&i| is_uprobe(&meta.probes[i])),
+        )
+        .collect();
+    for i in order {
+        let p = &meta.probes[i];
+        if attached[i] {
+            continue;
+        }
         let prog = prog_of(p.prog)
             .ok_or_else(|| Error::Other(format!("program for {} missing", p.display)))?;
         if opts.test {
@@ -184,7 +208,24 @@ pub fn run_with_output(
             }
             continue;
         }
-        match attach::attach(prog, &p.target, &env) {
+        // A program loaded for uprobe_multi links: one link per binary.
+        if meta.programs[p.prog].multi
+            && let Some(group) = attach::uprobe_group(&meta.probes, i)
+        {
+            let pid = env.pid.map_or(-1, |p| p as i32);
+            let link =
+                attach::uprobe::attach_multi(prog, &group.path, &group.points, group.ret, pid)
+                    .map_err(|reason| Error::Attach {
+                        probe: p.display.clone(),
+                        reason,
+                    })?;
+            links.push(link);
+            for j in group.members {
+                attached[j] = true;
+            }
+            continue;
+        }
+        match attach::attach(prog, &p.target, &env, p.cookie) {
             Ok(attach::Attached::Links(l)) => links.extend(l),
             Ok(attach::Attached::Run(RunAt::Begin)) => begin.push(prog),
             Ok(attach::Attached::Run(RunAt::End)) => end.push(prog),

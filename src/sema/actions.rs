@@ -59,8 +59,7 @@ impl Checker<'_> {
         // Sent in its stored layout (a tuple's integers widened), as the runtime reads it.
         let ty = stored(&v.ty);
         let v = unify::convert(v, &ty);
-        let event = self.printfs.len();
-        self.printfs.push((Render::Value, vec![ty]));
+        let event = self.event(Render::Value, vec![ty]);
         Some(StmtKind::Printf {
             event,
             args: vec![v],
@@ -123,8 +122,7 @@ impl Checker<'_> {
             }
         };
         let len = self.options.max_strlen.min(1024);
-        let event = self.printfs.len();
-        self.printfs.push((Render::Join { sep, len }, vec![]));
+        let event = self.event(Render::Join { sep, len }, vec![]);
         Some(StmtKind::Join { event, array })
     }
 
@@ -164,8 +162,7 @@ impl Checker<'_> {
                 fmt
             }
         };
-        let event = self.printfs.len();
-        self.printfs.push((Render::Time(fmt), vec![]));
+        let event = self.event(Render::Time(fmt), vec![]);
         Some(StmtKind::Printf {
             event,
             args: vec![],
@@ -264,8 +261,7 @@ impl Checker<'_> {
 
     /// The statement that sends map action `action` on `map` as an event.
     pub(crate) fn map_event(&mut self, map: hir::MapId, action: MapAction) -> StmtKind {
-        let event = self.printfs.len();
-        self.printfs.push((Render::Map { map, action }, vec![]));
+        let event = self.event(Render::Map { map, action }, vec![]);
         StmtKind::Printf {
             event,
             args: vec![],

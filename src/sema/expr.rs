@@ -207,14 +207,6 @@ impl Checker<'_> {
             );
             return None;
         };
-        let string = |s: String| {
-            let len = s.len() as u32 + 1;
-            Some(hir::Expr {
-                kind: ExprKind::Str(s.into_bytes()),
-                ty: Ty::Str { len },
-                span,
-            })
-        };
         match def.source {
             Source::Helper(b) => Some(hir::Expr {
                 kind: ExprKind::Builtin(b),
@@ -230,7 +222,13 @@ impl Checker<'_> {
                 span,
             }),
             Source::Func => match &scope.ctx.func {
-                Some(func) => string(func.clone()),
+                Some(_) => Some(hir::Expr {
+                    kind: ExprKind::PointName(hir::PointField::Func),
+                    ty: Ty::Str {
+                        len: scope.name_lens.1,
+                    },
+                    span,
+                }),
                 None => self.no_reg(name, span, scope, def),
             },
             Source::Retval => match scope.ctx.retval {
@@ -265,7 +263,13 @@ impl Checker<'_> {
                     None => self.no_reg(name, span, scope, def),
                 }
             }
-            Source::Probe => string(scope.display.clone()),
+            Source::Probe => Some(hir::Expr {
+                kind: ExprKind::PointName(hir::PointField::Probe),
+                ty: Ty::Str {
+                    len: scope.name_lens.0,
+                },
+                span,
+            }),
             Source::Library => self.library_builtin(def.name, span),
             Source::Ncpus => Some(hir::Expr {
                 kind: ExprKind::Int(self.host.online_cpus() as u64),

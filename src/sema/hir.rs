@@ -23,6 +23,10 @@ pub struct Program {
     /// Slots of a per-CPU map: one more than the highest possible CPU number
     /// (`Host::possible_cpus`), the bound of loops over the CPUs.
     pub possible_cpus: u32,
+    /// `-p PID`: probes the kernel does not already limit to that process (tracepoints,
+    /// raw tracepoints, kprobes, …; not BEGIN/END, uprobes, per-process perf events or
+    /// `interval` timers) run only in it.
+    pub filter_pid: Option<u32>,
 }
 
 /// How an output event is rendered by the runtime.
@@ -103,6 +107,34 @@ pub struct Probe {
     pub vars: Vec<Ty>,
     /// Span of the probe in the source.
     pub span: Span,
+    /// Every attach point the program runs for, the first being `target` and
+    /// `display`: several when the points of one probe share one program (their
+    /// bodies are the same; `probe` and `func` are looked up by the attach cookie, the
+    /// point's index here).
+    pub points: Vec<PointInfo>,
+    /// The points are uprobes attached through `uprobe_multi` links (the program is
+    /// loaded for them).
+    pub multi_link: bool,
+}
+
+/// What tells one attach point of a shared program from another.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointInfo {
+    /// The kernel mechanism it attaches through.
+    pub target: Target,
+    /// Its `probe`.
+    pub display: String,
+    /// Its `func`, if it has one.
+    pub func: Option<String>,
+}
+
+/// A name that differs from one attach point to another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PointField {
+    /// `probe`: the point's full name.
+    Probe,
+    /// `func`: the probed function's name.
+    Func,
 }
 
 /// Index into [`Probe::vars`].
@@ -340,6 +372,9 @@ pub enum ExprKind {
         /// Key values.
         keys: Vec<Expr>,
     },
+    /// `probe` or `func` of the attach point the program runs for (this expression's
+    /// type is the longest name's string type of all the probe's points).
+    PointName(PointField),
     /// `len(@m)`: the number of entries of a keyed map (counted by
     /// `bpf_for_each_map_elem`).
     MapLen(MapId),

@@ -45,6 +45,8 @@ pub struct Options {
     pub params: Vec<String>,
     /// Entries of a keyed map.
     pub max_map_keys: u32,
+    /// `-p PID`: see `hir::Program::filter_pid`.
+    pub filter_pid: Option<u32>,
     /// `--unsafe`: `system()` and `signal()` are allowed.
     pub allow_unsafe: bool,
 }
@@ -57,6 +59,7 @@ impl Default for Options {
             params: Vec::new(),
             max_map_keys: DEFAULT_MAX_MAP_KEYS,
             allow_unsafe: false,
+            filter_pid: None,
         }
     }
 }
@@ -91,18 +94,33 @@ pub fn check(
         }
     }
     let tables = registry::plan(&mut points);
+    // `probe` and `func` have one string size across a probe's points.
+    let mut lens: Vec<(u32, u32)> = vec![(1, 1); program.probes.len()];
+    let index = |p: &ast::Probe| {
+        program
+            .probes
+            .iter()
+            .position(|q| std::ptr::eq(q, p))
+            .expect("owner is one of the program's probes")
+    };
+    let owners: Vec<usize> = owners.into_iter().map(index).collect();
+    for (&o, point) in owners.iter().zip(&points) {
+        let func = point.context.func.as_ref().map_or(0, |f| f.len() as u32);
+        lens[o].0 = lens[o].0.max(point.display.len() as u32 + 1);
+        lens[o].1 = lens[o].1.max(func + 1);
+    }
     // Maps are global: a probe may read a map that a later probe assigns. A first,
     // silent pass learns every map's type; the second reports and builds.
     let resolve_errors = cx.diags.len();
-    for (probe, point) in owners.iter().zip(&points) {
-        cx.check_probe(probe, point.clone());
+    for (&o, point) in owners.iter().zip(&points) {
+        cx.check_probe(&program.probes[o], point.clone(), lens[o]);
     }
     cx.diags.truncate(resolve_errors);
     cx.printfs.clear();
-    let mut probes = Vec::new();
-    for (probe, point) in owners.into_iter().zip(points) {
-        if let Some(p) = cx.check_probe(probe, point) {
-            probes.push(p);
+    let mut probes: Vec<(usize, hir::Probe)> = Vec::new();
+    for (&o, point) in owners.iter().zip(points) {
+        if let Some(p) = cx.check_probe(&program.probes[o], point, lens[o]) {
+            probes.push((o, p));
         }
     }
     if probes.is_empty() && cx.diags.is_empty() {
@@ -123,15 +141,54 @@ pub fn check(
         return Err(cx.diags);
     }
     let mut program = hir::Program {
-        probes,
+        probes: share(probes, host),
         maps: cx.maps,
         printfs: cx.printfs,
         tables,
         max_map_keys: options.max_map_keys,
         possible_cpus: host.possible_cpus(),
+        filter_pid: options.filter_pid,
     };
     unify::convert_stores(&mut program);
     Ok(program)
+}
+
+/// Merges the checked points of one probe into one program where the kernel can tell
+/// them apart by the attach cookie (uprobes and tracepoints) and their bodies are the
+/// same: `uprobe:libc:str*` is one program attached at every matching function.
+fn share(probes: Vec<(usize, hir::Probe)>, host: &dyn Host) -> Vec<hir::Probe> {
+    use crate::probe::Target;
+    let shareable = |a: &Target, b: &Target| match (a, b) {
+        (Target::Uprobe { ret: x, .. }, Target::Uprobe { ret: y, .. }) => x == y,
+        (Target::Tracepoint { .. }, Target::Tracepoint { .. }) => true,
+        _ => false,
+    };
+    let mut out: Vec<(usize, hir::Probe)> = Vec::new();
+    for (owner, p) in probes {
+        let same = out.iter_mut().find(|(o, q)| {
+            *o == owner
+                && shareable(&q.target, &p.target)
+                && q.tag == p.tag
+                && q.predicate == p.predicate
+                && q.body == p.body
+                && q.vars == p.vars
+        });
+        match same {
+            Some((_, q)) => q.points.extend(p.points),
+            None => out.push((owner, p)),
+        }
+    }
+    // Several uprobes of one program: one link per binary where the kernel has them.
+    let multi = out
+        .iter()
+        .any(|(_, p)| p.points.len() > 1 && matches!(p.target, Target::Uprobe { .. }))
+        && host.check(crate::host::KernelFeature::UprobeMulti).is_ok();
+    out.into_iter()
+        .map(|(_, mut p)| {
+            p.multi_link = multi && p.points.len() > 1 && matches!(p.target, Target::Uprobe { .. });
+            p
+        })
+        .collect()
 }
 
 struct Checker<'a> {
@@ -157,6 +214,9 @@ pub(crate) struct ProbeScope {
     pub(crate) loops: u32,
     /// The probed binary of a uprobe (for `uaddr()`).
     pub(crate) binary: Option<String>,
+    /// String sizes of `probe` and `func` (NUL included): the longest of every point of
+    /// the probe, so the points' bodies are the same and may share a program.
+    pub(crate) name_lens: (u32, u32),
 }
 
 impl Checker<'_> {
@@ -221,8 +281,19 @@ impl Checker<'_> {
         Some(out)
     }
 
-    fn check_probe(&mut self, probe: &ast::Probe, point: Point) -> Option<hir::Probe> {
+    fn check_probe(
+        &mut self,
+        probe: &ast::Probe,
+        point: Point,
+        name_lens: (u32, u32),
+    ) -> Option<hir::Probe> {
+        let info = hir::PointInfo {
+            target: point.target.clone(),
+            display: point.display.clone(),
+            func: point.context.func.clone(),
+        };
         let mut scope = ProbeScope {
+            name_lens,
             ctx: point.context,
             display: point.display.clone(),
             vars: Vec::new(),
@@ -252,7 +323,22 @@ impl Checker<'_> {
             body,
             vars: scope.vars.into_iter().map(|(_, t)| t).collect(),
             span: probe.span,
+            points: vec![info],
+            multi_link: false,
         })
+    }
+
+    /// The event id of a record rendered as `render` with fields `tys`: one id for
+    /// equal events, so the points of one probe check to the same body.
+    pub(crate) fn event(&mut self, render: hir::Render, tys: Vec<Ty>) -> usize {
+        let event = (render, tys);
+        match self.printfs.iter().position(|e| *e == event) {
+            Some(id) => id,
+            None => {
+                self.printfs.push(event);
+                self.printfs.len() - 1
+            }
+        }
     }
 
     /// Checks that `e` can be tested for truth: an integer, a bool or a pointer.

@@ -36,9 +36,7 @@ impl Checker<'_> {
             "cat" => Render::Cat(fmt),
             _ => Render::System(fmt),
         };
-        let event = self.printfs.len();
-        self.printfs
-            .push((render, values.iter().map(|v| v.ty.clone()).collect()));
+        let event = self.event(render, values.iter().map(|v| v.ty.clone()).collect());
         Some(StmtKind::Printf {
             event,
             args: values,

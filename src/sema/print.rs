@@ -209,6 +209,9 @@ fn expr(out: &mut String, e: &Expr, depth: usize) {
         ExprKind::Builtin(b) => {
             let _ = writeln!(out, "builtin {b:?}: {ty}");
         }
+        ExprKind::PointName(field) => {
+            let _ = writeln!(out, "point {field:?}: {ty}");
+        }
         ExprKind::MapLen(map) => {
             let _ = writeln!(out, "len map #{map}: {ty}");
         }

@@ -218,6 +218,7 @@ fn in_expr(e: &mut hir::Expr, maps: &[hir::Map]) {
         ExprKind::Lib(c) => c.operands_mut().into_iter().for_each(|a| in_expr(a, maps)),
         ExprKind::Int(_)
         | ExprKind::MapLen(_)
+        | ExprKind::PointName(_)
         | ExprKind::Str(_)
         | ExprKind::Builtin(_)
         | ExprKind::Ctx(_)

@@ -120,6 +120,7 @@ pub fn expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
         ExprKind::Lib(c) => c.operands().into_iter().for_each(|a| expr(a, f)),
         ExprKind::Int(_)
         | ExprKind::MapLen(_)
+        | ExprKind::PointName(_)
         | ExprKind::Str(_)
         | ExprKind::Builtin(_)
         | ExprKind::Ctx(_)

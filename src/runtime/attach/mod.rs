@@ -22,6 +22,47 @@ pub enum Attached {
     Installed,
 }
 
+/// Points of one program at uprobes in one binary, for one `uprobe_multi` link.
+pub struct UprobeGroup {
+    /// The binary.
+    pub path: String,
+    /// On return.
+    pub ret: bool,
+    /// `(offset, cookie)` of each point.
+    pub points: Vec<(u64, u64)>,
+    /// Their indices among the manifest's attachments.
+    pub members: Vec<usize>,
+}
+
+/// The uprobes of attachment `first`'s program in its binary.
+pub fn uprobe_group(probes: &[crate::artifact::ProbeAttach], first: usize) -> Option<UprobeGroup> {
+    let Target::Uprobe { path, ret, .. } = &probes[first].target else {
+        return None;
+    };
+    let prog = probes[first].prog;
+    let mut group = UprobeGroup {
+        path: path.clone(),
+        ret: *ret,
+        points: Vec::new(),
+        members: Vec::new(),
+    };
+    for (j, p) in probes.iter().enumerate() {
+        if let Target::Uprobe {
+            path: q,
+            offset,
+            ret: r,
+        } = &p.target
+            && p.prog == prog
+            && q == path
+            && r == ret
+        {
+            group.points.push((*offset, p.cookie));
+            group.members.push(j);
+        }
+    }
+    Some(group)
+}
+
 /// What attaching may need besides the program.
 pub struct Env<'a> {
     /// `-p` or the `-c` child: uprobes and per-process perf events follow it.
@@ -30,12 +71,18 @@ pub struct Env<'a> {
     pub tables: Vec<Option<&'a Map<'a>>>,
 }
 
-/// Attaches `prog` through `target`.
-pub fn attach(prog: &ProgramMut<'_>, target: &Target, env: &Env<'_>) -> Result<Attached, String> {
+/// Attaches `prog` through `target` with attach cookie `cookie` (the point's index
+/// among its program's points; only shared programs read it).
+pub fn attach(
+    prog: &ProgramMut<'_>,
+    target: &Target,
+    env: &Env<'_>,
+    cookie: u64,
+) -> Result<Attached, String> {
     Ok(match target {
         Target::TestRun(at) => Attached::Run(*at),
         Target::Tracepoint { category, name } => {
-            Attached::Links(vec![tracepoint::attach(prog, category, name)?])
+            Attached::Links(vec![tracepoint::attach(prog, category, name, cookie)?])
         }
         Target::RawTracepoint { name } => Attached::Links(vec![raw_tp::attach(prog, name)?]),
         Target::PerfEvent {
@@ -52,7 +99,9 @@ pub fn attach(prog: &ProgramMut<'_>, target: &Target, env: &Env<'_>) -> Result<A
         }
         Target::Uprobe { path, offset, ret } => {
             let pid = env.pid.map_or(-1, |p| p as i32);
-            Attached::Links(vec![uprobe::attach(prog, path, *offset, *ret, pid)?])
+            Attached::Links(vec![uprobe::attach(
+                prog, path, *offset, *ret, pid, cookie,
+            )?])
         }
         Target::TailSlot { table, key } => {
             let map = env

@@ -1,10 +1,19 @@
 //! Classic (perf) tracepoints through libbpf.
 
-use libbpf_rs::{Link, ProgramMut, TracepointCategory};
+use libbpf_rs::{Link, ProgramMut, TracepointCategory, TracepointOpts};
 
-/// Attaches `prog` to `category:name`.
-pub fn attach(prog: &ProgramMut<'_>, category: &str, name: &str) -> Result<Link, String> {
-    prog.attach_tracepoint(TracepointCategory::Custom(category.to_string()), name)
+/// Attaches `prog` to `category:name` with attach cookie `cookie`.
+pub fn attach(
+    prog: &ProgramMut<'_>,
+    category: &str,
+    name: &str,
+    cookie: u64,
+) -> Result<Link, String> {
+    let opts = TracepointOpts {
+        cookie,
+        ..TracepointOpts::default()
+    };
+    prog.attach_tracepoint_with_opts(TracepointCategory::Custom(category.to_string()), name, opts)
         .map_err(|e| {
             let text = e.to_string();
             if text.contains("No such file") || text.contains("ENOENT") {

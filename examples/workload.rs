@@ -20,6 +20,8 @@
 //!   sleep of 30 s that a tracer which stopped at the marker never waits for; its stdout
 //!   and stderr go to /dev/null first, so it holds no pipe of the tracer's;
 //! - `opens N`: opens (and closes) /dev/null N times and /dev/zero 2×N times;
+//! - `mangled N`: N calls each of `workload::probes::tick` (a Rust-mangled symbol) and
+//!   of `_ZN4scry8Workload4tickEm`, C++'s `scry::Workload::tick(unsigned long)`;
 //! - `sleep N`: sleep N milliseconds;
 //! - `late N MS`: sleep MS milliseconds, then N `getpid` calls (for a tracer given the
 //!   pid with `-p` while it sleeps);
@@ -54,6 +56,34 @@ std::arch::global_asm!(
     "ret",
     ".size scry_workload_locked, . - scry_workload_locked",
 );
+
+// `scry::Workload::tick(unsigned long)` as a C++ compiler names it: f(x) = x + 1.
+#[cfg(target_arch = "x86_64")]
+std::arch::global_asm!(
+    ".globl _ZN4scry8Workload4tickEm",
+    ".type _ZN4scry8Workload4tickEm, @function",
+    "_ZN4scry8Workload4tickEm:",
+    "push rbp",
+    "mov rbp, rsp",
+    "lea rax, [rdi + 1]",
+    "pop rbp",
+    "ret",
+    ".size _ZN4scry8Workload4tickEm, . - _ZN4scry8Workload4tickEm",
+);
+
+unsafe extern "C" {
+    #[link_name = "_ZN4scry8Workload4tickEm"]
+    fn cpp_tick(x: u64) -> u64;
+}
+
+/// Functions under Rust-mangled names, for demangled uprobe specs.
+mod probes {
+    /// f(x) = 2x.
+    #[inline(never)]
+    pub fn tick(x: u64) -> u64 {
+        std::hint::black_box(x.wrapping_mul(2))
+    }
+}
 
 /// A function for uprobe tests: never inlined, exported under a stable name.
 #[unsafe(no_mangle)]
@@ -128,6 +158,13 @@ fn main() {
     let start_mono = mono_ns();
     let start = Instant::now();
     match mode {
+        "mangled" => {
+            for i in 0..n {
+                std::hint::black_box(probes::tick(i));
+                // SAFETY: the assembly above takes one u64 in rdi and returns one in rax.
+                std::hint::black_box(unsafe { cpp_tick(i) });
+            }
+        }
         "late" => {
             std::thread::sleep(std::time::Duration::from_millis(bytes as u64));
             for _ in 0..n {

@@ -398,3 +398,58 @@ fn macaddr_too_short() {
 fn rendered_value_in_arithmetic() {
     insta::assert_snapshot!(diag("BEGIN { @ = strerror(2) + 1; }"));
 }
+
+#[test]
+fn uprobe_on_a_lock_prefixed_instruction() {
+    let program = format!(
+        "uprobe:{}:scry_workload_locked\n{{ @ = count(); }}",
+        common::workload()
+    );
+    insta::assert_snapshot!(machine_free(&diag(&program)));
+}
+
+/// A diagnostic about the workload with what differs from build to build (its path,
+/// the carets under it, its addresses) replaced.
+fn machine_free(text: &str) -> String {
+    let text = text.replace(&common::workload(), "WORKLOAD");
+    let mut out = String::new();
+    for line in text.lines() {
+        let mut l = String::new();
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '^' {
+                while chars.peek() == Some(&'^') {
+                    chars.next();
+                }
+                l.push_str("^^^");
+            } else if c == '0' && chars.peek() == Some(&'x') {
+                chars.next();
+                while chars.peek().is_some_and(|c| c.is_ascii_hexdigit()) {
+                    chars.next();
+                }
+                l.push_str("0xADDR");
+            } else {
+                l.push(c);
+            }
+        }
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn uprobe_inside_an_instruction() {
+    let program = format!(
+        "uprobe:{}:scry_workload_framed+2\n{{ @ = count(); }}",
+        common::workload()
+    );
+    insta::assert_snapshot!(machine_free(&diag(&program)));
+}
+
+#[test]
+fn p_of_no_process() {
+    let r = run(&["-p", "999999999", "-e", "BEGIN { }"]);
+    assert_eq!(r.code, Some(1));
+    insta::assert_snapshot!(r.stderr);
+}

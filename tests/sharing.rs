@@ -188,3 +188,52 @@ fn the_command_dies_with_scry() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+#[test]
+fn demangled_cpp_and_rust_names() {
+    let w = workload();
+    let prog = format!(
+        "uprobe:{w}:rust:\"workload::probes::*\" {{ @r[func] = count(); }}
+         uprobe:{w}:cpp:\"scry::Workload::tick\" {{ @c[func] = sum(arg0); }}"
+    );
+    let cmd = format!("{w} mangled 4");
+    let r = run(&["-e", &prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(
+        lines(&r.stdout),
+        [
+            "@c[scry::Workload::tick]: 6",
+            "",
+            "@r[workload::probes::tick]: 4"
+        ]
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn offsets_must_start_instructions() {
+    let w = workload();
+    // scry_workload_framed: push rbp (1 byte); mov rbp, rsp (3); lea (5); pop; ret.
+    let ok = run(&[
+        "-e",
+        &format!("uprobe:{w}:scry_workload_framed+4 {{ @ = count(); }}"),
+        "-c",
+        &format!("{w} framed 3"),
+    ]);
+    assert_eq!(ok.code, Some(0), "{}", ok.stderr);
+    assert_eq!(lines(&ok.stdout), ["@: 3"]);
+    for (spec, text) in [
+        ("scry_workload_framed+2", "is inside an instruction"),
+        ("scry_workload_framed+100", "is past the end"),
+    ] {
+        let r = run(&["-e", &format!("uprobe:{w}:{spec} {{ @ = count(); }}")]);
+        assert_eq!(r.code, Some(1), "{spec}: {}", r.stdout);
+        assert!(
+            r.stderr.contains("error[E0226]") && r.stderr.contains(text),
+            "{spec}: {}",
+            r.stderr
+        );
+    }
+}

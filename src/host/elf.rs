@@ -121,6 +121,7 @@ pub fn parse(bytes: &[u8]) -> Result<Binary, String> {
         path: String::new(),
         funcs: Vec::new(),
         segments,
+        code: Vec::new(),
     };
     let tables = [(&elf.syms, &elf.strtab), (&elf.dynsyms, &elf.dynstrtab)];
     for (syms, strtab) in tables {
@@ -161,6 +162,7 @@ pub fn parse(bytes: &[u8]) -> Result<Binary, String> {
         })
         .collect();
     landing_pads(&code, &mut b.funcs);
+    b.code = code.iter().map(|c| (c.addr, c.bytes.to_vec())).collect();
     for f in &mut b.funcs {
         let at = f.addr + f.entry_skip;
         // The instruction's bytes (at most 15), as far as the segment has them.
@@ -196,6 +198,38 @@ pub struct Func {
     /// A prefix of the instruction an entry probe would sit on that the kernel refuses
     /// to probe ([`bad_prefix`]), e.g. `lock` (`pthread_spin_lock`).
     pub entry_prefix: Option<&'static str>,
+}
+
+/// A mangled symbol's language and readable name, without parameters, Rust's hash or
+/// (for C++) the return type: `_ZN5MyApp6Server14handle_requestEi` is
+/// `(Cpp, "MyApp::Server::handle_request")`, `_ZN4core3fmt5write17h…E` `(Rust,
+/// "core::fmt::write")`. `None` for names that are not mangled.
+pub fn demangle(name: &str) -> Option<(Lang, String)> {
+    // Rust first: legacy Rust symbols look like C++ ones (`_ZN…17h<hash>E`).
+    if let Ok(d) = rustc_demangle::try_demangle(name) {
+        let text = format!("{d:#}");
+        if name.starts_with("_R") || text != format!("{d}") {
+            return Some((Lang::Rust, text));
+        }
+    }
+    if !name.starts_with("_Z") {
+        return None;
+    }
+    let sym = cpp_demangle::Symbol::new(name).ok()?;
+    let options = cpp_demangle::DemangleOptions::new()
+        .no_params()
+        .no_return_type();
+    let text = sym.demangle_with_options(&options).ok()?;
+    Some((Lang::Cpp, text))
+}
+
+/// The language of a demangled name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// The Itanium C++ ABI (`_Z…`).
+    Cpp,
+    /// Rust, legacy (`_ZN…17h…E`) or v0 (`_R…`).
+    Rust,
 }
 
 /// The prefix among the leading prefixes of the instruction in `insn` for which x86's
@@ -305,9 +339,34 @@ pub struct Binary {
     pub funcs: Vec<Func>,
     /// Loadable segments `(vaddr, memsz, file offset)`, to map raw addresses.
     pub segments: Vec<(u64, u64, u64)>,
+    /// The executable segments' bytes `(vaddr, bytes)`, to check that probed addresses
+    /// start instructions.
+    pub code: Vec<(u64, Vec<u8>)>,
 }
 
 impl Binary {
+    /// Whether virtual address `addr` starts an instruction, decoding from the start of
+    /// the function holding it: `Some(Err(start))` when it is inside the instruction at
+    /// `start`; `None` when no known function holds it or its code does not decode.
+    pub fn instruction_at(&self, addr: u64) -> Option<Result<(), u64>> {
+        let f = self
+            .funcs
+            .iter()
+            .filter(|f| f.addr <= addr && (addr < f.addr + f.size || addr == f.addr))
+            .max_by_key(|f| f.addr)?;
+        let (va, bytes) = self
+            .code
+            .iter()
+            .find(|(va, b)| (*va..va + b.len() as u64).contains(&f.addr))?;
+        let start = (f.addr - va) as usize;
+        let end = (start + f.size.max(1) as usize).min(bytes.len());
+        let code = bytes.get(start..end)?;
+        match super::x86::boundary(code, (addr - f.addr) as usize)? {
+            Ok(()) => Some(Ok(())),
+            Err(at) => Some(Err(f.addr + at as u64)),
+        }
+    }
+
     /// File offset of virtual address `addr`, if a loadable segment holds it.
     pub fn file_offset(&self, addr: u64) -> Option<u64> {
         self.segments

@@ -7,6 +7,7 @@ pub mod elf;
 pub mod fake;
 pub mod system;
 pub mod tracepoint;
+pub mod x86;
 
 pub use elf::{Binary, Func};
 pub use tracepoint::{TpField, TracepointFormat};

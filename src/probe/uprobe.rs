@@ -6,6 +6,7 @@
 use super::arch::x86_64 as arch;
 use super::{Access, AddrSpace, Context, Point, Provider, SpecError, Target};
 use crate::host::Host;
+use crate::host::elf::{Lang, demangle};
 
 /// `uprobe` (`ret: false`) or `uretprobe`.
 pub struct Uprobe {
@@ -67,9 +68,25 @@ impl Provider for Uprobe {
                 space: AddrSpace::User,
             },
         };
+        // A probe in the middle of an instruction would corrupt the code it patches.
+        let mid_instruction = |addr: u64, what: String| match binary.instruction_at(addr) {
+            Some(Err(start)) => Err(SpecError::new(
+                "E0226",
+                format!(
+                    "{what} is inside an instruction of `{}`: the one at 0x{start:x}",
+                    binary.path
+                ),
+                "probe an address where an instruction starts (see `objdump -d`)",
+            )
+            .labeled("not an instruction boundary")),
+            _ => Ok(()),
+        };
         match place {
             Place::Addr(addr) => match binary.file_offset(addr) {
-                Some(off) => Ok(vec![point(format!("0x{addr:x}"), off)]),
+                Some(off) => {
+                    mid_instruction(addr, format!("address 0x{addr:x}"))?;
+                    Ok(vec![point(format!("0x{addr:x}"), off)])
+                }
                 None => Err(SpecError::new(
                     "E0201",
                     format!(
@@ -80,13 +97,28 @@ impl Provider for Uprobe {
                 )
                 .labeled("no code there")),
             },
-            Place::Func { pattern, offset } => {
+            Place::Func {
+                pattern,
+                offset,
+                lang,
+            } => {
                 // A wildcard leaves out functions whose first instruction the kernel
                 // cannot probe; a function named on its own is an error then.
                 let wild = super::has_wildcard(&pattern);
+                // The name a point is known by: its symbol, or with a language its
+                // demangled name (the symbol must be of that language).
+                let name_of = |f: &crate::host::elf::Func| -> Option<String> {
+                    match lang {
+                        None => Some(f.name.clone()),
+                        Some(l) => demangle(&f.name).filter(|(fl, _)| *fl == l).map(|(_, d)| d),
+                    }
+                };
                 if !wild
                     && offset == 0
-                    && let Some(f) = binary.funcs.iter().find(|f| f.name == pattern)
+                    && let Some(f) = binary
+                        .funcs
+                        .iter()
+                        .find(|f| name_of(f).as_deref() == Some(pattern.as_str()))
                     && let Some(prefix) = f.entry_prefix
                 {
                     return Err(SpecError::new(
@@ -99,16 +131,36 @@ impl Provider for Uprobe {
                     )
                     .labeled("the kernel cannot probe it"));
                 }
+                if offset > 0
+                    && let Some(f) = binary
+                        .funcs
+                        .iter()
+                        .find(|f| name_of(f).as_deref() == Some(pattern.as_str()))
+                {
+                    if f.size > 0 && offset >= f.size {
+                        return Err(SpecError::new(
+                            "E0226",
+                            format!(
+                                "`{pattern}+{offset}` is past the end of `{pattern}` ({} bytes)",
+                                f.size
+                            ),
+                            "give an offset inside the function (see `objdump -d`)",
+                        )
+                        .labeled("not in the function"));
+                    }
+                    mid_instruction(f.addr + offset, format!("`{pattern}+{offset}`"))?;
+                }
                 let found: Vec<Point> = binary
                     .funcs
                     .iter()
-                    .filter(|f| super::wildcard_match(&pattern, &f.name))
-                    .filter(|f| !(wild && offset == 0 && f.entry_prefix.is_some()))
-                    .map(|f| {
+                    .filter_map(|f| Some((f, name_of(f)?)))
+                    .filter(|(_, n)| super::wildcard_match(&pattern, n))
+                    .filter(|(f, _)| !(wild && offset == 0 && f.entry_prefix.is_some()))
+                    .map(|(f, n)| {
                         let name = if offset > 0 {
-                            format!("{}+{offset}", f.name)
+                            format!("{n}+{offset}")
                         } else {
-                            f.name.clone()
+                            n
                         };
                         // Past an `endbr64` landing pad when that is provably safe:
                         // emulated instead of single-stepped, ~20× cheaper a hit.
@@ -142,17 +194,41 @@ pub enum Place {
         pattern: String,
         /// Bytes into the function (`func+0x10`).
         offset: u64,
+        /// `cpp:` / `rust:`: the pattern matches demangled names.
+        lang: Option<Lang>,
     },
     /// A raw virtual address (`0x401000`).
     Addr(u64),
 }
 
-/// Parses the part after `uprobe:`: `PATH:FUNC`, `PATH:FUNC+OFF` or `PATH:0xADDR`.
+/// Parses the part after `uprobe:`: `PATH:FUNC`, `PATH:FUNC+OFF`, `PATH:0xADDR`, or
+/// with a language, `PATH:cpp:"ns::Class::f"` (bpftrace's newest) and `PATH:rust:NAME`,
+/// whose name (quoted when it holds `:`) is matched against demangled names.
 pub fn parse(rest: &str) -> Result<(String, Place), String> {
-    let (path, func) = rest
-        .rsplit_once(':')
-        .filter(|(p, f)| !p.is_empty() && !f.is_empty())
-        .ok_or("expected `PATH:FUNCTION`")?;
+    let (path, func) = match rest.strip_suffix('"') {
+        Some(open) => {
+            let at = open.rfind('"').ok_or("unterminated quote")?;
+            let path = open[..at]
+                .strip_suffix(':')
+                .ok_or("expected `PATH:\"NAME\"`")?;
+            (path, &open[at + 1..])
+        }
+        None => rest
+            .rsplit_once(':')
+            .filter(|(p, f)| !p.is_empty() && !f.is_empty())
+            .ok_or("expected `PATH:FUNCTION`")?,
+    };
+    let (path, lang) = match path.rsplit_once(':') {
+        Some((p, "cpp")) => (p, Some(Lang::Cpp)),
+        Some((p, "rust")) => (p, Some(Lang::Rust)),
+        _ => (path, None),
+    };
+    if path.is_empty() || func.is_empty() {
+        return Err("expected `PATH:FUNCTION`".into());
+    }
+    if func.contains('"') {
+        return Err("unbalanced quote in the function name".into());
+    }
     if let Some(hex) = func.strip_prefix("0x") {
         let addr = u64::from_str_radix(hex, 16).map_err(|_| format!("bad address `{func}`"))?;
         return Ok((path.to_string(), Place::Addr(addr)));
@@ -176,6 +252,7 @@ pub fn parse(rest: &str) -> Result<(String, Place), String> {
         Place::Func {
             pattern: name.to_string(),
             offset,
+            lang,
         },
     ))
 }
@@ -192,7 +269,8 @@ mod tests {
                 "/bin/bash".into(),
                 Place::Func {
                     pattern: "readline".into(),
-                    offset: 0
+                    offset: 0,
+                    lang: None,
                 }
             ))
         );
@@ -202,7 +280,8 @@ mod tests {
                 "libc".into(),
                 Place::Func {
                     pattern: "malloc".into(),
-                    offset: 16
+                    offset: 16,
+                    lang: None,
                 }
             ))
         );
@@ -210,6 +289,29 @@ mod tests {
             parse("./a.out:0x1000"),
             Ok(("./a.out".into(), Place::Addr(0x1000)))
         );
+        assert_eq!(
+            parse(r#"/opt/app:cpp:"MyApp::Server::*""#),
+            Ok((
+                "/opt/app".into(),
+                Place::Func {
+                    pattern: "MyApp::Server::*".into(),
+                    offset: 0,
+                    lang: Some(Lang::Cpp),
+                }
+            ))
+        );
+        assert_eq!(
+            parse("./a.out:rust:main"),
+            Ok((
+                "./a.out".into(),
+                Place::Func {
+                    pattern: "main".into(),
+                    offset: 0,
+                    lang: Some(Lang::Rust),
+                }
+            ))
+        );
+        assert!(parse("/bin/bash:\"f").is_err());
         assert!(parse("/bin/bash").is_err());
         assert!(parse("/bin/bash:f*+4").is_err());
     }

@@ -80,7 +80,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (name, source) = match (&cli.program, cli.rest.first()) {
         (Some(p), _) => ("<program>".to_string(), p.clone()),
-        (None, Some(f)) => match std::fs::read_to_string(f) {
+        (None, Some(f)) => match scry::host::files::read_regular(std::path::Path::new(f), 16 << 20)
+            .and_then(|b| String::from_utf8(b).map_err(|_| "it is not UTF-8 text".to_string()))
+        {
             Ok(s) => (f.clone(), s),
             Err(e) => {
                 eprintln!("scry: cannot read {f}: {e}");

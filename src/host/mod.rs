@@ -5,6 +5,7 @@
 
 pub mod elf;
 pub mod fake;
+pub mod files;
 pub mod system;
 pub mod tracepoint;
 pub mod x86;

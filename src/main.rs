@@ -134,12 +134,16 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         max_map_keys,
         params: params.to_vec(),
         allow_unsafe: cli.allow_unsafe,
+        pid: cli.pid,
         cpid: child
             .as_ref()
             .map(|c| c.pid())
             .or(cli.command.as_ref().map(|_| 0)),
     };
     let hir = sema::check(&program, &System::new(), &options)?;
+    for note in &hir.notes {
+        eprintln!("scry: note: {note}");
+    }
     if cli.dump == Some(Dump::Hir) {
         print!("{}", sema::print::dump(&hir));
         return Ok(0);
@@ -316,6 +320,8 @@ fn runtime_diagnostic(e: runtime::Error, manifest: &Manifest) -> Diagnostic {
                 None => d,
             }
         }
+        runtime::Error::Attach { .. } => Diagnostic::global("E0601", e.to_string())
+            .with_help("nothing stays attached: every probe attached before this one was detached"),
         _ => Diagnostic::global("E0601", e.to_string()),
     }
 }

@@ -112,6 +112,7 @@ fn program() -> hir::Program {
         tables: vec![],
         max_map_keys: 4096,
         possible_cpus: 1,
+        notes: Vec::new(),
     }
 }
 

@@ -429,6 +429,9 @@ impl<'a> Lowerer<'a> {
         }
         for (i, v) in vals.into_iter().enumerate() {
             let at = key.at(layout.key_offsets[i] as i16);
+            // Key parts are packed: a string after a 17-byte one starts unaligned, and
+            // the verifier refuses misaligned stack accesses.
+            let align = 1u32 << (at.off as i32).trailing_zeros().min(3);
             match (v, &layout.key_types[i]) {
                 (Val::Int(src), kt) => self.ops.push(Op::Store {
                     // Integers are stored as 64 bits; a bool is one byte.
@@ -440,7 +443,7 @@ impl<'a> Lowerer<'a> {
                 (Val::Buf { at: from, len }, Ty::Str { len: klen }) => {
                     let n = len.min(*klen);
                     let whole = n / 8 * 8;
-                    self.copy(at, from, whole, 8);
+                    self.copy(at, from, whole, align);
                     self.copy(at.at(whole as i16), from.at(whole as i16), n - whole, 1);
                     if *klen > n {
                         self.zero(at.at(n as i16), klen - n);
@@ -451,7 +454,7 @@ impl<'a> Lowerer<'a> {
                 }
                 (Val::Buf { at: from, len }, kt @ Ty::Buf { .. }) => {
                     let n = len.min(kt.size());
-                    self.copy(at, from, n, 8);
+                    self.copy(at, from, n, align);
                     self.zero(at.at(n as i16), kt.size() - n);
                 }
                 (Val::Buf { .. }, _) => unreachable!("sema unified key types"),

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::tracepoint::parse_format;
-use super::{Binary, Host, KernelFeature, TracepointFormat};
+use super::{Binary, Btf, Host, KernelFeature, KernelFunc, TracepointFormat};
 
 /// tracefs at its mount point, found on first use (programs without tracepoints never
 /// read /proc/mounts).
@@ -13,6 +13,8 @@ pub struct System {
     root: std::cell::OnceCell<PathBuf>,
     /// Kernel functions already looked up in vmlinux BTF (parsed once, on first need).
     kfuncs: std::cell::RefCell<std::collections::BTreeMap<String, Option<u32>>>,
+    /// vmlinux BTF, parsed on first need.
+    btf: std::cell::OnceCell<Option<Btf>>,
 }
 
 impl System {
@@ -94,6 +96,29 @@ impl Host for System {
         match feature {
             KernelFeature::Kprobes => pmu("kprobe"),
             KernelFeature::Uprobes => pmu("uprobe"),
+            KernelFeature::Breakpoints => pmu("breakpoint"),
+            // fprobe, behind kprobe_multi links, rides on the function tracer: no
+            // readable function list, no fprobe.
+            KernelFeature::KprobeMulti => pmu("kprobe").and_then(|()| {
+                let list = self.root().join("available_filter_functions");
+                std::fs::File::open(&list)
+                    .map(drop)
+                    .map_err(|e| format!("{} cannot be read ({e})", list.display()))
+            }),
+            KernelFeature::Fentry => {
+                // SAFETY: probes by loading a trivial program; no options pointer.
+                let r = unsafe {
+                    libbpf_sys::libbpf_probe_bpf_prog_type(
+                        libbpf_sys::BPF_PROG_TYPE_TRACING,
+                        std::ptr::null(),
+                    )
+                };
+                if r == 1 {
+                    Ok(())
+                } else {
+                    Err("the kernel refuses to load BPF_PROG_TYPE_TRACING programs (fentry/fexit need BPF trampolines: CONFIG_FUNCTION_TRACER with direct calls)".into())
+                }
+            }
             KernelFeature::PerfEvent { type_, config } => open_perf_event(type_, config),
         }
     }
@@ -170,6 +195,24 @@ impl Host for System {
             }
         }
         best.and_then(|(_, d)| u64::try_from(d).ok())
+    }
+
+    fn kernel_functions(&self) -> Vec<KernelFunc> {
+        match std::fs::read_to_string(self.root().join("available_filter_functions")) {
+            Ok(text) => super::kallsyms::from_filter_functions(&text),
+            Err(_) => super::kallsyms::from_kallsyms(
+                &std::fs::read_to_string("/proc/kallsyms").unwrap_or_default(),
+            ),
+        }
+    }
+
+    fn btf(&self) -> Option<&Btf> {
+        self.btf
+            .get_or_init(|| {
+                let bytes = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
+                Btf::parse(bytes).ok()
+            })
+            .as_ref()
     }
 
     fn kernel_function(&self, name: &str) -> Option<u32> {

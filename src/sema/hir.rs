@@ -23,6 +23,9 @@ pub struct Program {
     /// Slots of a per-CPU map: one more than the highest possible CPU number
     /// (`Host::possible_cpus`), the bound of loops over the CPUs.
     pub possible_cpus: u32,
+    /// One-line notes for stderr about how probes are served (`kprobe:SyS_*` on the
+    /// syscall tracepoints).
+    pub notes: Vec<String>,
 }
 
 /// How an output event is rendered by the runtime.

@@ -16,6 +16,7 @@ mod loops;
 mod output;
 mod pointer;
 pub mod print;
+mod regs;
 mod scope;
 mod stmt;
 pub mod unify;
@@ -47,6 +48,8 @@ pub struct Options {
     pub max_map_keys: u32,
     /// `--unsafe`: `system()` and `signal()` are allowed.
     pub allow_unsafe: bool,
+    /// `-p PID`: the process probes follow.
+    pub pid: Option<u32>,
 }
 
 impl Default for Options {
@@ -57,6 +60,7 @@ impl Default for Options {
             params: Vec::new(),
             max_map_keys: DEFAULT_MAX_MAP_KEYS,
             allow_unsafe: false,
+            pid: None,
         }
     }
 }
@@ -79,6 +83,7 @@ pub fn check(
         map_ids: BTreeMap::new(),
         printfs: Vec::new(),
         diags: Vec::new(),
+        notes: Vec::new(),
     };
     let mut owners = Vec::new();
     let mut points = Vec::new();
@@ -129,6 +134,7 @@ pub fn check(
         tables,
         max_map_keys: options.max_map_keys,
         possible_cpus: host.possible_cpus(),
+        notes: cx.notes,
     };
     unify::convert_stores(&mut program);
     Ok(program)
@@ -141,6 +147,8 @@ struct Checker<'a> {
     map_ids: BTreeMap<String, hir::MapId>,
     printfs: Vec<(hir::Render, Vec<Ty>)>,
     diags: Vec<Diagnostic>,
+    /// Notes for stderr about how probes are served (`Provider::note`).
+    notes: Vec<String>,
 }
 
 /// Per attach point state while checking a body.
@@ -157,6 +165,8 @@ pub(crate) struct ProbeScope {
     pub(crate) loops: u32,
     /// The probed binary of a uprobe (for `uaddr()`).
     pub(crate) binary: Option<String>,
+    /// The context starts with the task's registers (for `reg()`).
+    pub(crate) regs: bool,
 }
 
 impl Checker<'_> {
@@ -171,7 +181,30 @@ impl Checker<'_> {
             None => return Vec::new(),
         };
         match registry::resolve(&text, self.host) {
-            Ok(points) => points,
+            Ok(points) => {
+                if let Some(p) = points.iter().find(|p| p.target.needs_process())
+                    && self.options.cpid.is_none()
+                    && self.options.pid.is_none()
+                {
+                    self.error(
+                        Diagnostic::error(
+                            "E0215",
+                            spec.span,
+                            format!(
+                                "`{}` watches a process's memory, but there is no process",
+                                p.display
+                            ),
+                        )
+                        .with_label("a user-space address")
+                        .with_help("give the process with `-p PID`, or run it with `-c CMD`"),
+                    );
+                    return Vec::new();
+                }
+                if let Some(note) = registry::note(&text, &points, self.host) {
+                    self.notes.push(note);
+                }
+                points
+            }
             Err(e) => {
                 self.error(
                     Diagnostic::error(e.code, spec.span, e.message)
@@ -233,6 +266,7 @@ impl Checker<'_> {
                 probe::Target::Uprobe { path, .. } => Some(path.clone()),
                 _ => None,
             },
+            regs: point.target.has_pt_regs(),
         };
         let errors_before = self.diags.len();
         let predicate = probe.predicate.as_ref().and_then(|p| {

@@ -97,6 +97,14 @@ impl Provider for Kprobe {
                 format!("write `{kind}:FUNCTION`, e.g. `{kind}:vfs_read` (kernel functions are listed in /proc/kallsyms)"),
             )
         })?;
+        let calls =
+            syscall_pattern(&spec.pattern).filter(|_| spec.module.is_none() && spec.offset == 0);
+        // Without kprobes, syscalls need no function list (122,000 lines of kallsyms).
+        if let Some(calls) = calls
+            && host.check(KernelFeature::Kprobes).is_err()
+        {
+            return self.syscalls(calls, &spec.pattern, host);
+        }
         let functions = host.kernel_functions();
         let found: Vec<_> = functions
             .iter()
@@ -107,10 +115,8 @@ impl Provider for Kprobe {
                     && super::wildcard_match(&spec.pattern, f)
             })
             .collect();
-        if spec.module.is_none()
-            && spec.offset == 0
-            && let Some(calls) = syscall_pattern(&spec.pattern)
-            && (host.check(KernelFeature::Kprobes).is_err() || found.is_empty())
+        if let Some(calls) = calls
+            && found.is_empty()
         {
             return self.syscalls(calls, &spec.pattern, host);
         }

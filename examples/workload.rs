@@ -32,6 +32,9 @@
 //! - `faults N`: N minor page faults (one anonymous page, written, then dropped with
 //!   `MADV_DONTNEED` so the next write faults again), between two `getppid` calls that
 //!   mark the window for a tracer;
+//! - `watch N [MS]`: after MS milliseconds (default 0), maps a page at the fixed address
+//!   0x10000000 (a watchpoint test knows it in advance), writes the u64 there N times and
+//!   reads the one at 0x10000008 2×N times;
 //! - `rss CMD ARGS...`: runs CMD and prints its peak RSS as `maxrss_kb=K` (measured from
 //!   this small process, so the parent's own memory does not inflate the figure).
 //!
@@ -126,7 +129,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
         eprintln!(
-            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|opens|connect|sleep|exec|spin|faults N [BYTES|THREADS]"
+            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|opens|connect|sleep|exec|spin|faults|watch N [BYTES|THREADS|MS]"
         );
         std::process::exit(2)
     };
@@ -153,7 +156,11 @@ fn main() {
         .get(2)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| usage());
-    let default = if mode == "threads" { 4 } else { 1 };
+    let default = match mode {
+        "threads" => 4,
+        "watch" => 0,
+        _ => 1,
+    };
     let bytes: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(default);
     let start_mono = mono_ns();
     let start = Instant::now();
@@ -324,6 +331,10 @@ fn main() {
                 x = std::hint::black_box(x.wrapping_add(1));
             }
         }
+        "watch" => {
+            std::thread::sleep(std::time::Duration::from_millis(bytes as u64));
+            watch(n);
+        }
         "faults" => {
             // SAFETY: a fresh private anonymous mapping of one page, used only here.
             unsafe {
@@ -353,6 +364,39 @@ fn main() {
         "elapsed_ns={elapsed} start_mono_ns={start_mono} end_mono_ns={}",
         mono_ns()
     );
+}
+
+/// The page `watch` maps, at an address a test can name before the process starts.
+const WATCHED: usize = 0x1000_0000;
+
+/// N writes of the u64 at [`WATCHED`], then 2×N reads of the next one.
+fn watch(n: u64) {
+    // SAFETY: a fresh private anonymous page at a fixed address that must be free
+    // (MAP_FIXED_NOREPLACE fails rather than replace a mapping); used only here.
+    unsafe {
+        let p = libc::mmap(
+            WATCHED as *mut libc::c_void,
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        );
+        if p as usize != WATCHED {
+            eprintln!("workload: mmap at 0x{WATCHED:x} failed");
+            std::process::exit(2);
+        }
+        let word = p.cast::<u64>();
+        for i in 0..n {
+            std::ptr::write_volatile(word, i);
+        }
+        let mut sum = 0u64;
+        for _ in 0..2 * n {
+            sum = sum.wrapping_add(std::ptr::read_volatile(word.add(1)));
+        }
+        std::hint::black_box(sum);
+        libc::munmap(p, 4096);
+    }
 }
 
 /// Applies `SCRY_WORKLOAD_CPU` and `SCRY_WORKLOAD_FIFO` (see the header) when set.

@@ -80,15 +80,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (name, source) = match (&cli.program, cli.rest.first()) {
         (Some(p), _) => ("<program>".to_string(), p.clone()),
-        (None, Some(f)) => match scry::host::files::read_regular(std::path::Path::new(f), 16 << 20)
-            .and_then(|b| String::from_utf8(b).map_err(|_| "it is not UTF-8 text".to_string()))
-        {
-            Ok(s) => (f.clone(), s),
-            Err(e) => {
-                eprintln!("scry: cannot read {f}: {e}");
-                return ExitCode::FAILURE;
+        (None, Some(f)) => {
+            match scry::host::system::read_regular(std::path::Path::new(f), 16 << 20)
+                .and_then(|b| String::from_utf8(b).map_err(|_| "it is not UTF-8 text".to_string()))
+            {
+                Ok(s) => (f.clone(), s),
+                Err(e) => {
+                    eprintln!("scry: cannot read {f}: {e}");
+                    return ExitCode::FAILURE;
+                }
             }
-        },
+        }
         (None, None) => {
             eprintln!("scry: no program given; use -e 'PROGRAM' or a FILE (see --help)");
             return ExitCode::from(2);
@@ -153,6 +155,9 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
             .or(cli.command.as_ref().map(|_| 0)),
     };
     let hir = sema::check(&program, &System::new(), &options)?;
+    for note in &hir.notes {
+        eprintln!("scry: note: {note}");
+    }
     if cli.dump == Some(Dump::Hir) {
         print!("{}", sema::print::dump(&hir));
         return Ok(0);
@@ -329,6 +334,8 @@ fn runtime_diagnostic(e: runtime::Error, manifest: &Manifest) -> Diagnostic {
                 None => d,
             }
         }
+        runtime::Error::Attach { .. } => Diagnostic::global("E0601", e.to_string())
+            .with_help("nothing stays attached: every probe attached before this one was detached"),
         _ => Diagnostic::global("E0601", e.to_string()),
     }
 }

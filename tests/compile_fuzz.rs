@@ -55,6 +55,11 @@ const SEEDS: &[&str] = &[
     r#"interval:s:1 { printf("%d %d %d %d %d\n", elapsed, rand, jiffies, numaid, ncpus + nsecs(boot)); @u = (uint32)5 > -1; }"#,
     r#"BEGIN { printf("%s %s %s %s\n", ntop(0x0100007f), ntop(10, pton("::1")), strerror(2), username); @b = bswap((uint16)513); @k = kaddr("_stext"); @c[cgroup_path(cgroup, "unified")] = count(); @t = strftime("%H:%M:%S.%f", nsecs(sw_tai)); $m = (macaddr(pton("1:2:3:4:5:6:7:8")), ntop(pton("10.0.0.1"))); print($m); exit(); }"#,
     r#"t:syscalls:sys_enter_read { @[ntop(args.fd), macaddr(args.buf), strerror(args.count)] = count(); $x = bswap(args.fd); @s = strftime("%Y", nsecs) ; @u[username, cgroup] = bswap(args.count); }"#,
+    r#"kprobe:vfs_read /arg2 > 10/ { @[func, probe, reg("ip")] = hist(arg2); printf("%s\n", str(arg1)); } kr:vfs_* { @r[func] = sum(retval); } k:ext4:ext4_file_open+8 { @o = count(); }"#,
+    r#"kprobe:SyS_* { @[func].count(); } kprobe:sys_read { $syscalls[func].count(); @a = hist(arg2); } kretprobe:vfs_read { @ret = hist(retval); } k:__x64_sys_openat { @f[str(arg1), arg5] = count(); }"#,
+    r#"rawtracepoint:sched_switch { @[args.preempt, args.prev_state] = count(); @n[arg1 != 0] = count(); } rt:vmlinux:sys_enter /args.id == 39/ { @id = count(); }"#,
+    r#"fentry:vfs_read { @[args.count, func] = count(); } kretfunc:vfs_* { @r = hist(retval); @c = sum(args.count); }"#,
+    r#"watchpoint:0x10000000:8:w { @w[reg("ip"), comm] = count(); } w:0x10000008:4:rw { @rw = count(); }"#,
 ];
 
 #[test]

@@ -24,7 +24,56 @@ fn unknown_probe_type() {
 
 #[test]
 fn unsupported_probe_type_names_alternative() {
-    insta::assert_snapshot!(diag("kprobe:do_sys_open { @ = count(); }"));
+    insta::assert_snapshot!(diag("iter:task { @ = count(); }"));
+}
+
+#[test]
+fn kprobe_without_kprobes_names_what_is_missing() {
+    insta::assert_snapshot!(diag("kprobe:vfs_read { @ = count(); }"));
+}
+
+#[test]
+fn kprobe_matching_nothing_suggests_near_names() {
+    insta::assert_snapshot!(diag("kprobe:vfs_readx { @ = count(); }"));
+}
+
+#[test]
+fn fentry_refused_by_this_kernel() {
+    insta::assert_snapshot!(diag("fentry:vfs_read { @ = count(); }"));
+}
+
+#[test]
+fn unknown_raw_tracepoint() {
+    insta::assert_snapshot!(diag("rawtracepoint:no_such_event { @ = count(); }"));
+}
+
+#[test]
+fn watchpoint_without_a_process() {
+    insta::assert_snapshot!(diag("watchpoint:0x10000000:8:w { @ = count(); }"));
+}
+
+#[test]
+fn watchpoint_on_reads_alone() {
+    insta::assert_snapshot!(diag("watchpoint:0x10000000:8:r { @ = count(); }"));
+}
+
+#[test]
+fn watchpoint_bad_length() {
+    insta::assert_snapshot!(diag("watchpoint:0x10000000:3:w { @ = count(); }"));
+}
+
+#[test]
+fn reg_of_an_unknown_register() {
+    insta::assert_snapshot!(diag(
+        "rawtracepoint:sys_enter { @ = count(); } kprobe:vfs_read { @[reg(\"eip\")] = count(); }"
+    ));
+}
+
+#[test]
+fn reg_without_registers() {
+    insta::assert_snapshot!(diag(
+        "rawtracepoint:sys_enter { @[reg(\"ip\")] = count(); }"
+    ));
 }
 
 #[test]
@@ -118,7 +167,7 @@ fn register_argument_outside_uprobe() {
 
 #[test]
 fn probe_type_not_implemented_yet() {
-    insta::assert_snapshot!(diag("rawtracepoint:sched_switch { }"));
+    insta::assert_snapshot!(diag("asyncwatchpoint:0x10000000:8:w { }"));
 }
 
 #[test]

@@ -119,6 +119,7 @@ fn program() -> hir::Program {
         max_map_keys: 4096,
         possible_cpus: 1,
         filter_pid: None,
+        notes: Vec::new(),
     }
 }
 

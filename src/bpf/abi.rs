@@ -50,4 +50,6 @@ pub enum ProgKind {
     PerfEvent,
     /// `BPF_PROG_TYPE_KPROBE` (kprobes and uprobes), section `kprobe`/`uprobe`.
     Kprobe,
+    /// `BPF_PROG_TYPE_TRACING` (fentry/fexit), section `fentry/FUNC` or `fexit/FUNC`.
+    Tracing,
 }

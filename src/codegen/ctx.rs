@@ -25,6 +25,7 @@ impl Lowerer<'_> {
     pub(super) fn ctx_read(&mut self, access: Access, ty: &Ty) -> Val {
         let ctx = self.ctx_reg();
         match (access, ty) {
+            (Access::Zero, _) => Val::Int(Src::Imm(0)),
             (Access::Ctx { off, size }, Ty::Str { len }) => {
                 let buf = self.alloc(*len);
                 let align = 1 << off.trailing_zeros().min(3);

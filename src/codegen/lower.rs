@@ -13,7 +13,6 @@ use crate::ast::{BinOp, UnOp};
 use crate::bpf::insn::helper;
 use crate::bpf::{Alu, Cond, Size};
 use crate::lang::ty::{Ty, round_up};
-use crate::probe::Target;
 use crate::sema::hir::{self, Builtin, ExprKind, StmtKind};
 use crate::sema::visit;
 
@@ -175,30 +174,7 @@ impl<'a> Lowerer<'a> {
                 self.hoisted.push((h, v));
             }
         }
-        // `-p PID`: where the kernel does not limit the probe to the process already.
-        let limited = matches!(
-            probe.target,
-            Target::TestRun(_) | Target::Uprobe { .. } | Target::PerfEvent { .. }
-        );
-        if let Some(pid) = self.layout.filter_pid
-            && !limited
-        {
-            let v = self.call(helper::GET_CURRENT_PID_TGID, vec![]);
-            self.ops.push(Op::Alu {
-                op: Alu::Rsh,
-                dst: v,
-                src: Src::Imm(32),
-                signed: false,
-            });
-            let pid = self.constant(pid as u64);
-            let exit = self.exit_label;
-            self.ops.push(Op::Jmp {
-                cond: Cond::Ne,
-                a: v,
-                b: pid,
-                target: exit,
-            });
-        }
+        self.filter_process(&probe.target);
         if let Some(pred) = &probe.predicate {
             self.ops.push(Op::Mark(pred.span));
             let exit = self.exit_label;
@@ -470,6 +446,9 @@ impl<'a> Lowerer<'a> {
         }
         for (i, v) in vals.into_iter().enumerate() {
             let at = key.at(layout.key_offsets[i] as i16);
+            // Key parts are packed: a string after a 17-byte one starts unaligned, and
+            // the verifier refuses misaligned stack accesses.
+            let align = 1u32 << (at.off as i32).trailing_zeros().min(3);
             match (v, &layout.key_types[i]) {
                 (Val::Int(src), kt) => self.ops.push(Op::Store {
                     // Integers are stored as 64 bits; a bool is one byte.
@@ -495,7 +474,7 @@ impl<'a> Lowerer<'a> {
                 }
                 (Val::Buf { at: from, len }, kt @ Ty::Buf { .. }) => {
                     let n = len.min(kt.size());
-                    self.copy(at, from, n, 8);
+                    self.copy(at, from, n, align);
                     self.zero(at.at(n as i16), kt.size() - n);
                 }
                 (Val::Buf { .. }, _) => unreachable!("sema unified key types"),

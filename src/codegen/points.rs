@@ -9,10 +9,11 @@
 
 use super::ir::{Arg, Base, Mem, Op, Src};
 use super::lower::{Lowerer, Val};
-use crate::bpf::Size;
 use crate::bpf::insn::helper;
+use crate::bpf::{Alu, Cond, Size};
 use crate::lang::ty::{Ty, round_up};
 use crate::object::module::{MapDef, MapKind};
+use crate::probe::Target;
 use crate::sema::hir::{self, ExprKind, PointField};
 
 /// A shared program's names map.
@@ -90,6 +91,36 @@ pub fn names(probe: &hir::Probe, i: usize, index: usize) -> Option<(Names, MapDe
 }
 
 impl Lowerer<'_> {
+    /// `-p PID`: a probe the kernel does not limit to the process already (tracepoints,
+    /// raw tracepoints, kprobes, …) ends unless the process is the one running.
+    pub(super) fn filter_process(&mut self, target: &Target) {
+        let limited = matches!(
+            target,
+            Target::TestRun(_)
+                | Target::Uprobe { .. }
+                | Target::PerfEvent { .. }
+                | Target::Watchpoint { .. }
+        );
+        let Some(pid) = self.layout.filter_pid.filter(|_| !limited) else {
+            return;
+        };
+        let v = self.call(helper::GET_CURRENT_PID_TGID, vec![]);
+        self.ops.push(Op::Alu {
+            op: Alu::Rsh,
+            dst: v,
+            src: Src::Imm(32),
+            signed: false,
+        });
+        let pid = self.constant(pid as u64);
+        let exit = self.exit_label();
+        self.ops.push(Op::Jmp {
+            cond: Cond::Ne,
+            a: v,
+            b: pid,
+            target: exit,
+        });
+    }
+
     /// `probe` or `func` as a string of type `ty`.
     pub(super) fn point_name(&mut self, field: PointField, ty: &Ty) -> Val {
         let len = ty.size();

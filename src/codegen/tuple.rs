@@ -33,6 +33,9 @@ impl Lowerer<'_> {
 
     /// Stores `v` (of type `source`) as an element of type `t` at `to`.
     fn store_element(&mut self, to: Mem, v: Val, t: &Ty, source: &Ty) {
+        // Elements sit at packed offsets: a string after a 17-byte one starts unaligned,
+        // and the verifier refuses misaligned stack accesses.
+        let align = 1u32 << (to.off as i32).trailing_zeros().min(3);
         match (v, t) {
             (Val::Int(src), Ty::Int { .. } | Ty::Bool | Ty::Ptr { .. } | Ty::Rendered(_)) => {
                 let size = Size::from_bytes(t.size()).expect("1 to 8 bytes");
@@ -46,13 +49,13 @@ impl Lowerer<'_> {
             (Val::Buf { at, len }, Ty::Str { len: want }) => {
                 let n = len.min(*want);
                 let whole = n / 8 * 8;
-                self.copy(to, at, whole, 8);
+                self.copy(to, at, whole, align);
                 self.copy(to.at(whole as i16), at.at(whole as i16), n - whole, 1);
             }
-            (Val::Buf { at, len }, Ty::Rendered(_)) => self.copy(to, at, len, 8),
+            (Val::Buf { at, len }, Ty::Rendered(_)) => self.copy(to, at, len, align),
             (Val::Buf { at, len }, Ty::Buf { .. }) => {
                 let n = len.min(t.size());
-                self.copy(to, at, n, 8);
+                self.copy(to, at, n, align);
                 self.zero(to.at(n as i16), t.size() - n);
             }
             (Val::Buf { .. }, Ty::Tuple(_)) if source == t => {

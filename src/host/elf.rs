@@ -68,7 +68,7 @@ pub fn resolve(spec: &str) -> Result<PathBuf, String> {
 fn is_elf(p: &Path) -> bool {
     use std::io::Read;
     let mut magic = [0u8; 4];
-    super::files::open_regular(p).is_ok_and(|mut f| f.read_exact(&mut magic).is_ok())
+    super::system::open_regular(p).is_ok_and(|mut f| f.read_exact(&mut magic).is_ok())
         && magic == *b"\x7fELF"
 }
 
@@ -80,7 +80,7 @@ const MAX_BINARY: u64 = 4 << 30;
 pub fn read(spec: &str) -> Result<Binary, String> {
     let path = resolve(spec)?;
     let shown = path.display().to_string();
-    let bytes = super::files::read_regular(&path, MAX_BINARY)
+    let bytes = super::system::read_regular(&path, MAX_BINARY)
         .map_err(|e| format!("cannot read `{shown}`: {e}"))?;
     let mut b = parse(&bytes).map_err(|e| format!("`{shown}` is not an ELF binary: {e}"))?;
     b.path = shown;
@@ -92,7 +92,7 @@ pub fn read(spec: &str) -> Result<Binary, String> {
 pub fn symbol(spec: &str, name: &str) -> Result<Option<(u64, u64)>, String> {
     let path = resolve(spec)?;
     let shown = path.display().to_string();
-    let bytes = super::files::read_regular(&path, MAX_BINARY)
+    let bytes = super::system::read_regular(&path, MAX_BINARY)
         .map_err(|e| format!("cannot read `{shown}`: {e}"))?;
     let elf = Elf::parse(&bytes).map_err(|e| format!("`{shown}` is not an ELF binary: {e}"))?;
     let tables = [(&elf.syms, &elf.strtab), (&elf.dynsyms, &elf.dynstrtab)];

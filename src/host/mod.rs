@@ -3,14 +3,17 @@
 //! the [`Host`] trait, so everything they do is testable without root; [`system::System`]
 //! answers for the real machine.
 
+pub mod btf;
 pub mod elf;
 pub mod fake;
-pub mod files;
+pub mod kallsyms;
 pub mod system;
 pub mod tracepoint;
 pub mod x86;
 
+pub use btf::{Btf, BtfFunc, BtfParam};
 pub use elf::{Binary, Func};
+pub use kallsyms::KernelFunc;
 pub use tracepoint::{TpField, TracepointFormat};
 
 /// A kernel facility a probe type needs, checked on the running kernel.
@@ -22,6 +25,12 @@ pub enum KernelFeature {
     Uprobes,
     /// `uprobe_multi` links (Linux 6.6+): many uprobes of one program in one link.
     UprobeMulti,
+    /// `kprobe_multi` links: many functions, one program, one link (`CONFIG_FPROBE`).
+    KprobeMulti,
+    /// BTF trampolines: the kernel loads `BPF_PROG_TYPE_TRACING` fentry programs.
+    Fentry,
+    /// Hardware breakpoints (`CONFIG_HAVE_HW_BREAKPOINT`: the `breakpoint` PMU).
+    Breakpoints,
     /// A perf event of `type_`/`config` can be opened (hardware events need a PMU).
     PerfEvent {
         /// `PERF_TYPE_*`.
@@ -73,6 +82,15 @@ pub trait Host {
     fn binary_symbol(&self, path: &str, name: &str) -> Result<Option<(u64, u64)>, String> {
         let _ = name;
         Err(format!("cannot read `{path}`: no binaries in this catalog"))
+    }
+    /// The kernel functions kprobes can name, sorted (tracefs's
+    /// `available_filter_functions`, else `/proc/kallsyms`).
+    fn kernel_functions(&self) -> Vec<KernelFunc> {
+        Vec::new()
+    }
+    /// The kernel's own BTF (vmlinux), if it has one.
+    fn btf(&self) -> Option<&Btf> {
+        None
     }
     /// `CLOCK_TAI` − `CLOCK_BOOTTIME` in nanoseconds now, for `nsecs(sw_tai)`.
     fn tai_offset(&self) -> Option<u64> {

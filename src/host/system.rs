@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::tracepoint::parse_format;
-use super::{Binary, Host, KernelFeature, TracepointFormat};
+use super::{Binary, Btf, Host, KernelFeature, KernelFunc, TracepointFormat};
 
 /// tracefs at its mount point, found on first use (programs without tracepoints never
 /// read /proc/mounts).
@@ -13,6 +13,8 @@ pub struct System {
     root: std::cell::OnceCell<PathBuf>,
     /// Kernel functions already looked up in vmlinux BTF (parsed once, on first need).
     kfuncs: std::cell::RefCell<std::collections::BTreeMap<String, Option<u32>>>,
+    /// vmlinux BTF, parsed on first need.
+    btf: std::cell::OnceCell<Option<Btf>>,
 }
 
 impl System {
@@ -94,6 +96,29 @@ impl Host for System {
         match feature {
             KernelFeature::Kprobes => pmu("kprobe"),
             KernelFeature::Uprobes => pmu("uprobe"),
+            KernelFeature::Breakpoints => pmu("breakpoint"),
+            // fprobe, behind kprobe_multi links, rides on the function tracer: no
+            // readable function list, no fprobe.
+            KernelFeature::KprobeMulti => pmu("kprobe").and_then(|()| {
+                let list = self.root().join("available_filter_functions");
+                std::fs::File::open(&list)
+                    .map(drop)
+                    .map_err(|e| format!("{} cannot be read ({e})", list.display()))
+            }),
+            KernelFeature::Fentry => {
+                // SAFETY: probes by loading a trivial program; no options pointer.
+                let r = unsafe {
+                    libbpf_sys::libbpf_probe_bpf_prog_type(
+                        libbpf_sys::BPF_PROG_TYPE_TRACING,
+                        std::ptr::null(),
+                    )
+                };
+                if r == 1 {
+                    Ok(())
+                } else {
+                    Err("the kernel refuses to load BPF_PROG_TYPE_TRACING programs (fentry/fexit need BPF trampolines: CONFIG_FUNCTION_TRACER with direct calls)".into())
+                }
+            }
             KernelFeature::PerfEvent { type_, config } => open_perf_event(type_, config),
             KernelFeature::UprobeMulti => uprobe_multi(),
         }
@@ -171,6 +196,24 @@ impl Host for System {
             }
         }
         best.and_then(|(_, d)| u64::try_from(d).ok())
+    }
+
+    fn kernel_functions(&self) -> Vec<KernelFunc> {
+        match std::fs::read_to_string(self.root().join("available_filter_functions")) {
+            Ok(text) => super::kallsyms::from_filter_functions(&text),
+            Err(_) => super::kallsyms::from_kallsyms(
+                &std::fs::read_to_string("/proc/kallsyms").unwrap_or_default(),
+            ),
+        }
+    }
+
+    fn btf(&self) -> Option<&Btf> {
+        self.btf
+            .get_or_init(|| {
+                let bytes = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
+                Btf::parse(bytes).ok()
+            })
+            .as_ref()
     }
 
     fn kernel_function(&self, name: &str) -> Option<u32> {
@@ -299,4 +342,88 @@ fn open_perf_event(type_: u32, config: u64) -> Result<(), String> {
     // SAFETY: fd was just returned by perf_event_open and is owned here.
     unsafe { libc::close(fd as i32) };
     Ok(())
+}
+
+// Reading the files a user names (a program file, a binary to probe) safely: only
+// regular files, opened without blocking (a FIFO never hangs scry), up to a size limit
+// (`/dev/zero` is no endless read).
+
+/// The whole of the regular file `path`, at most `limit` bytes.
+pub fn read_regular(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut f = open_regular(path)?;
+    let size = f.metadata().map_err(|e| e.to_string())?.len();
+    if size > limit {
+        return Err(format!(
+            "it is {size} bytes, more than the {limit} bytes scry reads"
+        ));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    // A file that grows while being read is still cut at the limit.
+    f.by_ref()
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
+/// `path` opened for reading when it is a regular file (checked on the open file).
+pub fn open_regular(path: &std::path::Path) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    let kind = f.metadata().map_err(|e| e.to_string())?.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo_like() {
+            "a FIFO or socket"
+        } else {
+            "a device or special file"
+        };
+        return Err(format!("it is {what}, not a regular file"));
+    }
+    Ok(f)
+}
+
+trait FifoLike {
+    fn is_fifo_like(&self) -> bool;
+}
+
+impl FifoLike for std::fs::FileType {
+    fn is_fifo_like(&self) -> bool {
+        use std::os::unix::fs::FileTypeExt;
+        self.is_fifo() || self.is_socket()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_regular_files_within_the_limit() {
+        let dir = std::env::temp_dir().join(format!("scry-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("f");
+        std::fs::write(&file, b"hello").unwrap();
+        assert_eq!(read_regular(&file, 100).unwrap(), b"hello");
+        assert!(read_regular(&file, 3).unwrap_err().contains("more than"));
+        assert!(read_regular(&dir, 100).unwrap_err().contains("directory"));
+        assert!(
+            read_regular(std::path::Path::new("/dev/zero"), 100)
+                .unwrap_err()
+                .contains("device")
+        );
+        let fifo = dir.join("p");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // Returns at once instead of waiting for a writer.
+        assert!(read_regular(&fifo, 100).unwrap_err().contains("FIFO"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

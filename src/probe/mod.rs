@@ -5,15 +5,19 @@
 //! type is one provider file plus its registry line.
 
 pub mod arch;
+pub mod fentry;
 pub mod hardware;
 pub mod interval;
+pub mod kprobe;
 pub mod perf;
 pub mod profile;
+pub mod rawtracepoint;
 pub mod registry;
 pub mod software;
 pub mod special;
 pub mod tracepoint;
 pub mod uprobe;
+pub mod watchpoint;
 
 use crate::bpf::abi::ProgKind;
 use crate::host::Host;
@@ -32,6 +36,11 @@ pub trait Provider: Sync {
     /// Rewrites this provider's points of the whole program for cheaper kernel
     /// mechanisms (sharing programs, dispatchers); `tables` collects program arrays.
     fn plan(&self, _points: &mut [&mut Point], _tables: &mut Vec<TailTable>) {}
+    /// A one-line note for stderr about how `rest` was served, when it is not what the
+    /// spec says (kprobes on syscalls run on the syscall tracepoints).
+    fn note(&self, _rest: &str, _points: &[Point], _host: &dyn Host) -> Option<String> {
+        None
+    }
 }
 
 /// One attach point: what the user's probe body runs on.
@@ -118,6 +127,33 @@ pub enum Target {
         /// On return.
         ret: bool,
     },
+    /// A kprobe (or kretprobe) on kernel function `func` (`module:func` for a module's),
+    /// `offset` bytes in.
+    Kprobe {
+        /// The function, as the kprobe PMU takes it (`vfs_read`, `ext4:ext4_file_open`).
+        func: String,
+        /// Bytes into the function.
+        offset: u64,
+        /// On return.
+        ret: bool,
+    },
+    /// A BTF-typed trampoline on kernel function `func` (`fentry`, or `fexit` on
+    /// return); libbpf finds the attach BTF id from the section name.
+    Btf {
+        /// The function.
+        func: String,
+        /// On return (`fexit`).
+        ret: bool,
+    },
+    /// A hardware breakpoint (`PERF_TYPE_BREAKPOINT`) on `len` bytes at `addr`.
+    Watchpoint {
+        /// The watched address.
+        addr: u64,
+        /// Bytes watched (the kernel's `bp_len`).
+        len: u64,
+        /// `HW_BREAKPOINT_*` bits: R 1, W 2, X 4.
+        mode: u32,
+    },
     /// Not attached itself: slot `key` of program array `table`, whose dispatcher
     /// tail-calls it (a raw-tracepoint program).
     TailSlot {
@@ -141,12 +177,42 @@ impl Target {
                 ProgKind::Tracepoint,
                 format!("tracepoint/{category}/{name}"),
             ),
-            Target::PerfEvent { .. } => (ProgKind::PerfEvent, "perf_event".into()),
+            Target::PerfEvent { .. } | Target::Watchpoint { .. } => {
+                (ProgKind::PerfEvent, "perf_event".into())
+            }
+            Target::Kprobe { ret, .. } => (
+                ProgKind::Kprobe,
+                if *ret { "kretprobe" } else { "kprobe" }.into(),
+            ),
+            Target::Btf { func, ret } => (
+                ProgKind::Tracing,
+                format!("{}/{func}", if *ret { "fexit" } else { "fentry" }),
+            ),
             Target::Uprobe { ret, .. } => (
                 ProgKind::Kprobe,
                 if *ret { "uretprobe" } else { "uprobe" }.into(),
             ),
         }
+    }
+}
+
+impl Target {
+    /// True when the program's context starts with the probed task's `struct pt_regs`
+    /// (kprobes, uprobes, perf events), so `reg()` reads it directly.
+    pub fn has_pt_regs(&self) -> bool {
+        matches!(
+            self,
+            Target::Kprobe { .. }
+                | Target::Uprobe { .. }
+                | Target::PerfEvent { .. }
+                | Target::Watchpoint { .. }
+        )
+    }
+
+    /// True when the mechanism belongs to one process and needs `-p` or `-c` (a
+    /// watchpoint on a user-space address).
+    pub fn needs_process(&self) -> bool {
+        matches!(self, Target::Watchpoint { addr, .. } if *addr < watchpoint::KERNEL_START)
     }
 }
 
@@ -201,6 +267,9 @@ pub enum Access {
         /// Bytes to read.
         size: u32,
     },
+    /// Nothing to read: the value is 0 (a syscall argument beyond the syscall's own,
+    /// which its tracepoint record does not hold).
+    Zero,
 }
 
 impl Access {

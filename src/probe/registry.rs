@@ -2,13 +2,17 @@
 //! `:` picks the provider; kinds scry knows of but does not implement yet get an honest
 //! error, decided by asking the host whether the kernel has what they need.
 
+use super::fentry::Fentry;
 use super::hardware::Hardware;
 use super::interval::Interval;
+use super::kprobe::Kprobe;
 use super::profile::Profile;
+use super::rawtracepoint::RawTracepoint;
 use super::software::Software;
 use super::special::Special;
 use super::tracepoint::Tracepoint;
 use super::uprobe::Uprobe;
+use super::watchpoint::Watchpoint;
 use super::{Point, Provider, RunAt, SpecError, TailTable};
 use crate::host::{Host, KernelFeature};
 
@@ -24,6 +28,12 @@ static PROVIDERS: &[&dyn Provider] = &[
     &Profile,
     &Software,
     &Hardware,
+    &Kprobe { ret: false },
+    &Kprobe { ret: true },
+    &RawTracepoint,
+    &Fentry { ret: false },
+    &Fentry { ret: true },
+    &Watchpoint,
 ];
 
 /// A probe type of bpftrace that scry does not implement yet.
@@ -38,46 +48,10 @@ struct Planned {
 
 const PLANNED: &[Planned] = &[
     Planned {
-        name: "kprobe",
-        aliases: &["k"],
-        needs: Some(KernelFeature::Kprobes),
-        instead: "use a tracepoint (listed in /sys/kernel/tracing/available_events), e.g. `tracepoint:syscalls:sys_enter_openat`",
-    },
-    Planned {
-        name: "kretprobe",
-        aliases: &["kr"],
-        needs: Some(KernelFeature::Kprobes),
-        instead: "use a tracepoint, e.g. `tracepoint:syscalls:sys_exit_*` for syscall returns",
-    },
-    Planned {
         name: "usdt",
         aliases: &["U"],
         needs: Some(KernelFeature::Uprobes),
         instead: "use `uprobe:BINARY:FUNCTION` on the function the USDT probe sits in",
-    },
-    Planned {
-        name: "rawtracepoint",
-        aliases: &["rt"],
-        needs: None,
-        instead: "use `tracepoint:CATEGORY:NAME`",
-    },
-    Planned {
-        name: "fentry",
-        aliases: &["f", "kfunc"],
-        needs: None,
-        instead: "use a tracepoint",
-    },
-    Planned {
-        name: "fexit",
-        aliases: &["fr", "kretfunc"],
-        needs: None,
-        instead: "use a tracepoint",
-    },
-    Planned {
-        name: "watchpoint",
-        aliases: &["w"],
-        needs: None,
-        instead: "use a uprobe on the code that writes the variable",
     },
     Planned {
         name: "asyncwatchpoint",
@@ -146,6 +120,13 @@ pub fn resolve(text: &str, host: &dyn Host) -> Result<Vec<Point>, SpecError> {
     ))
 }
 
+/// The note the provider of spec `text` has about how its `points` are served (see
+/// [`Provider::note`]).
+pub fn note(text: &str, points: &[Point], host: &dyn Host) -> Option<String> {
+    let (kind, rest) = text.split_once(':').unwrap_or((text, ""));
+    provider(kind)?.note(rest, points, host)
+}
+
 /// Lets each provider rewrite its points of the whole program (see [`Provider::plan`]);
 /// returns the program arrays the rewritten points use.
 pub fn plan(points: &mut [Point]) -> Vec<TailTable> {
@@ -187,14 +168,20 @@ mod tests {
         assert_eq!(resolve("end", &Fake).unwrap()[0].display, "END");
         assert_eq!(resolve("bogus:x", &Fake).unwrap_err().code, "E0200");
         // Implemented nowhere yet, but the kernel has what it needs: scry's gap.
-        let e = resolve("kprobe:do_sys_open", &Fake).unwrap_err();
+        let e = resolve("iter:task", &Fake).unwrap_err();
         assert_eq!(e.code, "E0207");
         assert!(e.message.contains("does not implement"), "{}", e.message);
         // The kernel lacks it: say so, with what was checked.
-        let e = resolve("k:do_sys_open", &Bare).unwrap_err();
+        let e = resolve("U:/bin/sh:x", &Bare).unwrap_err();
         assert_eq!(e.code, "E0204");
-        assert!(e.message.contains("Kprobes missing"), "{}", e.message);
-        assert_eq!(resolve("rt:sched_switch", &Bare).unwrap_err().code, "E0207");
+        assert!(e.message.contains("Uprobes missing"), "{}", e.message);
+        let e = resolve("fentry:vfs_read", &Bare).unwrap_err();
+        assert_eq!(e.code, "E0204");
+        assert!(e.message.contains("Fentry missing"), "{}", e.message);
+        assert_eq!(resolve("rt:sched_switch", &Fake).unwrap().len(), 1);
+        assert_eq!(resolve("kr:vfs_read", &Fake).unwrap().len(), 1);
+        assert_eq!(resolve("kfunc:vfs_read", &Fake).unwrap().len(), 1);
+        assert_eq!(resolve("w:0x1000:8:w", &Bare).unwrap_err().code, "E0204");
         let e = resolve("hardware:cycles", &Bare).unwrap_err();
         assert_eq!(e.code, "E0204");
         assert!(resolve("h:cycles:1000", &Fake).is_ok());

@@ -146,6 +146,12 @@ impl Provider for Tracepoint {
                 for f in p.context.fields.iter_mut().flatten() {
                     f.access = raw_syscall_access(enter, &f.access);
                 }
+                // Syscall kprobes served here read their arguments as arg0… (and
+                // retval).
+                let ctx = &mut p.context;
+                for a in ctx.args.iter_mut().chain(ctx.retval.iter_mut()) {
+                    *a = raw_syscall_access(enter, a);
+                }
             }
         }
     }

@@ -756,6 +756,9 @@ impl Checker<'_> {
         if f.name == "has_key" {
             return self.has_key(args, span, scope);
         }
+        if f.name == "reg" {
+            return self.reg_call(&args[0], span, scope);
+        }
         if f.name == "len" {
             return self.map_len(args, span);
         }

@@ -282,6 +282,14 @@ pub const FUNCTIONS: &[Function] = &[
         "in uprobes, the address of a symbol of the probed binary: a pointer to an unsigned integer of the symbol's size (uint64 * unless 1, 2, 4 or 8 bytes); the ELF address, not relocated for PIE binaries",
     ),
     row(
+        "reg",
+        Kind::Value,
+        (1, 1),
+        "kprobes, uprobes, perf events, watchpoints",
+        "reg(\"name\")",
+        "a register of the probed task (uint64) by bpftrace's x86-64 names: ip, sp, bp, ax, bx, cx, dx, si, di, r8 to r15, orig_ax, flags, cs, ss",
+    ),
+    row(
         "cgroup_path",
         Kind::Value,
         (1, 2),

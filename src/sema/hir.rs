@@ -27,6 +27,9 @@ pub struct Program {
     /// raw tracepoints, kprobes, …; not BEGIN/END, uprobes, per-process perf events or
     /// `interval` timers) run only in it.
     pub filter_pid: Option<u32>,
+    /// One-line notes for stderr about how probes are served (`kprobe:SyS_*` on the
+    /// syscall tracepoints).
+    pub notes: Vec<String>,
 }
 
 /// How an output event is rendered by the runtime.

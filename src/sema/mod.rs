@@ -16,6 +16,7 @@ mod loops;
 mod output;
 mod pointer;
 pub mod print;
+mod regs;
 mod scope;
 mod stmt;
 pub mod unify;
@@ -82,6 +83,7 @@ pub fn check(
         map_ids: BTreeMap::new(),
         printfs: Vec::new(),
         diags: Vec::new(),
+        notes: Vec::new(),
     };
     let mut owners = Vec::new();
     let mut points = Vec::new();
@@ -148,6 +150,7 @@ pub fn check(
         max_map_keys: options.max_map_keys,
         possible_cpus: host.possible_cpus(),
         filter_pid: options.filter_pid,
+        notes: cx.notes,
     };
     unify::convert_stores(&mut program);
     Ok(program)
@@ -198,6 +201,8 @@ struct Checker<'a> {
     map_ids: BTreeMap<String, hir::MapId>,
     printfs: Vec<(hir::Render, Vec<Ty>)>,
     diags: Vec<Diagnostic>,
+    /// Notes for stderr about how probes are served (`Provider::note`).
+    notes: Vec<String>,
 }
 
 /// Per attach point state while checking a body.
@@ -217,6 +222,8 @@ pub(crate) struct ProbeScope {
     /// String sizes of `probe` and `func` (NUL included): the longest of every point of
     /// the probe, so the points' bodies are the same and may share a program.
     pub(crate) name_lens: (u32, u32),
+    /// The context starts with the task's registers (for `reg()`).
+    pub(crate) regs: bool,
 }
 
 impl Checker<'_> {
@@ -231,7 +238,30 @@ impl Checker<'_> {
             None => return Vec::new(),
         };
         match registry::resolve(&text, self.host) {
-            Ok(points) => points,
+            Ok(points) => {
+                if let Some(p) = points.iter().find(|p| p.target.needs_process())
+                    && self.options.cpid.is_none()
+                    && self.options.filter_pid.is_none()
+                {
+                    self.error(
+                        Diagnostic::error(
+                            "E0215",
+                            spec.span,
+                            format!(
+                                "`{}` watches a process's memory, but there is no process",
+                                p.display
+                            ),
+                        )
+                        .with_label("a user-space address")
+                        .with_help("give the process with `-p PID`, or run it with `-c CMD`"),
+                    );
+                    return Vec::new();
+                }
+                if let Some(note) = registry::note(&text, &points, self.host) {
+                    self.notes.push(note);
+                }
+                points
+            }
             Err(e) => {
                 self.error(
                     Diagnostic::error(e.code, spec.span, e.message)
@@ -304,6 +334,7 @@ impl Checker<'_> {
                 probe::Target::Uprobe { path, .. } => Some(path.clone()),
                 _ => None,
             },
+            regs: point.target.has_pt_regs(),
         };
         let errors_before = self.diags.len();
         let predicate = probe.predicate.as_ref().and_then(|p| {

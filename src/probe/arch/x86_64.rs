@@ -16,6 +16,29 @@ pub const ORIG_AX: u32 = 120;
 /// another table.
 pub const USER32_CS: u32 = 0x23;
 
+/// The prefix of the kernel's own name for a syscall's entry point (`__x64_sys_read`;
+/// `SyS_read` and `sys_read` before Linux 4.17).
+pub const SYSCALL_PREFIX: &str = "__x64_sys_";
+
+/// `struct pt_regs` in order, by the names `reg()` takes (bpftrace's): each 8 bytes.
+const REGISTERS: [&str; 21] = [
+    "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si", "di",
+    "orig_ax", "ip", "cs", "flags", "sp", "ss",
+];
+
+/// The `struct pt_regs` offset of register `name` (`reg("ip")`).
+pub fn register(name: &str) -> Option<u32> {
+    REGISTERS
+        .iter()
+        .position(|&r| r == name)
+        .map(|i| i as u32 * 8)
+}
+
+/// The names `reg()` takes, for help texts.
+pub fn registers() -> &'static [&'static str] {
+    &REGISTERS
+}
+
 /// `(entry point without `sys_`, number)`, sorted by name.
 const TABLE: &[(&str, u32)] = &[
     ("accept", 43),
@@ -408,5 +431,11 @@ mod tests {
         assert_eq!(number("stat"), None);
         assert!(TABLE.windows(2).all(|w| w[0].0 < w[1].0));
         assert_eq!(limit(), 467);
+        assert_eq!(register("ip"), Some(128));
+        assert_eq!(register("di"), Some(FUNC_ARGS[0]));
+        assert_eq!(register("ax"), Some(AX));
+        assert_eq!(register("orig_ax"), Some(ORIG_AX));
+        assert_eq!(register("sp"), Some(152));
+        assert_eq!(register("eax"), None);
     }
 }

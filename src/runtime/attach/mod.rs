@@ -1,12 +1,15 @@
 //! Attaching programs: one file per kernel mechanism ([`Target`] variant). Each returns
 //! the links that keep the program attached; dropping them detaches.
 
+pub mod btf;
+pub mod kprobe;
 pub mod perf_event;
 pub mod raw_tp;
 pub mod tail_slot;
 pub mod test_run;
 pub mod tracepoint;
 pub mod uprobe;
+pub mod watchpoint;
 
 use libbpf_rs::{Link, Map, ProgramMut};
 
@@ -102,6 +105,13 @@ pub fn attach(
             Attached::Links(vec![uprobe::attach(
                 prog, path, *offset, *ret, pid, cookie,
             )?])
+        }
+        Target::Kprobe { func, offset, ret } => {
+            Attached::Links(vec![kprobe::attach(prog, func, *offset, *ret)?])
+        }
+        Target::Btf { func, .. } => Attached::Links(vec![btf::attach(prog, func)?]),
+        Target::Watchpoint { addr, len, mode } => {
+            Attached::Links(watchpoint::attach(prog, *addr, *len, *mode, env.pid)?)
         }
         Target::TailSlot { table, key } => {
             let map = env

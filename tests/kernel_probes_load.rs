@@ -33,7 +33,7 @@ fn kernel_probe_programs_pass_the_verifier() {
         r#"kprobe:vfs_read { @[arg0, arg5, func, probe, reg("ip"), reg("sp")] = count(); printf("%s\n", str(arg1)); }"#,
         "kretprobe:vfs_read { @ = hist(retval); @f[func] = count(); }",
         "kprobe:vfs_read+4 { @ = count(); }",
-        "k:vfs_read* { @[probe] = count(); } kr:vfs_write { @s = sum(retval); }",
+        "k:vfs_read* { @[probe, func] = count(); } kr:vfs_write { @s = sum(retval); }",
         "kprobe:SyS_* { @[func] = count(); } kretprobe:SyS_* { @r[func] = hist(retval); }",
         "kprobe:sys_openat { @[str(arg1), arg3] = count(); } kretprobe:sys_getpid { @s = sum(retval); }",
         "rawtracepoint:sched_switch { @[args.preempt, args.prev_state, args.prev != 0] = count(); @n[*(uint32 *)args.next] = count(); }",

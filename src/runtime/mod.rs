@@ -208,6 +208,28 @@ pub fn run_with_output(
             }
             continue;
         }
+        // A program loaded for kprobe_multi links: one link for all its functions.
+        if meta.programs[p.prog].multi
+            && let Target::Kprobe { ret, .. } = &p.target
+        {
+            let mut funcs = Vec::new();
+            for (j, q) in meta.probes.iter().enumerate() {
+                if let Target::Kprobe { func, .. } = &q.target
+                    && q.prog == p.prog
+                {
+                    funcs.push((func.clone(), q.cookie));
+                    attached[j] = true;
+                }
+            }
+            let link = attach::kprobe::attach_multi(prog, &funcs, *ret).map_err(|reason| {
+                Error::Attach {
+                    probe: p.display.clone(),
+                    reason,
+                }
+            })?;
+            links.push(link);
+            continue;
+        }
         // A program loaded for uprobe_multi links: one link per binary.
         if meta.programs[p.prog].multi
             && let Some(group) = attach::uprobe_group(&meta.probes, i)

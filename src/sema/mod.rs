@@ -163,6 +163,7 @@ fn share(probes: Vec<(usize, hir::Probe)>, host: &dyn Host) -> Vec<hir::Probe> {
     use crate::probe::Target;
     let shareable = |a: &Target, b: &Target| match (a, b) {
         (Target::Uprobe { ret: x, .. }, Target::Uprobe { ret: y, .. }) => x == y,
+        (Target::Kprobe { ret: x, .. }, Target::Kprobe { ret: y, .. }) => x == y,
         (Target::Tracepoint { .. }, Target::Tracepoint { .. }) => true,
         _ => false,
     };
@@ -181,14 +182,24 @@ fn share(probes: Vec<(usize, hir::Probe)>, host: &dyn Host) -> Vec<hir::Probe> {
             None => out.push((owner, p)),
         }
     }
-    // Several uprobes of one program: one link per binary where the kernel has them.
-    let multi = out
-        .iter()
-        .any(|(_, p)| p.points.len() > 1 && matches!(p.target, Target::Uprobe { .. }))
-        && host.check(crate::host::KernelFeature::UprobeMulti).is_ok();
+    // Several uprobes of one program: one link per binary where the kernel has them;
+    // several kprobes at function entries (or returns): one link.
+    use crate::host::KernelFeature;
+    let wants = |p: &hir::Probe, uprobe: bool| {
+        p.points.len() > 1
+            && p.points.iter().all(|pt| match &pt.target {
+                Target::Uprobe { .. } => uprobe,
+                Target::Kprobe { offset, .. } => !uprobe && *offset == 0,
+                _ => false,
+            })
+    };
+    let uprobe_multi =
+        out.iter().any(|(_, p)| wants(p, true)) && host.check(KernelFeature::UprobeMulti).is_ok();
+    let kprobe_multi =
+        out.iter().any(|(_, p)| wants(p, false)) && host.check(KernelFeature::KprobeMulti).is_ok();
     out.into_iter()
         .map(|(_, mut p)| {
-            p.multi_link = multi && p.points.len() > 1 && matches!(p.target, Target::Uprobe { .. });
+            p.multi_link = (uprobe_multi && wants(&p, true)) || (kprobe_multi && wants(&p, false));
             p
         })
         .collect()

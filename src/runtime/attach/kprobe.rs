@@ -23,8 +23,14 @@ fn missing() -> Option<String> {
 }
 
 /// Attaches `prog` to kernel function `func` (`module:func` for a module's) at
-/// `offset`, on return when `ret`.
-pub fn attach(prog: &ProgramMut<'_>, func: &str, offset: u64, ret: bool) -> Result<Link, String> {
+/// `offset`, on return when `ret`, with attach cookie `cookie`.
+pub fn attach(
+    prog: &ProgramMut<'_>,
+    func: &str,
+    offset: u64,
+    ret: bool,
+    cookie: u64,
+) -> Result<Link, String> {
     if let Some(why) = missing() {
         return Err(why);
     }
@@ -33,6 +39,7 @@ pub fn attach(prog: &ProgramMut<'_>, func: &str, offset: u64, ret: bool) -> Resu
         sz: std::mem::size_of::<libbpf_sys::bpf_kprobe_opts>() as _,
         offset: offset as _,
         retprobe: ret,
+        bpf_cookie: cookie,
         ..Default::default()
     };
     // SAFETY: a loaded program, a NUL-terminated name and options of their declared
@@ -55,15 +62,19 @@ pub fn attach(prog: &ProgramMut<'_>, func: &str, offset: u64, ret: bool) -> Resu
     Ok(unsafe { Link::from_ptr(link) })
 }
 
-/// Attaches `prog` to every function of `funcs` through one `kprobe_multi` link, each
-/// function's index in `funcs` as its attach cookie.
-pub fn attach_multi(prog: &ProgramMut<'_>, funcs: &[String], ret: bool) -> Result<Link, String> {
+/// Attaches `prog` to every `(function, cookie)` of `funcs` through one `kprobe_multi`
+/// link.
+pub fn attach_multi(
+    prog: &ProgramMut<'_>,
+    funcs: &[(String, u64)],
+    ret: bool,
+) -> Result<Link, String> {
     if let Some(why) = missing() {
         return Err(why);
     }
     prog.attach_kprobe_multi_with_opts(KprobeMultiOpts {
-        symbols: funcs.to_vec(),
-        cookies: (0..funcs.len() as u64).collect(),
+        symbols: funcs.iter().map(|(f, _)| f.clone()).collect(),
+        cookies: funcs.iter().map(|&(_, c)| c).collect(),
         retprobe: ret,
         ..Default::default()
     })

@@ -107,7 +107,7 @@ pub fn attach(
             )?])
         }
         Target::Kprobe { func, offset, ret } => {
-            Attached::Links(vec![kprobe::attach(prog, func, *offset, *ret)?])
+            Attached::Links(vec![kprobe::attach(prog, func, *offset, *ret, cookie)?])
         }
         Target::Btf { func, .. } => Attached::Links(vec![btf::attach(prog, func)?]),
         Target::Watchpoint { addr, len, mode } => {

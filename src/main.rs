@@ -200,8 +200,11 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
     };
-    runtime::run(&artifact, options, format)
-        .map_err(|e| vec![runtime_diagnostic(e, &artifact.manifest)])
+    match runtime::run(&artifact, options, format) {
+        // A closed pipe is the reader's choice, not an error (`scry … | head -1`).
+        Err(runtime::Error::OutputClosed) => Ok(0),
+        r => r.map_err(|e| vec![runtime_diagnostic(e, &artifact.manifest)]),
+    }
 }
 
 /// The most entries a keyed map may be given (the kernel's hash maps take more, but

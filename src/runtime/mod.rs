@@ -65,6 +65,10 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// Whoever read scry's output stopped reading (`scry … | head -1`): scry ends
+    /// quietly, everything detached.
+    #[error("the output was closed")]
+    OutputClosed,
     /// Anything else (signals, polling, output).
     #[error("{0}")]
     Other(String),
@@ -560,6 +564,9 @@ fn detach(links: Vec<Link>) {
 }
 
 fn io_err(e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        return Error::OutputClosed;
+    }
     Error::Other(format!("writing output: {e}"))
 }
 

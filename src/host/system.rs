@@ -13,12 +13,24 @@ pub struct System {
     root: std::cell::OnceCell<PathBuf>,
     /// Kernel functions already looked up in vmlinux BTF (parsed once, on first need).
     kfuncs: std::cell::RefCell<std::collections::BTreeMap<String, Option<u32>>>,
+    /// vmlinux BTF for listing, read on first need.
+    btf: std::cell::OnceCell<Option<super::btf_names::Btf>>,
 }
 
 impl System {
     /// A catalog that finds tracefs when first asked.
     pub fn new() -> System {
         System::default()
+    }
+
+    /// vmlinux BTF, parsed once (`None` when the kernel exposes none).
+    fn btf(&self) -> Option<&super::btf_names::Btf> {
+        self.btf
+            .get_or_init(|| {
+                let bytes = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
+                super::btf_names::Btf::parse(&bytes)
+            })
+            .as_ref()
     }
 
     /// The tracefs mount (mounted at /sys/kernel/tracing when absent).
@@ -170,6 +182,24 @@ impl Host for System {
             }
         }
         best.and_then(|(_, d)| u64::try_from(d).ok())
+    }
+
+    fn kernel_functions(&self) -> Result<Vec<(String, String)>, String> {
+        super::listing::kernel_functions(self.root())
+    }
+
+    fn raw_tracepoints(&self) -> Vec<(String, String)> {
+        self.btf()
+            .map(|b| super::listing::raw_tracepoints(b, "vmlinux"))
+            .unwrap_or_default()
+    }
+
+    fn kernel_prototype(&self, name: &str) -> Option<super::Proto> {
+        self.btf()?.prototype(name)
+    }
+
+    fn process_objects(&self, pid: u32) -> Result<Vec<String>, String> {
+        super::listing::process_objects(pid)
     }
 
     fn kernel_function(&self, name: &str) -> Option<u32> {

@@ -7,11 +7,14 @@
 pub mod arch;
 pub mod hardware;
 pub mod interval;
+pub mod list;
+pub mod list_kernel;
 pub mod perf;
 pub mod profile;
 pub mod registry;
 pub mod software;
 pub mod special;
+pub mod suggest;
 pub mod tracepoint;
 pub mod uprobe;
 
@@ -32,6 +35,17 @@ pub trait Provider: Sync {
     /// Rewrites this provider's points of the whole program for cheaper kernel
     /// mechanisms (sharing programs, dispatchers); `tables` collects program arrays.
     fn plan(&self, _points: &mut [&mut Point], _tables: &mut Vec<TailTable>) {}
+    /// `-l`: this provider's probes that `query` matches, named as specs (see
+    /// [`list`]); nothing by default.
+    fn list(&self, query: &list::Query, host: &dyn Host) -> Result<Vec<list::Listed>, SpecError> {
+        let _ = (query, host);
+        Ok(Vec::new())
+    }
+    /// Which wildcard probe types (`-l '*:…'`) list this provider; by default only a
+    /// pattern that names it.
+    fn list_scope(&self) -> list::Scope {
+        list::Scope::Named
+    }
 }
 
 /// One attach point: what the user's probe body runs on.

@@ -4,6 +4,8 @@
 
 use super::hardware::Hardware;
 use super::interval::Interval;
+use super::list::{self, Kind, ListFn, Lister, Scope};
+use super::list_kernel;
 use super::profile::Profile;
 use super::software::Software;
 use super::special::Special;
@@ -34,6 +36,9 @@ struct Planned {
     needs: Option<KernelFeature>,
     /// What to use instead.
     instead: &'static str,
+    /// Which wildcard kinds list it, and how (`-l`), until its provider does.
+    scope: Scope,
+    list: Option<ListFn>,
 }
 
 const PLANNED: &[Planned] = &[
@@ -42,60 +47,95 @@ const PLANNED: &[Planned] = &[
         aliases: &["k"],
         needs: Some(KernelFeature::Kprobes),
         instead: "use a tracepoint (listed in /sys/kernel/tracing/available_events), e.g. `tracepoint:syscalls:sys_enter_openat`",
+        scope: Scope::Kernel,
+        list: Some(list_kernel::kprobes),
     },
     Planned {
         name: "kretprobe",
         aliases: &["kr"],
         needs: Some(KernelFeature::Kprobes),
         instead: "use a tracepoint, e.g. `tracepoint:syscalls:sys_exit_*` for syscall returns",
+        scope: Scope::Named,
+        list: Some(list_kernel::kretprobes),
     },
     Planned {
         name: "usdt",
         aliases: &["U"],
         needs: Some(KernelFeature::Uprobes),
         instead: "use `uprobe:BINARY:FUNCTION` on the function the USDT probe sits in",
+        scope: Scope::User,
+        list: None,
     },
     Planned {
         name: "rawtracepoint",
         aliases: &["rt"],
         needs: None,
         instead: "use `tracepoint:CATEGORY:NAME`",
+        scope: Scope::Kernel,
+        list: Some(list_kernel::raw_tracepoints),
     },
     Planned {
         name: "fentry",
         aliases: &["f", "kfunc"],
         needs: None,
         instead: "use a tracepoint",
+        scope: Scope::Kernel,
+        list: None,
     },
     Planned {
         name: "fexit",
         aliases: &["fr", "kretfunc"],
         needs: None,
         instead: "use a tracepoint",
+        scope: Scope::Named,
+        list: None,
     },
     Planned {
         name: "watchpoint",
         aliases: &["w"],
         needs: None,
         instead: "use a uprobe on the code that writes the variable",
+        scope: Scope::Named,
+        list: None,
     },
     Planned {
         name: "asyncwatchpoint",
         aliases: &["aw"],
         needs: None,
         instead: "use a uprobe on the code that writes the variable",
+        scope: Scope::Named,
+        list: None,
     },
     Planned {
         name: "iter",
         aliases: &["it"],
         needs: None,
         instead: "read /proc, or trace the events that change what you want to list",
+        scope: Scope::Kernel,
+        list: None,
     },
 ];
 
 /// Every implemented provider, in registry order.
 pub fn providers() -> &'static [&'static dyn Provider] {
     PROVIDERS
+}
+
+/// Every kind `-l` knows: the providers and the kinds still planned.
+pub fn listable() -> Vec<Kind> {
+    let providers = PROVIDERS.iter().map(|&p| Kind {
+        name: p.name(),
+        aliases: p.aliases(),
+        scope: p.list_scope(),
+        list: Some(Lister::Provider(p)),
+    });
+    let planned = PLANNED.iter().map(|p| Kind {
+        name: p.name,
+        aliases: p.aliases,
+        scope: p.scope,
+        list: p.list.map(Lister::Fn),
+    });
+    providers.chain(planned).collect()
 }
 
 /// The implemented provider named (or aliased) `kind`.
@@ -132,18 +172,7 @@ pub fn resolve(text: &str, host: &dyn Host) -> Result<Vec<Point>, SpecError> {
             p.instead,
         ));
     }
-    let known: Vec<String> = PROVIDERS
-        .iter()
-        .map(|p| match p.aliases() {
-            [] => p.name().to_string(),
-            a => format!("{} ({})", p.name(), a.join(", ")),
-        })
-        .collect();
-    Err(SpecError::new(
-        "E0200",
-        format!("unknown probe type `{kind}`"),
-        format!("known probe types: {}", known.join(", ")),
-    ))
+    Err(list::unknown_kind(kind, &listable()))
 }
 
 /// Lets each provider rewrite its points of the whole program (see [`Provider::plan`]);

@@ -30,8 +30,10 @@ pub fn parse_filter_functions(text: &str) -> Vec<(String, String)> {
 }
 
 /// `(module, function)` pairs of the text symbols (`t`/`T`) of `/proc/kallsyms` text,
-/// without what is no function entry: ftrace and CFI padding (`__pfx_`, `__cfi_`) and
-/// compiler-split cold parts (`.cold`); sorted, without duplicates.
+/// without what is no function entry: ftrace and CFI padding (`__pfx_`, `__cfi_`),
+/// compiler-split cold parts (`.cold`), and the code the kernel generates (loaded BPF
+/// programs, `[bpf]`; ftrace trampolines, `[__builtin__ftrace]`); sorted, without
+/// duplicates.
 pub fn parse_kallsyms_functions(text: &str) -> Vec<(String, String)> {
     let set: BTreeSet<(String, String)> = text
         .lines()
@@ -45,11 +47,17 @@ pub fn parse_kallsyms_functions(text: &str) -> Vec<(String, String)> {
                 .next()
                 .and_then(|m| m.strip_prefix('[')?.strip_suffix(']'))
                 .unwrap_or("vmlinux");
+            if GENERATED.contains(&module) {
+                return None;
+            }
             Some((module.to_string(), name.to_string()))
         })
         .collect();
     set.into_iter().collect()
 }
+
+/// The pseudo-modules of kallsyms that hold generated code, not functions.
+const GENERATED: &[&str] = &["bpf", "__builtin__ftrace"];
 
 /// False for text symbols that start no function a kprobe could name.
 pub fn is_function_entry(name: &str) -> bool {
@@ -141,7 +149,8 @@ mod tests {
                   ffffffff81000020 T vfs_read\n\
                   ffffffff81000030 t foo.cold\n\
                   ffffffff81000040 D init_task\n\
-                  ffffffffc0000000 t kvm_init\t[kvm]\n";
+                  ffffffffc0000000 t kvm_init\t[kvm]\n\
+                  ffffffffc0026b58 t bpf_prog_492a1814558a4310_p0_tp\t[bpf]\n";
         assert_eq!(
             parse_kallsyms_functions(ks),
             [

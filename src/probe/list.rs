@@ -127,6 +127,8 @@ pub fn list(
             v => v.to_string(),
         };
         let (kind, rest) = value.split_once(':').unwrap_or((&value, ""));
+        // `:NAME` names no probe type: any, as `*:NAME`.
+        let kind = if kind.is_empty() { "*" } else { kind };
         let rest = if rest.is_empty() { "*" } else { rest };
         // An unknown probe type is shown under its name when the pattern wrote one.
         let kind_span = if trimmed.contains(':') {
@@ -301,6 +303,7 @@ mod tests {
         assert_eq!(names("", None), ["fk:a:x", "fk:b:y"]);
         assert_eq!(names("*", None), ["fk:a:x", "fk:b:y"]);
         assert_eq!(names("y", None), ["fk:b:y"]);
+        assert_eq!(names(":y", None), ["fk:b:y"]);
         assert_eq!(names("f:a:*", None), ["fk:a:x"]);
         assert_eq!(names("*:*", Some(1)), ["fk:a:x", "fk:b:y", "usr:*"]);
         assert_eq!(names("u:bin:f", None), ["usr:bin:f"]);

@@ -500,3 +500,19 @@ fn close(fd: i32) -> bool {
     unsafe { libc::close(fd) };
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers_and_kfuncs_are_told_apart_from_what_is_not_one() {
+        assert!(has_helper(helper::MAP_LOOKUP_ELEM));
+        assert!(!has_helper(100_000), "no helper has that number");
+        let host = System::new();
+        // A kernel function that is no kfunc may not be called.
+        let vfs_read = host.kernel_function("vfs_read").expect("vmlinux BTF");
+        assert!(!kfunc_allowed(vfs_read));
+        assert_eq!(instruction_limit(), Some(1_000_000));
+    }
+}

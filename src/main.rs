@@ -14,6 +14,9 @@ use scry::output::Format;
 use scry::runtime::{self, child::Child};
 use scry::{ast, codegen, parser, sema};
 
+#[path = "main/list.rs"]
+mod list;
+
 /// What `--dump` prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Dump {
@@ -62,6 +65,20 @@ struct Cli {
     /// Run the program's `test:` probes and report which pass (nothing is attached).
     #[arg(long)]
     test: bool,
+    /// List the probes PATTERN matches (comma-separated, wildcards; all when none is
+    /// given), or the probes of the program (-e or FILE), instead of running.
+    #[arg(short = 'l', long = "list")]
+    list: bool,
+    /// Verbose: with -l, each probe's arguments and their types.
+    #[arg(short = 'v')]
+    verbose: bool,
+    /// Print the kernel's tracing features as probed on this machine, and exit.
+    #[arg(long)]
+    info: bool,
+    /// The most attach points a program may have (also BPFTRACE_MAX_PROBES; default
+    /// 1024): more is an error before anything is attached.
+    #[arg(long, value_name = "N")]
+    max_probes: Option<u32>,
     /// Allow actions that change the system: `system()` and `signal()`.
     #[arg(long = "unsafe")]
     allow_unsafe: bool,
@@ -78,6 +95,24 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.info {
+        print!("{}", runtime::features::report());
+        return ExitCode::SUCCESS;
+    }
+    let listed_file = cli
+        .rest
+        .first()
+        .filter(|f| std::path::Path::new(f).is_file());
+    if cli.list && cli.program.is_none() && listed_file.is_none() {
+        let pattern = cli.rest.first().map_or("", String::as_str);
+        return match list::patterns(pattern, cli.verbose, cli.pid) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(diags) => {
+                eprint!("{}", diag::render("pattern", pattern, &diags));
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (name, source) = match (&cli.program, cli.rest.first()) {
         (Some(p), _) => ("<program>".to_string(), p.clone()),
         (None, Some(f)) => {
@@ -108,6 +143,10 @@ fn main() -> ExitCode {
 /// Runs the pipeline; user-facing failures come back as diagnostics.
 fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
     let program = parser::parse(source)?;
+    if cli.list {
+        list::program(&program, cli.verbose, cli.pid)?;
+        return Ok(0);
+    }
     if cli.dump == Some(Dump::Ast) {
         print!("{}", ast::print::dump(&program));
         return Ok(0);
@@ -134,6 +173,7 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
     };
     let max_strlen = max_strlen(cli.max_strlen)?;
     let max_map_keys = max_map_keys(cli.max_map_keys)?;
+    let max_probes = max_probes(cli.max_probes)?;
     // Positional parameters: what follows the program (`--` may separate them).
     let mut params: &[String] = if cli.program.is_some() {
         &cli.rest
@@ -149,6 +189,7 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         params: params.to_vec(),
         allow_unsafe: cli.allow_unsafe,
         filter_pid: cli.pid,
+        max_probes,
         cpid: child
             .as_ref()
             .map(|c| c.pid())
@@ -219,6 +260,18 @@ fn max_map_keys(flag: Option<u32>) -> Result<u32, Vec<Diagnostic>> {
         code: "E0504",
         range: 1..=MAX_MAX_MAP_KEYS,
         default: sema::DEFAULT_MAX_MAP_KEYS,
+    };
+    limit.value(flag)
+}
+
+/// `--max-probes`, else `BPFTRACE_MAX_PROBES`, else bpftrace's default; checked.
+fn max_probes(flag: Option<u32>) -> Result<u32, Vec<Diagnostic>> {
+    let limit = Limit {
+        flag: "--max-probes",
+        env: "BPFTRACE_MAX_PROBES",
+        code: "E0505",
+        range: 1..=sema::MAX_MAX_PROBES,
+        default: sema::DEFAULT_MAX_PROBES,
     };
     limit.value(flag)
 }

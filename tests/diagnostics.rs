@@ -502,3 +502,59 @@ fn p_of_no_process() {
     assert_eq!(r.code, Some(1));
     insta::assert_snapshot!(r.stderr);
 }
+
+#[test]
+fn unknown_probe_type_suggests_the_closest() {
+    insta::assert_snapshot!(diag("tracepiont:syscalls:sys_enter_read { }"));
+}
+
+#[test]
+fn unknown_tracepoint_suggests_near_names() {
+    insta::assert_snapshot!(diag("tracepoint:syscalls:sys_enter_opnat { }"));
+}
+
+#[test]
+fn uprobe_function_suggests_near_names() {
+    let program = format!("uprobe:{}:scry_workload_fnuc {{ }}", common::workload());
+    let text = diag(&program).replace(&common::workload(), "WORKLOAD");
+    // The underline's length follows the workload's path, which differs from checkout
+    // to checkout: one caret stands for it.
+    let text: String = text
+        .split_inclusive('\n')
+        .map(|l| match (l.find('^'), l.rfind('^')) {
+            (Some(a), Some(b)) => format!("{}^{}", &l[..a], &l[b + 1..]),
+            _ => l.to_string(),
+        })
+        .collect();
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn more_points_than_max_probes() {
+    insta::assert_snapshot!(diag_with(&[
+        "--max-probes",
+        "2",
+        "-e",
+        "BEGIN { } tracepoint:syscalls:sys_enter_exit* { }",
+    ]));
+}
+
+#[test]
+fn max_probes_out_of_range() {
+    insta::assert_snapshot!(diag_with(&["--max-probes", "0", "-e", "BEGIN { }"]));
+}
+
+#[test]
+fn listing_an_unknown_probe_type() {
+    insta::assert_snapshot!(diag_with(&["-l", "tracepoint:sched:*,sofware:*"]));
+}
+
+#[test]
+fn listing_every_uprobe_without_a_process() {
+    insta::assert_snapshot!(diag_with(&["-l", "uprobe:*"]));
+}
+
+#[test]
+fn listing_the_uprobes_of_a_missing_process() {
+    insta::assert_snapshot!(diag_with(&["-l", "uprobe:*", "-p", "4194303"]));
+}

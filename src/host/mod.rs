@@ -4,14 +4,17 @@
 //! answers for the real machine.
 
 pub mod btf;
+pub mod btf_names;
 pub mod elf;
 pub mod fake;
 pub mod kallsyms;
+pub mod listing;
 pub mod system;
 pub mod tracepoint;
 pub mod x86;
 
 pub use btf::{Btf, BtfFunc, BtfParam};
+pub use btf_names::{Param, Proto};
 pub use elf::{Binary, Func};
 pub use kallsyms::KernelFunc;
 pub use tracepoint::{TpField, TracepointFormat};
@@ -95,5 +98,24 @@ pub trait Host {
     /// `CLOCK_TAI` − `CLOCK_BOOTTIME` in nanoseconds now, for `nsecs(sw_tai)`.
     fn tai_offset(&self) -> Option<u64> {
         None
+    }
+    /// The kernel functions a kprobe may name, as `(module, name)` sorted (`vmlinux`
+    /// for the kernel itself), for listing; an error says why none could be read.
+    fn listed_kernel_functions(&self) -> Result<Vec<(String, String)>, String> {
+        Ok(Vec::new())
+    }
+    /// The raw tracepoints kernel BTF describes, as `(module, name)` sorted.
+    fn raw_tracepoints(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+    /// The prototype kernel BTF gives function `name` (e.g. `vfs_read`,
+    /// `__probestub_sched_switch`), if any.
+    fn kernel_prototype(&self, name: &str) -> Option<Proto> {
+        let _ = name;
+        None
+    }
+    /// The files process `pid` maps code from, for `-l 'uprobe:*' -p PID`.
+    fn process_objects(&self, pid: u32) -> Result<Vec<String>, String> {
+        Err(format!("no process {pid} in this catalog"))
     }
 }

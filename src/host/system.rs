@@ -15,12 +15,25 @@ pub struct System {
     kfuncs: std::cell::RefCell<std::collections::BTreeMap<String, Option<u32>>>,
     /// vmlinux BTF, parsed on first need.
     btf: std::cell::OnceCell<Option<Btf>>,
+    /// vmlinux BTF for listing, read on first need.
+    btf_names: std::cell::OnceCell<Option<super::btf_names::Btf>>,
 }
 
 impl System {
     /// A catalog that finds tracefs when first asked.
     pub fn new() -> System {
         System::default()
+    }
+
+    /// vmlinux BTF's names and prototypes, parsed once (`None` when the kernel exposes
+    /// none).
+    fn btf_names(&self) -> Option<&super::btf_names::Btf> {
+        self.btf_names
+            .get_or_init(|| {
+                let bytes = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
+                super::btf_names::Btf::parse(&bytes)
+            })
+            .as_ref()
     }
 
     /// The tracefs mount (mounted at /sys/kernel/tracing when absent).
@@ -214,6 +227,24 @@ impl Host for System {
                 Btf::parse(bytes).ok()
             })
             .as_ref()
+    }
+
+    fn listed_kernel_functions(&self) -> Result<Vec<(String, String)>, String> {
+        super::listing::kernel_functions(self.root())
+    }
+
+    fn raw_tracepoints(&self) -> Vec<(String, String)> {
+        self.btf_names()
+            .map(|b| super::listing::raw_tracepoints(b, "vmlinux"))
+            .unwrap_or_default()
+    }
+
+    fn kernel_prototype(&self, name: &str) -> Option<super::Proto> {
+        self.btf_names()?.prototype(name)
+    }
+
+    fn process_objects(&self, pid: u32) -> Result<Vec<String>, String> {
+        super::listing::process_objects(pid)
     }
 
     fn kernel_function(&self, name: &str) -> Option<u32> {

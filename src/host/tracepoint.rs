@@ -13,6 +13,9 @@ pub struct TpField {
     pub size: u32,
     /// Signedness flag from the format file.
     pub signed: bool,
+    /// The declaration as the format file writes it (`const char * filename`), which
+    /// `-lv` shows.
+    pub decl: String,
 }
 
 /// The fields of a tracepoint (common fields excluded).
@@ -64,6 +67,7 @@ pub fn parse_format(text: &str) -> Option<TracepointFormat> {
             offset: offset?,
             size: size?,
             signed,
+            decl: decl.to_string(),
         });
     }
     Some(TracepointFormat { fields })
@@ -107,5 +111,7 @@ print fmt: \"dfd: 0x%08lx\"
             ]
         );
         assert!(f.fields[0].signed);
+        assert_eq!(f.fields[2].decl, "const char * filename");
+        assert_eq!(f.fields[4].decl, "__data_loc char[] name");
     }
 }

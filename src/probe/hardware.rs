@@ -2,6 +2,7 @@
 //! firing every PERIOD events. Needs a hardware PMU, which virtual machines often lack:
 //! the host is asked whether the event opens, so the error names what was checked.
 
+use super::list::{self, Listed, Query, Scope};
 use super::perf::{self, Event};
 use super::{Context, Cpus, Point, Provider, Sample, SpecError, Target};
 use crate::host::{Host, KernelFeature};
@@ -30,6 +31,15 @@ impl Provider for Hardware {
 
     fn aliases(&self) -> &'static [&'static str] {
         &["h"]
+    }
+
+    fn list(&self, q: &Query, _host: &dyn Host) -> Result<Vec<Listed>, SpecError> {
+        let items: Vec<(&str, &str)> = EVENTS.iter().map(|e| (e.0, e.1)).collect();
+        Ok(list::list_names("hardware", q.rest, &items))
+    }
+
+    fn list_scope(&self) -> Scope {
+        Scope::Kernel
     }
 
     fn expand(&self, text: &str, rest: &str, host: &dyn Host) -> Result<Vec<Point>, SpecError> {

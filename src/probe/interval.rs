@@ -1,6 +1,7 @@
 //! `interval:UNIT:N` (also `i:` and `interval:Nms`): fires on one CPU every period, for
 //! periodic output. A software `cpu-clock` perf event on the first online CPU.
 
+use super::list::{self, Listed, Query};
 use super::perf::{self, Rate};
 use super::{Context, Cpus, Point, Provider, Sample, SpecError, Target};
 use crate::host::Host;
@@ -15,6 +16,10 @@ impl Provider for Interval {
 
     fn aliases(&self) -> &'static [&'static str] {
         &["i"]
+    }
+
+    fn list(&self, q: &Query, _host: &dyn Host) -> Result<Vec<Listed>, SpecError> {
+        Ok(list::list_names("interval", q.rest, perf::UNITS))
     }
 
     fn expand(&self, text: &str, rest: &str, _host: &dyn Host) -> Result<Vec<Point>, SpecError> {

@@ -88,6 +88,27 @@ impl Provider for Kprobe {
         if self.ret { &["kr"] } else { &["k"] }
     }
 
+    fn list(
+        &self,
+        query: &super::list::Query,
+        host: &dyn Host,
+    ) -> Result<Vec<super::list::Listed>, SpecError> {
+        if self.ret {
+            super::list_kernel::kretprobes(query, host)
+        } else {
+            super::list_kernel::kprobes(query, host)
+        }
+    }
+
+    fn list_scope(&self) -> super::list::Scope {
+        // `-l '*:…'` lists kprobes; kretprobes only when named (as bpftrace does).
+        if self.ret {
+            super::list::Scope::Named
+        } else {
+            super::list::Scope::Kernel
+        }
+    }
+
     fn expand(&self, text: &str, rest: &str, host: &dyn Host) -> Result<Vec<Point>, SpecError> {
         let kind = self.name();
         let spec = parse(rest).map_err(|m| {

@@ -9,12 +9,15 @@ pub mod fentry;
 pub mod hardware;
 pub mod interval;
 pub mod kprobe;
+pub mod list;
+pub mod list_kernel;
 pub mod perf;
 pub mod profile;
 pub mod rawtracepoint;
 pub mod registry;
 pub mod software;
 pub mod special;
+pub mod suggest;
 pub mod tracepoint;
 pub mod uprobe;
 pub mod watchpoint;
@@ -40,6 +43,17 @@ pub trait Provider: Sync {
     /// spec says (kprobes on syscalls run on the syscall tracepoints).
     fn note(&self, _rest: &str, _points: &[Point], _host: &dyn Host) -> Option<String> {
         None
+    }
+    /// `-l`: this provider's probes that `query` matches, named as specs (see
+    /// [`list`]); nothing by default.
+    fn list(&self, query: &list::Query, host: &dyn Host) -> Result<Vec<list::Listed>, SpecError> {
+        let _ = (query, host);
+        Ok(Vec::new())
+    }
+    /// Which wildcard probe types (`-l '*:…'`) list this provider; by default only a
+    /// pattern that names it.
+    fn list_scope(&self) -> list::Scope {
+        list::Scope::Named
     }
 }
 

@@ -10,6 +10,9 @@ pub const TYPE_SOFTWARE: u32 = 1;
 /// `PERF_COUNT_SW_CPU_CLOCK`
 pub const SW_CPU_CLOCK: u64 = 0;
 
+/// The units `interval:` and `profile:` take, as `-l` lists them (no aliases).
+pub const UNITS: &[(&str, &str)] = &[("hz", ""), ("ms", ""), ("s", ""), ("us", "")];
+
 /// A rate: a period in nanoseconds or a frequency in hertz.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rate {
@@ -87,7 +90,8 @@ pub fn parse_event(
         ));
     };
     let period = match period {
-        None => default,
+        // `software:cpu-clock:` as `-l` lists it: the default period.
+        None | Some("") => default,
         Some(p) => match p.parse::<u64>() {
             Ok(n) if n > 0 => n,
             _ => {

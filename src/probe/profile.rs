@@ -2,6 +2,7 @@
 //! `cpu-clock` perf event per CPU, at a frequency (`hz`, the kernel adjusts the period)
 //! or a fixed period. With `-p`/`-c` only that process is sampled, as bpftrace does.
 
+use super::list::{self, Listed, Query};
 use super::perf::{self, Rate};
 use super::{Context, Cpus, Point, Provider, Sample, SpecError, Target};
 use crate::host::Host;
@@ -16,6 +17,10 @@ impl Provider for Profile {
 
     fn aliases(&self) -> &'static [&'static str] {
         &["p"]
+    }
+
+    fn list(&self, q: &Query, _host: &dyn Host) -> Result<Vec<Listed>, SpecError> {
+        Ok(list::list_names("profile", q.rest, perf::UNITS))
     }
 
     fn expand(&self, text: &str, rest: &str, _host: &dyn Host) -> Result<Vec<Point>, SpecError> {

@@ -57,6 +57,18 @@ impl Provider for RawTracepoint {
         &["rt"]
     }
 
+    fn list(
+        &self,
+        query: &super::list::Query,
+        host: &dyn Host,
+    ) -> Result<Vec<super::list::Listed>, SpecError> {
+        super::list_kernel::raw_tracepoints(query, host)
+    }
+
+    fn list_scope(&self) -> super::list::Scope {
+        super::list::Scope::Kernel
+    }
+
     fn expand(&self, text: &str, rest: &str, host: &dyn Host) -> Result<Vec<Point>, SpecError> {
         let (module, event) = match rest.split_once(':') {
             Some((m, e)) => (Some(m), e),

@@ -6,6 +6,7 @@ use super::fentry::Fentry;
 use super::hardware::Hardware;
 use super::interval::Interval;
 use super::kprobe::Kprobe;
+use super::list::{self, Kind, ListFn, Lister, Scope};
 use super::profile::Profile;
 use super::rawtracepoint::RawTracepoint;
 use super::software::Software;
@@ -44,6 +45,9 @@ struct Planned {
     needs: Option<KernelFeature>,
     /// What to use instead.
     instead: &'static str,
+    /// Which wildcard kinds list it, and how (`-l`), until its provider does.
+    scope: Scope,
+    list: Option<ListFn>,
 }
 
 const PLANNED: &[Planned] = &[
@@ -52,24 +56,47 @@ const PLANNED: &[Planned] = &[
         aliases: &["U"],
         needs: Some(KernelFeature::Uprobes),
         instead: "use `uprobe:BINARY:FUNCTION` on the function the USDT probe sits in",
+        scope: Scope::User,
+        list: None,
     },
     Planned {
         name: "asyncwatchpoint",
         aliases: &["aw"],
         needs: None,
         instead: "use a uprobe on the code that writes the variable",
+        scope: Scope::Named,
+        list: None,
     },
     Planned {
         name: "iter",
         aliases: &["it"],
         needs: None,
         instead: "read /proc, or trace the events that change what you want to list",
+        scope: Scope::Kernel,
+        list: None,
     },
 ];
 
 /// Every implemented provider, in registry order.
 pub fn providers() -> &'static [&'static dyn Provider] {
     PROVIDERS
+}
+
+/// Every kind `-l` knows: the providers and the kinds still planned.
+pub fn listable() -> Vec<Kind> {
+    let providers = PROVIDERS.iter().map(|&p| Kind {
+        name: p.name(),
+        aliases: p.aliases(),
+        scope: p.list_scope(),
+        list: Some(Lister::Provider(p)),
+    });
+    let planned = PLANNED.iter().map(|p| Kind {
+        name: p.name,
+        aliases: p.aliases,
+        scope: p.scope,
+        list: p.list.map(Lister::Fn),
+    });
+    providers.chain(planned).collect()
 }
 
 /// The implemented provider named (or aliased) `kind`.
@@ -106,18 +133,7 @@ pub fn resolve(text: &str, host: &dyn Host) -> Result<Vec<Point>, SpecError> {
             p.instead,
         ));
     }
-    let known: Vec<String> = PROVIDERS
-        .iter()
-        .map(|p| match p.aliases() {
-            [] => p.name().to_string(),
-            a => format!("{} ({})", p.name(), a.join(", ")),
-        })
-        .collect();
-    Err(SpecError::new(
-        "E0200",
-        format!("unknown probe type `{kind}`"),
-        format!("known probe types: {}", known.join(", ")),
-    ))
+    Err(list::unknown_kind(kind, &listable()))
 }
 
 /// The note the provider of spec `text` has about how its `points` are served (see

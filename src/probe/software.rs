@@ -1,6 +1,7 @@
 //! `software:EVENT[:PERIOD]` (also `s:`): kernel software perf events on every online
 //! CPU, firing every PERIOD occurrences (bpftrace's defaults when omitted).
 
+use super::list::{self, Listed, Query, Scope};
 use super::perf::{self, Event};
 use super::{Context, Cpus, Point, Provider, Sample, SpecError, Target};
 use crate::host::Host;
@@ -29,6 +30,15 @@ impl Provider for Software {
 
     fn aliases(&self) -> &'static [&'static str] {
         &["s"]
+    }
+
+    fn list(&self, q: &Query, _host: &dyn Host) -> Result<Vec<Listed>, SpecError> {
+        let items: Vec<(&str, &str)> = EVENTS.iter().map(|e| (e.0, e.1)).collect();
+        Ok(list::list_names("software", q.rest, &items))
+    }
+
+    fn list_scope(&self) -> Scope {
+        Scope::Kernel
     }
 
     fn expand(&self, text: &str, rest: &str, _host: &dyn Host) -> Result<Vec<Point>, SpecError> {

@@ -2,6 +2,7 @@
 //! everything is attached and before the maps are printed. `test:NAME`: run once each
 //! in test mode (`--test`), a test that passes when the probe returns 0.
 
+use super::list::{Listed, Query};
 use super::{Context, Point, Provider, RunAt, SpecError, Target};
 use crate::host::Host;
 
@@ -26,6 +27,16 @@ impl Provider for Special {
             RunAt::End => &["end"],
             RunAt::Test => &[],
         }
+    }
+
+    fn list(&self, q: &Query, _host: &dyn Host) -> Result<Vec<Listed>, SpecError> {
+        // `-l BEGIN:` lists the probe itself (bpftrace prints `special::`); tests
+        // are the program's own.
+        let listed = self.at != RunAt::Test && super::wildcard_match(q.rest, "");
+        Ok(listed
+            .then(|| Listed::new(self.name().to_string()))
+            .into_iter()
+            .collect())
     }
 
     fn expand(&self, text: &str, rest: &str, _host: &dyn Host) -> Result<Vec<Point>, SpecError> {

@@ -13,6 +13,8 @@
 use std::collections::HashMap;
 
 use super::arch::x86_64 as arch;
+use super::list::{self, Listed, Query, Scope};
+use super::suggest;
 use super::{
     Access, AddrSpace, Context, Dispatch, Field, Point, Provider, SpecError, TailTable, Target,
 };
@@ -69,14 +71,26 @@ impl Provider for Tracepoint {
         let mut points = Vec::new();
         for (c, n) in names {
             let Some(format) = host.tracepoint_format(&c, &n) else {
-                return Err(SpecError::new(
-                    "E0201",
-                    format!("unknown tracepoint `{c}:{n}`"),
-                    format!(
-                        "tracepoints are listed under /sys/kernel/tracing/events/; does `{c}` have `{n}`?"
+                let all: Vec<String> = host
+                    .tracepoints()
+                    .into_iter()
+                    .map(|(c, n)| format!("{c}:{n}"))
+                    .collect();
+                let wanted = format!("{c}:{n}");
+                let near = suggest::near(&wanted, all.iter().map(String::as_str), 3);
+                let help = match suggest::did_you_mean(&near) {
+                    Some(d) => format!("{d} (`scry -l 'tracepoint:{c}:*'` lists `{c}`)"),
+                    None if all.iter().any(|t| t.starts_with(&format!("{c}:"))) => format!(
+                        "`{c}` has no `{n}`; `scry -l 'tracepoint:{c}:*'` lists what it has"
                     ),
-                )
-                .labeled("no such tracepoint"));
+                    None => format!(
+                        "there is no category `{c}`; `scry -l 'tracepoint:*'` lists every tracepoint"
+                    ),
+                };
+                return Err(
+                    SpecError::new("E0201", format!("unknown tracepoint `{c}:{n}`"), help)
+                        .labeled("no such tracepoint"),
+                );
             };
             let fields = format
                 .fields
@@ -113,6 +127,40 @@ impl Provider for Tracepoint {
             });
         }
         Ok(points)
+    }
+
+    fn list(&self, q: &Query, host: &dyn Host) -> Result<Vec<Listed>, SpecError> {
+        // ply's `cat/name` reads as `cat:name`.
+        let rest = if q.rest.contains(':') {
+            q.rest.to_string()
+        } else {
+            q.rest.replacen('/', ":", 1)
+        };
+        let search = Query { rest: &rest, ..*q }.with_target();
+        let all = host
+            .tracepoints()
+            .into_iter()
+            .map(|(c, n)| format!("{c}:{n}"));
+        Ok(list::matching(&search, all)
+            .into_iter()
+            .map(|m| {
+                let params = match m.split_once(':') {
+                    Some((c, n)) if q.verbose => host
+                        .tracepoint_format(c, n)
+                        .map(|f| f.fields.into_iter().map(|f| f.decl).collect())
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                Listed {
+                    name: format!("tracepoint:{m}"),
+                    params,
+                }
+            })
+            .collect())
+    }
+
+    fn list_scope(&self) -> Scope {
+        Scope::Kernel
     }
 
     fn plan(&self, points: &mut [&mut Point], tables: &mut Vec<TailTable>) {

@@ -4,6 +4,7 @@
 //! (`host::elf`), which also decides when an entry probe can skip an `endbr64` pad.
 
 use super::arch::x86_64 as arch;
+use super::list::{self, Listed, Query, Scope};
 use super::{Access, AddrSpace, Context, Point, Provider, SpecError, Target};
 use crate::host::Host;
 use crate::host::elf::{Lang, demangle};
@@ -23,6 +24,58 @@ impl Provider for Uprobe {
         if self.ret { &["ur"] } else { &["u"] }
     }
 
+    fn list(&self, q: &Query, host: &dyn Host) -> Result<Vec<Listed>, SpecError> {
+        let kind = self.name();
+        let (target, func) = q.rest.rsplit_once(':').unwrap_or(("*", q.rest));
+        let paths = if super::has_wildcard(target) {
+            let Some(pid) = q.pid else {
+                return Err(SpecError::new(
+                    "E0221",
+                    format!("listing `{kind}:{target}:…` needs the process whose objects to list"),
+                    format!(
+                        "give -p PID to list the functions of every object it maps, or name a binary: `{kind}:/bin/bash:{func}`"
+                    ),
+                )
+                .labeled("which binaries?"));
+            };
+            let objects = host.process_objects(pid).map_err(|e| {
+                SpecError::new(
+                    "E0507",
+                    e,
+                    "check that the -p process is alive and that scry may read its /proc files",
+                )
+                .labeled("while listing this")
+            })?;
+            objects
+                .into_iter()
+                .filter(|p| super::wildcard_match(target, p))
+                .collect()
+        } else {
+            vec![target.to_string()]
+        };
+        let mut out = Vec::new();
+        for path in paths {
+            let binary = match host.binary(&path) {
+                Ok(b) => b,
+                // An object the process maps but that cannot be read (deleted, not
+                // ELF) has nothing to list; a binary the pattern names is an error.
+                Err(_) if super::has_wildcard(target) => continue,
+                Err(e) => return Err(binary_error(e)),
+            };
+            let names = binary.funcs.iter().map(|f| f.name.clone());
+            out.extend(
+                list::matching(func, names)
+                    .into_iter()
+                    .map(|f| Listed::new(format!("{kind}:{}:{f}", binary.path))),
+            );
+        }
+        Ok(out)
+    }
+
+    fn list_scope(&self) -> Scope {
+        if self.ret { Scope::Named } else { Scope::User }
+    }
+
     fn expand(&self, text: &str, rest: &str, host: &dyn Host) -> Result<Vec<Point>, SpecError> {
         let kind = self.name();
         let (path, place) = parse(rest).map_err(|m| {
@@ -32,14 +85,7 @@ impl Provider for Uprobe {
                 "write `uprobe:PATH:FUNCTION`, e.g. `uprobe:/bin/bash:readline`",
             )
         })?;
-        let binary = host.binary(&path).map_err(|e| {
-            SpecError::new(
-                "E0206",
-                e,
-                "give a path to an ELF executable or library, a command in $PATH, or a library name such as `libc`",
-            )
-            .labeled("binary not found")
-        })?;
+        let binary = host.binary(&path).map_err(binary_error)?;
         let ret = self.ret;
         let point = |func: String, offset: u64| Point {
             provider: kind,
@@ -169,20 +215,45 @@ impl Provider for Uprobe {
                     })
                     .collect();
                 if found.is_empty() {
-                    return Err(SpecError::new(
-                        "E0201",
-                        format!("no function of `{}` matches `{pattern}`", binary.path),
-                        format!(
-                            "functions are listed by `nm -D {}` (or `nm` when it has a symbol table)",
-                            binary.path
+                    let listed =
+                        format!("`scry -l '{kind}:{}:*'` lists its functions", binary.path);
+                    let near = if super::has_wildcard(&pattern) {
+                        Vec::new()
+                    } else {
+                        super::suggest::near(
+                            &pattern,
+                            binary.funcs.iter().map(|f| f.name.as_str()),
+                            3,
+                        )
+                    };
+                    let (message, label, help) = match super::suggest::did_you_mean(&near) {
+                        Some(d) => (
+                            format!("`{}` has no function `{pattern}`", binary.path),
+                            "no such function",
+                            format!("{d} ({listed})"),
                         ),
-                    )
-                    .labeled("matches nothing"));
+                        None => (
+                            format!("no function of `{}` matches `{pattern}`", binary.path),
+                            "matches nothing",
+                            listed,
+                        ),
+                    };
+                    return Err(SpecError::new("E0201", message, help).labeled(label));
                 }
                 Ok(found)
             }
         }
     }
+}
+
+/// E0206: the binary cannot be found or read.
+fn binary_error(e: String) -> SpecError {
+    SpecError::new(
+        "E0206",
+        e,
+        "give a path to an ELF executable or library, a command in $PATH, or a library name such as `libc`",
+    )
+    .labeled("binary not found")
 }
 
 /// Where in a binary to attach.

@@ -10,6 +10,7 @@ mod actions;
 pub mod attach;
 pub mod child;
 pub mod events;
+pub mod features;
 pub mod maps;
 pub mod render;
 

@@ -12,6 +12,7 @@ mod expr;
 pub mod functions;
 pub mod hir;
 mod library;
+mod limits;
 mod loops;
 mod output;
 mod pointer;
@@ -35,6 +36,8 @@ use crate::probe::{self, Point, registry};
 /// otherwise (bpftrace's default).
 pub const DEFAULT_MAX_MAP_KEYS: u32 = 4096;
 
+pub use limits::{DEFAULT_MAX_PROBES, MAX_MAX_PROBES};
+
 /// Compile-time facts that come from the command line.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -50,6 +53,8 @@ pub struct Options {
     pub filter_pid: Option<u32>,
     /// `--unsafe`: `system()` and `signal()` are allowed.
     pub allow_unsafe: bool,
+    /// The most attach points the program may have (`--max-probes`).
+    pub max_probes: u32,
 }
 
 impl Default for Options {
@@ -61,6 +66,7 @@ impl Default for Options {
             max_map_keys: DEFAULT_MAX_MAP_KEYS,
             allow_unsafe: false,
             filter_pid: None,
+            max_probes: DEFAULT_MAX_PROBES,
         }
     }
 }
@@ -87,13 +93,19 @@ pub fn check(
     };
     let mut owners = Vec::new();
     let mut points = Vec::new();
+    let mut per_spec = Vec::new();
     for probe in &program.probes {
         for spec in &probe.specs {
-            for point in cx.resolve(spec) {
+            let found = cx.resolve(spec);
+            per_spec.push((spec, found.len()));
+            for point in found {
                 owners.push(probe);
                 points.push(point);
             }
         }
+    }
+    if let Some(d) = limits::too_many_probes(&per_spec, options.max_probes) {
+        return Err(vec![d]);
     }
     let tables = registry::plan(&mut points);
     // `probe` and `func` have one string size across a probe's points.

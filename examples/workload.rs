@@ -29,7 +29,12 @@
 //!   `MADV_DONTNEED` so the next write faults again), between two `getppid` calls that
 //!   mark the window for a tracer;
 //! - `rss CMD ARGS...`: runs CMD and prints its peak RSS as `maxrss_kb=K` (measured from
-//!   this small process, so the parent's own memory does not inflate the figure).
+//!   this small process, so the parent's own memory does not inflate the figure);
+//! - `usdt N`: N rounds of the USDT probes of `examples/workload_usdt.c` (each probe's
+//!   arguments are listed there), then prints `usdt_enabled=K`: in how many rounds the
+//!   semaphore of `scry_guarded:hit` was set, so that probe fired;
+//! - `usdt-wait N`: reads a line from stdin (a test writes one once its tracer, started
+//!   with `-p`, has attached), then does what `usdt N` does.
 //!
 //! Two optional environment variables place the process before any mode starts (the
 //! benchmarks set them, and they pass through a tracer's `-c` to the command it spawns,
@@ -83,7 +88,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
         eprintln!(
-            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|opens|connect|sleep|exec|spin|faults N [BYTES|THREADS]"
+            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|opens|connect|sleep|exec|spin|faults|usdt|usdt-wait N [BYTES|THREADS]"
         );
         std::process::exit(2)
     };
@@ -289,6 +294,7 @@ fn main() {
                 libc::munmap(p, page);
             }
         }
+        "usdt" | "usdt-wait" => usdt(n, mode == "usdt-wait"),
         _ => usage(),
     }
     let elapsed = start.elapsed().as_nanos();
@@ -296,6 +302,33 @@ fn main() {
         "elapsed_ns={elapsed} start_mono_ns={start_mono} end_mono_ns={}",
         mono_ns()
     );
+}
+
+#[cfg(scry_workload_usdt)]
+unsafe extern "C" {
+    /// Fires every USDT probe `n` times; returns the rounds that found the semaphore set.
+    fn scry_usdt_run(n: u64) -> u64;
+}
+
+/// `usdt N` and `usdt-wait N` (see the header).
+#[cfg(scry_workload_usdt)]
+fn usdt(n: u64, wait: bool) {
+    if wait {
+        let mut line = String::new();
+        if std::io::stdin().read_line(&mut line).is_err() {
+            eprintln!("workload: cannot read stdin");
+            std::process::exit(2);
+        }
+    }
+    // SAFETY: the C part's probes only read their own locals and globals.
+    let enabled = unsafe { scry_usdt_run(n) };
+    eprintln!("usdt_enabled={enabled}");
+}
+
+#[cfg(not(scry_workload_usdt))]
+fn usdt(_: u64, _: bool) {
+    eprintln!("workload: built without USDT probes (sys/sdt.h missing: run tools/deps.sh)");
+    std::process::exit(2);
 }
 
 /// Applies `SCRY_WORKLOAD_CPU` and `SCRY_WORKLOAD_FIFO` (see the header) when set.

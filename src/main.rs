@@ -74,10 +74,20 @@ struct Cli {
     /// Write the BPF object that is loaded to FILE.
     #[arg(long, value_name = "FILE")]
     emit_elf: Option<PathBuf>,
+    /// List the probes that match the pattern given as FILE|ARGS (`usdt:BINARY:*`;
+    /// `usdt:*` with -p) instead of running a program.
+    #[arg(short = 'l')]
+    list: bool,
+    /// With -l: more detail where there is any (USDT probes have none).
+    #[arg(short = 'v')]
+    verbose: bool,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.list {
+        return list(&cli);
+    }
     let (name, source) = match (&cli.program, cli.rest.first()) {
         (Some(p), _) => ("<program>".to_string(), p.clone()),
         (None, Some(f)) => match std::fs::read_to_string(f) {
@@ -139,7 +149,7 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
             .map(|c| c.pid())
             .or(cli.command.as_ref().map(|_| 0)),
     };
-    let hir = sema::check(&program, &System::new(), &options)?;
+    let hir = sema::check(&program, &System::new().with_pid(cli.pid), &options)?;
     if cli.dump == Some(Dump::Hir) {
         print!("{}", sema::print::dump(&hir));
         return Ok(0);
@@ -184,6 +194,38 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
     };
     runtime::run(&artifact, options, format)
         .map_err(|e| vec![runtime_diagnostic(e, &artifact.manifest)])
+}
+
+/// `-l PATTERN`: the matching probes, one a line. Only USDT probes are listed here so
+/// far (`usdt:`/`U:` patterns).
+fn list(cli: &Cli) -> ExitCode {
+    let pattern = cli
+        .program
+        .clone()
+        .or(cli.rest.first().cloned())
+        .unwrap_or_default();
+    let host = System::new().with_pid(cli.pid);
+    let result = match pattern.split(':').next() {
+        Some("usdt" | "U") => scry::probe::usdt::list(&pattern, &host)
+            .map_err(|e| Diagnostic::global(e.code, e.message).with_help(e.help)),
+        _ => Err(Diagnostic::global(
+            "E0207",
+            format!("scry -l lists only USDT probes so far, not `{pattern}`"),
+        )
+        .with_help("list USDT probes with `scry -l 'usdt:BINARY:*'`")),
+    };
+    match result {
+        Ok(lines) => {
+            for l in lines {
+                println!("{l}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(d) => {
+            eprint!("{}", diag::render("<pattern>", &pattern, &[d]));
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The most entries a keyed map may be given (the kernel's hash maps take more, but

@@ -55,6 +55,7 @@ const SEEDS: &[&str] = &[
     r#"interval:s:1 { printf("%d %d %d %d %d\n", elapsed, rand, jiffies, numaid, ncpus + nsecs(boot)); @u = (uint32)5 > -1; }"#,
     r#"BEGIN { printf("%s %s %s %s\n", ntop(0x0100007f), ntop(10, pton("::1")), strerror(2), username); @b = bswap((uint16)513); @k = kaddr("_stext"); @c[cgroup_path(cgroup, "unified")] = count(); @t = strftime("%H:%M:%S.%f", nsecs(sw_tai)); $m = (macaddr(pton("1:2:3:4:5:6:7:8")), ntop(pton("10.0.0.1"))); print($m); exit(); }"#,
     r#"t:syscalls:sys_enter_read { @[ntop(args.fd), macaddr(args.buf), strerror(args.count)] = count(); $x = bswap(args.fd); @s = strftime("%Y", nsecs) ; @u[username, cgroup] = bswap(args.count); }"#,
+    r#"usdt:/opt/fake/app:app:request, U:app:start { @r[probe] = sum(arg0); @c = count(); printf("%lld %d\n", arg1, arg1 < 0); } usdt:app:lib:query { @q[arg0, arg1] = max(arg2); printf("%s\n", str(arg2)); } usdt:app:*:odd { @o = arg1; }"#,
 ];
 
 #[test]

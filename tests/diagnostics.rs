@@ -398,3 +398,46 @@ fn macaddr_too_short() {
 fn rendered_value_in_arithmetic() {
     insta::assert_snapshot!(diag("BEGIN { @ = strerror(2) + 1; }"));
 }
+
+/// A USDT diagnostic with the workload as `$1` (so no column depends on its path),
+/// its path in messages shown as WORKLOAD.
+fn usdt_diag(program: &str) -> String {
+    let w = common::workload();
+    diag_with(&["-e", program, &w]).replace(&w, "WORKLOAD")
+}
+
+#[test]
+fn usdt_probe_not_found_suggests_the_nearest() {
+    insta::assert_snapshot!(usdt_diag("usdt:$1:scry:lop { @ = count(); }"));
+}
+
+#[test]
+fn usdt_argument_beyond_the_probes() {
+    insta::assert_snapshot!(usdt_diag("usdt:$1:scry:twice { @ = arg1; }"));
+}
+
+#[test]
+fn usdt_star_without_pid() {
+    insta::assert_snapshot!(diag("usdt:*:scry:loop { @ = count(); }"));
+}
+
+#[test]
+fn usdt_binary_without_notes() {
+    insta::assert_snapshot!(diag("usdt:/bin/true:p:n { @ = count(); }"));
+}
+
+#[test]
+fn usdt_unreadable_argument() {
+    insta::assert_snapshot!(usdt_diag("usdt:$1:scry:float { @ = arg0; }"));
+}
+
+#[test]
+fn usdt_process_unreadable() {
+    // Beyond the largest pid_max (2^22): no such process.
+    insta::assert_snapshot!(diag_with(&[
+        "-p",
+        "4194304",
+        "-e",
+        "usdt:*:scry:loop { @ = count(); }"
+    ]));
+}

@@ -7,9 +7,11 @@ pub mod elf;
 pub mod fake;
 pub mod system;
 pub mod tracepoint;
+pub mod usdt;
 
 pub use elf::{Binary, Func};
 pub use tracepoint::{TpField, TracepointFormat};
+pub use usdt::{UsdtBinary, UsdtProbe};
 
 /// A kernel facility a probe type needs, checked on the running kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,5 +75,18 @@ pub trait Host {
     /// `CLOCK_TAI` − `CLOCK_BOOTTIME` in nanoseconds now, for `nsecs(sw_tai)`.
     fn tai_offset(&self) -> Option<u64> {
         None
+    }
+    /// The USDT probe sites (`.note.stapsdt`) of the binary `path`, found as
+    /// [`Host::binary`] finds it; an error says why it cannot be read.
+    fn usdt_probes(&self, path: &str) -> Result<UsdtBinary, String> {
+        Err(format!("cannot read `{path}`: no binaries in this catalog"))
+    }
+    /// The process given with `-p`, if any.
+    fn traced_pid(&self) -> Option<u32> {
+        None
+    }
+    /// The files process `pid` maps executable (`/proc/PID/maps`), the executable first.
+    fn mapped_objects(&self, pid: u32) -> Result<Vec<String>, String> {
+        Err(format!("cannot read the mappings of process {pid} here"))
     }
 }

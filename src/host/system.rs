@@ -13,12 +13,19 @@ pub struct System {
     root: std::cell::OnceCell<PathBuf>,
     /// Kernel functions already looked up in vmlinux BTF (parsed once, on first need).
     kfuncs: std::cell::RefCell<std::collections::BTreeMap<String, Option<u32>>>,
+    /// The `-p` process.
+    pid: Option<u32>,
 }
 
 impl System {
     /// A catalog that finds tracefs when first asked.
     pub fn new() -> System {
         System::default()
+    }
+
+    /// The same catalog, tracing process `pid` (`-p`).
+    pub fn with_pid(self, pid: Option<u32>) -> System {
+        System { pid, ..self }
     }
 
     /// The tracefs mount (mounted at /sys/kernel/tracing when absent).
@@ -142,6 +149,20 @@ impl Host for System {
 
     fn binary_symbol(&self, path: &str, name: &str) -> Result<Option<(u64, u64)>, String> {
         super::elf::symbol(path, name)
+    }
+
+    fn usdt_probes(&self, path: &str) -> Result<super::UsdtBinary, String> {
+        super::usdt::read(path)
+    }
+
+    fn traced_pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    fn mapped_objects(&self, pid: u32) -> Result<Vec<String>, String> {
+        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))
+            .map_err(|e| format!("cannot read /proc/{pid}/maps: {e}"))?;
+        Ok(super::usdt::mapped_objects(&maps))
     }
 
     fn tai_offset(&self) -> Option<u64> {

@@ -9,6 +9,7 @@ use super::software::Software;
 use super::special::Special;
 use super::tracepoint::Tracepoint;
 use super::uprobe::Uprobe;
+use super::usdt::Usdt;
 use super::{Point, Provider, RunAt, SpecError, TailTable};
 use crate::host::{Host, KernelFeature};
 
@@ -20,6 +21,7 @@ static PROVIDERS: &[&dyn Provider] = &[
     &Tracepoint,
     &Uprobe { ret: false },
     &Uprobe { ret: true },
+    &Usdt,
     &Interval,
     &Profile,
     &Software,
@@ -48,12 +50,6 @@ const PLANNED: &[Planned] = &[
         aliases: &["kr"],
         needs: Some(KernelFeature::Kprobes),
         instead: "use a tracepoint, e.g. `tracepoint:syscalls:sys_exit_*` for syscall returns",
-    },
-    Planned {
-        name: "usdt",
-        aliases: &["U"],
-        needs: Some(KernelFeature::Uprobes),
-        instead: "use `uprobe:BINARY:FUNCTION` on the function the USDT probe sits in",
     },
     Planned {
         name: "rawtracepoint",

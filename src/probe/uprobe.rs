@@ -48,6 +48,7 @@ impl Provider for Uprobe {
                 path: binary.path.clone(),
                 offset,
                 ret,
+                ref_ctr: None,
             },
             context: Context {
                 fields: None,
@@ -65,6 +66,7 @@ impl Provider for Uprobe {
                 }),
                 func: Some(func),
                 space: AddrSpace::User,
+                args_complete: false,
             },
         };
         match place {

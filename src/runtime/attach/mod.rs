@@ -50,9 +50,16 @@ pub fn attach(prog: &ProgramMut<'_>, target: &Target, env: &Env<'_>) -> Result<A
                 prog, *type_, *config, *sample, *cpus, pid,
             )?)
         }
-        Target::Uprobe { path, offset, ret } => {
+        Target::Uprobe {
+            path,
+            offset,
+            ret,
+            ref_ctr,
+        } => {
             let pid = env.pid.map_or(-1, |p| p as i32);
-            Attached::Links(vec![uprobe::attach(prog, path, *offset, *ret, pid)?])
+            Attached::Links(vec![uprobe::attach(
+                prog, path, *offset, *ret, *ref_ctr, pid,
+            )?])
         }
         Target::TailSlot { table, key } => {
             let map = env

@@ -271,6 +271,17 @@ fn listing_matches_bpftrace() {
 }
 
 #[test]
+fn binaries_found_as_uprobes_find_them() {
+    // A library name and a command in $PATH resolve as for uprobes; neither has notes.
+    for (spec, shown) in [("libc", "libc.so"), ("true", "/true")] {
+        let r = run(&["-e", &format!("usdt:{spec}:p:n {{ }}")]);
+        assert_eq!(r.code, Some(1));
+        assert!(r.stderr.contains("error[E0212]"), "{}", r.stderr);
+        assert!(r.stderr.contains(shown), "{}", r.stderr);
+    }
+}
+
+#[test]
 fn listing_a_pid() {
     let mut w = Command::new(workload())
         .args(["usdt-wait", "1"])

@@ -9,7 +9,7 @@
 
 use super::arch::x86_64 as arch;
 use super::{Access, AddrSpace, Context, Point, Provider, SpecError, Target};
-use crate::host::{Host, UsdtBinary};
+use crate::host::{Host, KernelFeature, UsdtBinary};
 
 /// The `usdt` provider.
 pub struct Usdt;
@@ -105,6 +105,13 @@ impl Provider for Usdt {
     }
 
     fn expand(&self, text: &str, rest: &str, host: &dyn Host) -> Result<Vec<Point>, SpecError> {
+        if let Err(checked) = host.check(KernelFeature::Uprobes) {
+            return Err(SpecError::new(
+                "E0204",
+                format!("this kernel lacks what `usdt` probes need (checked: {checked})"),
+                "USDT probes are uprobes: the kernel needs CONFIG_UPROBES (and CONFIG_UPROBE_EVENTS)",
+            ));
+        }
         let spec = parse(rest, host.traced_pid().is_some()).map_err(|m| {
             SpecError::new(
                 "E0202",

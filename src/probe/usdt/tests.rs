@@ -275,6 +275,25 @@ fn errors() {
 }
 
 #[test]
+fn a_kernel_without_uprobes() {
+    struct NoUprobes;
+    impl Host for NoUprobes {
+        fn check(&self, f: KernelFeature) -> Result<(), String> {
+            Err(format!("{f:?} missing"))
+        }
+        fn tracepoint_format(&self, _: &str, _: &str) -> Option<crate::host::TracepointFormat> {
+            None
+        }
+        fn tracepoints(&self) -> Vec<(String, String)> {
+            Vec::new()
+        }
+    }
+    let e = registry::resolve("usdt:app:app:start", &NoUprobes).unwrap_err();
+    assert_eq!(e.code, "E0204");
+    assert!(e.message.contains("Uprobes missing"), "{}", e.message);
+}
+
+#[test]
 fn listing() {
     assert_eq!(
         list("usdt:app:*", &Fake).unwrap(),

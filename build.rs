@@ -1,6 +1,7 @@
 //! Generates the parser from src/parser/grammar.lalrpop into OUT_DIR, and compiles the
 //! workload example's USDT probes (examples/workload_usdt*.c, with systemtap's
-//! sys/sdt.h) into objects linked into the examples only.
+//! sys/sdt.h): objects linked into the examples only, and a shared library the workload
+//! loads (its path in `SCRY_WORKLOAD_USDT_LIB`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -41,8 +42,20 @@ fn usdt_objects() {
             }
         }
     }
+    let src = "examples/workload_usdt_lib.c";
+    println!("cargo:rerun-if-changed={src}");
+    let lib = out.join("libscry_usdt.so");
+    let status = Command::new(&cc)
+        .args(["-O2", "-fPIC", "-shared", "-Wall", src, "-o"])
+        .arg(&lib)
+        .status();
+    if !matches!(status, Ok(s) if s.success()) {
+        println!("cargo:warning=the workload's USDT library is not built ({src}: {status:?})");
+        return;
+    }
     for obj in objects {
         println!("cargo:rustc-link-arg-examples={}", obj.display());
     }
+    println!("cargo:rustc-env=SCRY_WORKLOAD_USDT_LIB={}", lib.display());
     println!("cargo:rustc-cfg=scry_workload_usdt");
 }

@@ -30,9 +30,11 @@
 //!   mark the window for a tracer;
 //! - `rss CMD ARGS...`: runs CMD and prints its peak RSS as `maxrss_kb=K` (measured from
 //!   this small process, so the parent's own memory does not inflate the figure);
-//! - `usdt N`: N rounds of the USDT probes of `examples/workload_usdt.c` (each probe's
-//!   arguments are listed there), then prints `usdt_enabled=K`: in how many rounds the
-//!   semaphore of `scry_guarded:hit` was set, so that probe fired;
+//! - `usdt N`: loads the shared library of `examples/workload_usdt_lib.c` (dlopen), runs
+//!   N rounds of the USDT probes of `examples/workload_usdt.c` (each probe's arguments
+//!   are listed there), then fires the library's `scry_lib:call` N times; prints
+//!   `usdt_enabled=K`: in how many rounds the semaphore of `scry_guarded:hit` was set,
+//!   so that probe fired;
 //! - `usdt-wait N`: reads a line from stdin (a test writes one once its tracer, started
 //!   with `-p`, has attached), then does what `usdt N` does.
 //!
@@ -313,6 +315,30 @@ unsafe extern "C" {
 /// `usdt N` and `usdt-wait N` (see the header).
 #[cfg(scry_workload_usdt)]
 fn usdt(n: u64, wait: bool) {
+    let path = std::ffi::CString::new(env!("SCRY_WORKLOAD_USDT_LIB")).expect("no NUL");
+    // SAFETY: a valid C string; the library has no constructors.
+    let lib = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW) };
+    // SAFETY: a valid handle and symbol name.
+    let lib_run = (!lib.is_null())
+        .then(|| unsafe { libc::dlsym(lib, c"scry_usdt_lib_run".as_ptr()) })
+        .filter(|f| !f.is_null())
+        .unwrap_or_else(|| {
+            // SAFETY: dlerror returns a valid C string or null.
+            let why = unsafe { libc::dlerror() };
+            let why = if why.is_null() {
+                String::new()
+            } else {
+                // SAFETY: non-null, NUL-terminated by dlerror.
+                unsafe { std::ffi::CStr::from_ptr(why) }
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            eprintln!(
+                "workload: cannot load {}: {why}",
+                env!("SCRY_WORKLOAD_USDT_LIB")
+            );
+            std::process::exit(2)
+        });
     if wait {
         let mut line = String::new();
         if std::io::stdin().read_line(&mut line).is_err() {
@@ -322,6 +348,9 @@ fn usdt(n: u64, wait: bool) {
     }
     // SAFETY: the C part's probes only read their own locals and globals.
     let enabled = unsafe { scry_usdt_run(n) };
+    // SAFETY: the library's function has this signature and only loops.
+    let lib_run: extern "C" fn(u64) -> u64 = unsafe { std::mem::transmute(lib_run) };
+    lib_run(n);
     eprintln!("usdt_enabled={enabled}");
 }
 

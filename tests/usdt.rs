@@ -23,6 +23,16 @@ fn usdt(spec: &str) -> String {
     format!("usdt:{}:{spec}", workload())
 }
 
+/// The shared library with USDT probes that the workload loads (built by build.rs).
+fn library() -> &'static str {
+    match option_env!("SCRY_WORKLOAD_USDT_LIB") {
+        Some(path) => path,
+        None => {
+            panic!("build.rs did not build the USDT library (needs sys/sdt.h: run tools/deps.sh)")
+        }
+    }
+}
+
 /// Runs `program` on `workload usdt N`; returns (stdout lines after the banner, the
 /// banner, the workload's `usdt_enabled=` count).
 fn trace(program: &str, rounds: u32) -> (Vec<String>, String, u64) {
@@ -192,7 +202,7 @@ fn every_object_of_a_pid() {
             "-p",
             &pid,
             "-e",
-            "usdt:*:scry:loop { @l = count(); @s = sum(arg0); } usdt:*:*:hit { @h = count(); } usdt:twice { @t = count(); }",
+            "usdt:*:scry:loop { @l = count(); @s = sum(arg0); } usdt:*:*:hit { @h = count(); } usdt:twice { @t = count(); } usdt:*:scry_lib:* { @lib = sum(arg0); }",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -201,7 +211,8 @@ fn every_object_of_a_pid() {
     let mut out = BufReader::new(scry.stdout.take().unwrap());
     let mut banner = String::new();
     out.read_line(&mut banner).unwrap();
-    assert_eq!(banner, "Attaching 4 probes...\n");
+    // The library's probe comes from the process's mappings (it was loaded with dlopen).
+    assert_eq!(banner, "Attaching 5 probes...\n");
     w.stdin.take().unwrap().write_all(b"go\n").unwrap();
     let status = w.wait().unwrap();
     let mut err = String::new();
@@ -218,7 +229,10 @@ fn every_object_of_a_pid() {
     }
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
-    assert_eq!(lines(&rest), ["@h: 10", "@l: 10", "@s: 45", "@t: 20"]);
+    assert_eq!(
+        lines(&rest),
+        ["@h: 10", "@l: 10", "@lib: 45", "@s: 45", "@t: 20"]
+    );
 }
 
 #[test]
@@ -271,6 +285,18 @@ fn listing_matches_bpftrace() {
 }
 
 #[test]
+fn a_library_loaded_later() {
+    // Attached before the command runs; the kernel places the probe when the workload
+    // loads the library with dlopen().
+    let program = format!(
+        "usdt:{}:scry_lib:call {{ @c = count(); @i = sum(arg0); @neg = sum(arg1); }}",
+        library()
+    );
+    let (out, _, _) = trace(&program, 7);
+    assert_eq!(out, ["@c: 7", "@i: 21", "@neg: -21"]);
+}
+
+#[test]
 fn binaries_found_as_uprobes_find_them() {
     // A library name and a command in $PATH resolve as for uprobes; neither has notes.
     for (spec, shown) in [("libc", "libc.so"), ("true", "/true")] {
@@ -290,21 +316,28 @@ fn listing_a_pid() {
         .spawn()
         .unwrap();
     let pid = w.id().to_string();
-    // The process has mapped its objects once it waits on stdin; give it a moment.
+    // The process has loaded its library once it waits on stdin; give it a moment.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let r = loop {
-        let r = run(&["-l", "usdt:*:scry:t*", "-p", &pid]);
-        if !r.stdout.is_empty() || std::time::Instant::now() > deadline {
+        let r = run(&["-l", "usdt:*:scry*:*a*", "-p", &pid]);
+        if r.stdout.contains("scry_lib") || std::time::Instant::now() > deadline {
             break r;
         }
         std::thread::sleep(Duration::from_millis(20));
     };
+    let all = run(&["-l", "usdt:*", "-p", &pid]);
     w.stdin.take().unwrap().write_all(b"\n").unwrap();
     w.wait().unwrap();
+    let w = workload();
+    let lib = library();
     assert_eq!(
         r.stdout,
-        format!("usdt:{}:scry:twice\n", workload()),
+        format!(
+            "usdt:{lib}:scry_lib:call\nusdt:{w}:scry:fault\nusdt:{w}:scry:float\nusdt:{w}:scry:global\n"
+        ),
         "{}",
         r.stderr
     );
+    // Every object's probes: the executable's 10 and the library's one.
+    assert_eq!(all.stdout.lines().count(), 11, "{}", all.stdout);
 }

@@ -36,7 +36,14 @@
 //!   0x10000000 (a watchpoint test knows it in advance), writes the u64 there N times and
 //!   reads the one at 0x10000008 2×N times;
 //! - `rss CMD ARGS...`: runs CMD and prints its peak RSS as `maxrss_kb=K` (measured from
-//!   this small process, so the parent's own memory does not inflate the figure).
+//!   this small process, so the parent's own memory does not inflate the figure);
+//! - `usdt N`: loads the shared library of `examples/workload_usdt_lib.c` (dlopen), runs
+//!   N rounds of the USDT probes of `examples/workload_usdt.c` (each probe's arguments
+//!   are listed there), then fires the library's `scry_lib:call` N times; prints
+//!   `usdt_enabled=K`: in how many rounds the semaphore of `scry_guarded:hit` was set,
+//!   so that probe fired;
+//! - `usdt-wait N`: reads a line from stdin (a test writes one once its tracer, started
+//!   with `-p`, has attached), then does what `usdt N` does.
 //!
 //! Two optional environment variables place the process before any mode starts (the
 //! benchmarks set them, and they pass through a tracer's `-c` to the command it spawns,
@@ -129,7 +136,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
         eprintln!(
-            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|opens|connect|sleep|exec|spin|faults|watch N [BYTES|THREADS|MS]"
+            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|opens|connect|sleep|exec|spin|faults|watch|usdt|usdt-wait N [BYTES|THREADS]"
         );
         std::process::exit(2)
     };
@@ -357,6 +364,7 @@ fn main() {
                 libc::munmap(p, page);
             }
         }
+        "usdt" | "usdt-wait" => usdt(n, mode == "usdt-wait"),
         _ => usage(),
     }
     let elapsed = start.elapsed().as_nanos();
@@ -397,6 +405,60 @@ fn watch(n: u64) {
         std::hint::black_box(sum);
         libc::munmap(p, 4096);
     }
+}
+
+#[cfg(scry_workload_usdt)]
+unsafe extern "C" {
+    /// Fires every USDT probe `n` times; returns the rounds that found the semaphore set.
+    fn scry_usdt_run(n: u64) -> u64;
+}
+
+/// `usdt N` and `usdt-wait N` (see the header).
+#[cfg(scry_workload_usdt)]
+fn usdt(n: u64, wait: bool) {
+    let path = std::ffi::CString::new(env!("SCRY_WORKLOAD_USDT_LIB")).expect("no NUL");
+    // SAFETY: a valid C string; the library has no constructors.
+    let lib = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW) };
+    // SAFETY: a valid handle and symbol name.
+    let lib_run = (!lib.is_null())
+        .then(|| unsafe { libc::dlsym(lib, c"scry_usdt_lib_run".as_ptr()) })
+        .filter(|f| !f.is_null())
+        .unwrap_or_else(|| {
+            // SAFETY: dlerror returns a valid C string or null.
+            let why = unsafe { libc::dlerror() };
+            let why = if why.is_null() {
+                String::new()
+            } else {
+                // SAFETY: non-null, NUL-terminated by dlerror.
+                unsafe { std::ffi::CStr::from_ptr(why) }
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            eprintln!(
+                "workload: cannot load {}: {why}",
+                env!("SCRY_WORKLOAD_USDT_LIB")
+            );
+            std::process::exit(2)
+        });
+    if wait {
+        let mut line = String::new();
+        if std::io::stdin().read_line(&mut line).is_err() {
+            eprintln!("workload: cannot read stdin");
+            std::process::exit(2);
+        }
+    }
+    // SAFETY: the C part's probes only read their own locals and globals.
+    let enabled = unsafe { scry_usdt_run(n) };
+    // SAFETY: the library's function has this signature and only loops.
+    let lib_run: extern "C" fn(u64) -> u64 = unsafe { std::mem::transmute(lib_run) };
+    lib_run(n);
+    eprintln!("usdt_enabled={enabled}");
+}
+
+#[cfg(not(scry_workload_usdt))]
+fn usdt(_: u64, _: bool) {
+    eprintln!("workload: built without USDT probes (sys/sdt.h missing: run tools/deps.sh)");
+    std::process::exit(2);
 }
 
 /// Applies `SCRY_WORKLOAD_CPU` and `SCRY_WORKLOAD_FIFO` (see the header) when set.

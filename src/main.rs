@@ -195,7 +195,7 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
             .map(|c| c.pid())
             .or(cli.command.as_ref().map(|_| 0)),
     };
-    let hir = sema::check(&program, &System::new(), &options)?;
+    let hir = sema::check(&program, &System::new().with_pid(cli.pid), &options)?;
     for note in &hir.notes {
         eprintln!("scry: note: {note}");
     }
@@ -248,6 +248,8 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
     }
 }
 
+/// `-l PATTERN`: the matching probes, one a line. Only USDT probes are listed here so
+/// far (`usdt:`/`U:` patterns).
 /// The most entries a keyed map may be given (the kernel's hash maps take more, but
 /// a per-CPU one costs its size on every CPU).
 const MAX_MAX_MAP_KEYS: u32 = 1 << 24;

@@ -60,6 +60,7 @@ const SEEDS: &[&str] = &[
     r#"rawtracepoint:sched_switch { @[args.preempt, args.prev_state] = count(); @n[arg1 != 0] = count(); } rt:vmlinux:sys_enter /args.id == 39/ { @id = count(); }"#,
     r#"fentry:vfs_read { @[args.count, func] = count(); } kretfunc:vfs_* { @r = hist(retval); @c = sum(args.count); }"#,
     r#"watchpoint:0x10000000:8:w { @w[reg("ip"), comm] = count(); } w:0x10000008:4:rw { @rw = count(); }"#,
+    r#"usdt:/opt/fake/app:app:request, U:app:start { @r[probe] = sum(arg0); @c = count(); printf("%lld %d\n", arg1, arg1 < 0); } usdt:app:lib:query { @q[arg0, arg1] = max(arg2); printf("%s\n", str(arg2)); } usdt:app:*:odd { @o = arg1; }"#,
 ];
 
 #[test]

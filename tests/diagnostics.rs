@@ -558,3 +558,46 @@ fn listing_every_uprobe_without_a_process() {
 fn listing_the_uprobes_of_a_missing_process() {
     insta::assert_snapshot!(diag_with(&["-l", "uprobe:*", "-p", "4194303"]));
 }
+
+/// A USDT diagnostic with the workload as `$1` (so no column depends on its path),
+/// its path in messages shown as WORKLOAD.
+fn usdt_diag(program: &str) -> String {
+    let w = common::workload();
+    diag_with(&["-e", program, &w]).replace(&w, "WORKLOAD")
+}
+
+#[test]
+fn usdt_probe_not_found_suggests_the_nearest() {
+    insta::assert_snapshot!(usdt_diag("usdt:$1:scry:lop { @ = count(); }"));
+}
+
+#[test]
+fn usdt_argument_beyond_the_probes() {
+    insta::assert_snapshot!(usdt_diag("usdt:$1:scry:twice { @ = arg1; }"));
+}
+
+#[test]
+fn usdt_star_without_pid() {
+    insta::assert_snapshot!(diag("usdt:*:scry:loop { @ = count(); }"));
+}
+
+#[test]
+fn usdt_binary_without_notes() {
+    insta::assert_snapshot!(diag("usdt:/bin/true:p:n { @ = count(); }"));
+}
+
+#[test]
+fn usdt_unreadable_argument() {
+    insta::assert_snapshot!(usdt_diag("usdt:$1:scry:float { @ = arg0; }"));
+}
+
+#[test]
+fn usdt_process_unreadable() {
+    // Beyond the largest pid_max (2^22): no such process.
+    insta::assert_snapshot!(diag_with(&[
+        "-p",
+        "4194304",
+        "-e",
+        "usdt:*:scry:loop { @ = count(); }"
+    ]));
+}

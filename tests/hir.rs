@@ -81,3 +81,13 @@ fn library_constants_from_the_host_and_rendered_types() {
     assert!(dump.contains(&format!("int {tai}: uint64")), "{dump}");
     insta::assert_snapshot!(dump);
 }
+
+#[test]
+fn usdt_sites_semaphores_and_typed_arguments() {
+    // The fake host's app (`host::fake::USDT_SITES`): app:request has two sites with
+    // their own argument specs; app:ready a semaphore; signed arguments are int64.
+    insta::assert_snapshot!(hir(
+        r#"usdt:/opt/fake/app:app:request { @r[arg0] = sum(arg1); } U:app:ready { @ready = count(); }
+        usdt:app:lib:query { @q = max(arg0 + arg1 + arg2); }"#
+    ));
+}

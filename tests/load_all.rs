@@ -42,6 +42,11 @@ fn programs() -> Vec<(String, String)> {
                 @u = uaddr("scry_workload_func"); @s = strftime("%H:%M:%S.%f", nsecs); $t = (username, ntop(pton("::1")));
                 @c[cgroup_path(cgroup), $t] = bswap((uint32)arg0); printf("%s %s\n", macaddr(buf(arg4, 8)), $t.1); }}"#
         ),
+        format!(
+            r#"usdt:{w}:scry:consts, usdt:{w}:scry:regs, usdt:{w}:scry:mem {{ @[arg0, arg1, arg2, arg3] = sum(arg4 + arg5 + arg6 + arg7); }}
+               usdt:{w}:scry:index, usdt:{w}:scry:global {{ @m = max(arg0 + arg1); printf("%ld %s\n", arg0, probe); }}
+               usdt:{w}:scry:loop {{ @s[str(arg2)] = sum(arg1); }} usdt:{w}:*:hit {{ @h = count(); }} usdt:{w}:scry:float {{ @f = arg1; }}"#
+        ),
         r#"tracepoint:sock:inet_sock_set_state { @[ntop(args.saddr), ntop(args.family, args.daddr_v6), bswap(args.sport)] = count(); }"#.to_string(),
     ]
     .into_iter()

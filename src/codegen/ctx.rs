@@ -7,6 +7,7 @@ use crate::bpf::insn::helper;
 use crate::bpf::{Alu, Size};
 use crate::lang::ty::{Ty, round_up};
 use crate::probe::Access;
+use crate::probe::usdt::{UsdtArg, UsdtLoc};
 
 impl Lowerer<'_> {
     /// The register holding the context pointer (saved from R1 at entry).
@@ -93,6 +94,7 @@ impl Lowerer<'_> {
                 });
                 Val::Buf { at: buf, len }
             }
+            (Access::Usdt(arg), _) => self.usdt_arg(ctx, arg),
             (Access::CtxPtr { ptr, off, size }, _) => {
                 // A kernel pointer in the context: read through a helper.
                 let addr = self.new_vreg();
@@ -136,6 +138,102 @@ impl Lowerer<'_> {
                 Val::Int(Src::V(v))
             }
         }
+    }
+
+    /// A USDT argument: a constant, a register's low bytes, or user memory at an address
+    /// computed from registers (read with `bpf_probe_read_user`, failures counted at
+    /// the expression), sign- or zero-extended from its size to 64 bits.
+    fn usdt_arg(&mut self, ctx: VReg, arg: UsdtArg) -> Val {
+        let bits = 8 * arg.size as i32;
+        let narrow = |v: i64| match (arg.signed, bits) {
+            (_, 64) => v,
+            (true, b) => (v << (64 - b)) >> (64 - b),
+            (false, b) => v & ((1i64 << b) - 1),
+        };
+        let load = |me: &mut Self, off: u32| {
+            let v = me.new_vreg();
+            me.ops.push(Op::Load {
+                size: Size::DW,
+                dst: v,
+                base: Base::V(ctx),
+                off: off as i16,
+            });
+            v
+        };
+        let v = match arg.loc {
+            UsdtLoc::Const(c) => return Val::Int(self.constant(narrow(c) as u64)),
+            UsdtLoc::Reg { off, shift } => {
+                let v = load(self, off);
+                if shift > 0 {
+                    self.ops.push(Op::Alu {
+                        op: Alu::Rsh,
+                        dst: v,
+                        src: Src::Imm(shift as i32),
+                        signed: false,
+                    });
+                }
+                v
+            }
+            UsdtLoc::Mem { base, index, disp } => {
+                let addr = match base {
+                    Some(off) => load(self, off),
+                    None => self.fresh_copy(Src::Imm(0)),
+                };
+                if let Some((off, scale)) = index {
+                    let i = load(self, off);
+                    self.ops.push(Op::Alu {
+                        op: Alu::Lsh,
+                        dst: i,
+                        src: Src::Imm(scale.trailing_zeros() as i32),
+                        signed: false,
+                    });
+                    self.ops.push(Op::Alu {
+                        op: Alu::Add,
+                        dst: addr,
+                        src: Src::V(i),
+                        signed: false,
+                    });
+                }
+                let disp = self.constant(disp as u64);
+                self.ops.push(Op::Alu {
+                    op: Alu::Add,
+                    dst: addr,
+                    src: disp,
+                    signed: false,
+                });
+                let buf = self.alloc(8);
+                let r = self.call(
+                    helper::PROBE_READ_USER,
+                    vec![Arg::Addr(buf), Arg::Imm(arg.size as i64), Arg::V(addr)],
+                );
+                self.count_failed_read(r);
+                let v = self.new_vreg();
+                self.ops.push(Op::Load {
+                    size: Size::from_bytes(arg.size as u32).expect("sizes 1, 2, 4, 8"),
+                    dst: v,
+                    base: buf.base,
+                    off: buf.off,
+                });
+                v
+            }
+            UsdtLoc::Unreadable => unreachable!("sema: unreadable USDT arguments are E0213"),
+        };
+        if bits < 64 {
+            // Keep the low `bits`, sign- or zero-extended.
+            self.ops.push(Op::Alu {
+                op: Alu::Lsh,
+                dst: v,
+                src: Src::Imm(64 - bits),
+                signed: false,
+            });
+            self.ops.push(Op::Alu {
+                op: if arg.signed { Alu::Arsh } else { Alu::Rsh },
+                dst: v,
+                src: Src::Imm(64 - bits),
+                signed: false,
+            });
+        }
+        Val::Int(Src::V(v))
     }
 
     /// Sign-extends `v` from the width of a signed integer type narrower than 64 bits.

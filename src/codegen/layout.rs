@@ -308,7 +308,8 @@ fn read_sites(program: &hir::Program) -> (Vec<crate::diag::Span>, Vec<crate::dia
         if matches!(
             e.kind,
             hir::ExprKind::ReadStr { .. } | hir::ExprKind::ReadBuf { .. } | hir::ExprKind::Deref(_)
-        ) {
+        ) || matches!(e.kind, hir::ExprKind::Ctx(a) if a.reads_memory())
+        {
             sites.insert(e.span);
         }
     };

@@ -11,6 +11,7 @@ pub mod kallsyms;
 pub mod listing;
 pub mod system;
 pub mod tracepoint;
+pub mod usdt;
 pub mod x86;
 
 pub use btf::{Btf, BtfFunc, BtfParam};
@@ -18,6 +19,7 @@ pub use btf_names::{Param, Proto};
 pub use elf::{Binary, Func};
 pub use kallsyms::KernelFunc;
 pub use tracepoint::{TpField, TracepointFormat};
+pub use usdt::{UsdtBinary, UsdtProbe};
 
 /// A kernel facility a probe type needs, checked on the running kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,5 +119,18 @@ pub trait Host {
     /// The files process `pid` maps code from, for `-l 'uprobe:*' -p PID`.
     fn process_objects(&self, pid: u32) -> Result<Vec<String>, String> {
         Err(format!("no process {pid} in this catalog"))
+    }
+    /// The USDT probe sites (`.note.stapsdt`) of the binary `path`, found as
+    /// [`Host::binary`] finds it; an error says why it cannot be read.
+    fn usdt_probes(&self, path: &str) -> Result<UsdtBinary, String> {
+        Err(format!("cannot read `{path}`: no binaries in this catalog"))
+    }
+    /// The process given with `-p`, if any.
+    fn traced_pid(&self) -> Option<u32> {
+        None
+    }
+    /// The files process `pid` maps executable (`/proc/PID/maps`), the executable first.
+    fn mapped_objects(&self, pid: u32) -> Result<Vec<String>, String> {
+        Err(format!("cannot read the mappings of process {pid} here"))
     }
 }

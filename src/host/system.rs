@@ -17,6 +17,8 @@ pub struct System {
     btf: std::cell::OnceCell<Option<Btf>>,
     /// vmlinux BTF for listing, read on first need.
     btf_names: std::cell::OnceCell<Option<super::btf_names::Btf>>,
+    /// The `-p` process.
+    pid: Option<u32>,
 }
 
 impl System {
@@ -34,6 +36,11 @@ impl System {
                 super::btf_names::Btf::parse(&bytes)
             })
             .as_ref()
+    }
+
+    /// The same catalog, tracing process `pid` (`-p`).
+    pub fn with_pid(self, pid: Option<u32>) -> System {
+        System { pid, ..self }
     }
 
     /// The tracefs mount (mounted at /sys/kernel/tracing when absent).
@@ -181,6 +188,20 @@ impl Host for System {
 
     fn binary_symbol(&self, path: &str, name: &str) -> Result<Option<(u64, u64)>, String> {
         super::elf::symbol(path, name)
+    }
+
+    fn usdt_probes(&self, path: &str) -> Result<super::UsdtBinary, String> {
+        super::usdt::read(path)
+    }
+
+    fn traced_pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    fn mapped_objects(&self, pid: u32) -> Result<Vec<String>, String> {
+        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))
+            .map_err(|e| format!("cannot read /proc/{pid}/maps: {e}"))?;
+        Ok(super::usdt::mapped_objects(&maps))
     }
 
     fn tai_offset(&self) -> Option<u64> {

@@ -13,8 +13,14 @@ use scry::probe::registry;
 
 /// Lists what the comma-separated `pattern` matches; diagnostics point into it.
 pub fn patterns(pattern: &str, verbose: bool, pid: Option<u32>) -> Result<(), Vec<Diagnostic>> {
-    let found = list::list(pattern, &registry::listable(), verbose, pid, &System::new())
-        .map_err(|e| vec![diagnostic(e, 0)])?;
+    let found = list::list(
+        pattern,
+        &registry::listable(),
+        verbose,
+        pid,
+        &System::new().with_pid(pid),
+    )
+    .map_err(|e| vec![diagnostic(e, 0)])?;
     print(&found);
     Ok(())
 }
@@ -26,7 +32,7 @@ pub fn program(
     verbose: bool,
     pid: Option<u32>,
 ) -> Result<(), Vec<Diagnostic>> {
-    let host = System::new();
+    let host = System::new().with_pid(pid);
     let kinds = registry::listable();
     let mut found = Vec::new();
     for spec in program.probes.iter().flat_map(|p| &p.specs) {

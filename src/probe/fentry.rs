@@ -94,6 +94,7 @@ impl Provider for Fentry {
                     }),
                     func: Some(name.clone()),
                     space: AddrSpace::Kernel,
+                    args_complete: false,
                 },
                 target: Target::Btf { func: name, ret },
             });

@@ -198,6 +198,7 @@ impl Provider for Kprobe {
                         }),
                         func: Some(f.clone()),
                         space: AddrSpace::Kernel,
+                        args_complete: false,
                     },
                 }
             })
@@ -315,6 +316,7 @@ impl Kprobe {
                     retval,
                     func: Some(func),
                     space: AddrSpace::User,
+                    args_complete: false,
                 },
                 target: Target::Tracepoint {
                     category: "syscalls".into(),

@@ -20,6 +20,7 @@ pub mod special;
 pub mod suggest;
 pub mod tracepoint;
 pub mod uprobe;
+pub mod usdt;
 pub mod watchpoint;
 
 use crate::bpf::abi::ProgKind;
@@ -140,6 +141,9 @@ pub enum Target {
         offset: u64,
         /// On return.
         ret: bool,
+        /// File offset of a USDT semaphore the kernel counts up while the probe is
+        /// attached (`ref_ctr_offset`).
+        ref_ctr: Option<u64>,
     },
     /// A kprobe (or kretprobe) on kernel function `func` (`module:func` for a module's),
     /// `offset` bytes in.
@@ -284,9 +288,26 @@ pub enum Access {
     /// Nothing to read: the value is 0 (a syscall argument beyond the syscall's own,
     /// which its tracepoint record does not hold).
     Zero,
+    /// A USDT probe's argument, as its note describes it.
+    Usdt(usdt::UsdtArg),
 }
 
 impl Access {
+    /// True when the read goes through a helper that can fail, so codegen counts its
+    /// failures at the reading expression (a USDT argument in memory).
+    pub fn reads_memory(&self) -> bool {
+        matches!(self, Access::Usdt(a) if a.reads_memory())
+    }
+
+    /// The type of `argN` read through this access: `int64` for a signed USDT
+    /// argument, else `uint64`.
+    pub fn arg_ty(&self) -> crate::lang::ty::Ty {
+        match self {
+            Access::Usdt(a) if a.signed => crate::lang::ty::Ty::I64,
+            _ => crate::lang::ty::Ty::U64,
+        }
+    }
+
     /// The same access at a tracepoint field described as `__data_loc`: the u32 at
     /// `off` locates the bytes within the record.
     pub fn data_loc(self) -> Access {
@@ -322,6 +343,9 @@ pub struct Context {
     pub fields: Option<Vec<Field>>,
     /// `arg0`, `arg1`, ...: function arguments in registers.
     pub args: Vec<Access>,
+    /// `args` is every argument the probe has (a USDT probe's note), so an `argN` past
+    /// them is E0210 rather than a register the probe type lacks.
+    pub args_complete: bool,
     /// `retval`.
     pub retval: Option<Access>,
     /// `func`: the probed function's name.

@@ -123,6 +123,7 @@ impl Provider for RawTracepoint {
                         retval: None,
                         func: None,
                         space: AddrSpace::Kernel,
+                        args_complete: false,
                     },
                     target: Target::RawTracepoint { name: e },
                 }

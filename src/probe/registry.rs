@@ -13,6 +13,7 @@ use super::software::Software;
 use super::special::Special;
 use super::tracepoint::Tracepoint;
 use super::uprobe::Uprobe;
+use super::usdt::Usdt;
 use super::watchpoint::Watchpoint;
 use super::{Point, Provider, RunAt, SpecError, TailTable};
 use crate::host::{Host, KernelFeature};
@@ -25,6 +26,7 @@ static PROVIDERS: &[&dyn Provider] = &[
     &Tracepoint,
     &Uprobe { ret: false },
     &Uprobe { ret: true },
+    &Usdt,
     &Interval,
     &Profile,
     &Software,
@@ -51,14 +53,6 @@ struct Planned {
 }
 
 const PLANNED: &[Planned] = &[
-    Planned {
-        name: "usdt",
-        aliases: &["U"],
-        needs: Some(KernelFeature::Uprobes),
-        instead: "use `uprobe:BINARY:FUNCTION` on the function the USDT probe sits in",
-        scope: Scope::User,
-        list: None,
-    },
     Planned {
         name: "asyncwatchpoint",
         aliases: &["aw"],

@@ -95,6 +95,7 @@ impl Provider for Uprobe {
                 path: binary.path.clone(),
                 offset,
                 ret,
+                ref_ctr: None,
             },
             context: Context {
                 fields: None,
@@ -112,6 +113,7 @@ impl Provider for Uprobe {
                 }),
                 func: Some(func),
                 space: AddrSpace::User,
+                args_complete: false,
             },
         };
         // A probe in the middle of an instruction would corrupt the code it patches.

@@ -21,7 +21,7 @@ pub enum Source {
     Retval,
     /// The tracepoint's fields, as `args.NAME`.
     Args,
-    /// A function argument in a register, `arg0` … `arg5`.
+    /// A function argument in a register, `arg0` … `arg5`, or a USDT probe's argument.
     Arg,
     /// Made by `sema::library` (`cgroup`, `username`).
     Library,
@@ -30,7 +30,7 @@ pub enum Source {
 /// One row of the table.
 #[derive(Clone, Copy, Debug)]
 pub struct BuiltinDef {
-    /// Name as written (`arg0…arg5` stands for the six).
+    /// Name as written (`arg0…argN` stands for every `argN`).
     pub name: &'static str,
     /// Where the value comes from.
     pub source: Source,
@@ -182,11 +182,11 @@ pub const BUILTINS: &[BuiltinDef] = &[
         "the tracepoint's fields, or the function's arguments by name (BTF): args.NAME",
     ),
     row(
-        "arg0…arg5",
+        "arg0…argN",
         Source::Arg,
         "uint64",
-        "kprobes, uprobes, rawtracepoints, fentry",
-        "the probed function's (or raw tracepoint's) arguments",
+        "kprobes, uprobes, usdt, rawtracepoints, fentry",
+        "the probed function's (or raw tracepoint's) arguments, or a USDT probe's, as many as its note lists (int64 when the note says signed)",
     ),
     row(
         "retval",
@@ -206,8 +206,10 @@ pub const BUILTINS: &[BuiltinDef] = &[
 
 /// The row for identifier `name`.
 pub fn lookup(name: &str) -> Option<&'static BuiltinDef> {
-    let argn = name.len() == 4 && name.starts_with("arg") && name.as_bytes()[3].is_ascii_digit();
-    let key = if argn { "arg0…arg5" } else { name };
+    let argn = name
+        .strip_prefix("arg")
+        .is_some_and(|n| (1..=3).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()));
+    let key = if argn { "arg0…argN" } else { name };
     BUILTINS.iter().find(|b| b.name == key)
 }
 

@@ -239,30 +239,7 @@ impl Checker<'_> {
                 }),
                 None => self.no_reg(name, span, scope, def),
             },
-            Source::Arg => {
-                let i = (name.as_bytes()[3] - b'0') as usize;
-                let args = &scope.ctx.args;
-                match args.get(i) {
-                    Some(&access) => Some(hir::Expr {
-                        kind: ExprKind::Ctx(access),
-                        ty: Ty::U64,
-                        span,
-                    }),
-                    None if !args.is_empty() => {
-                        self.error(
-                            Diagnostic::error(
-                                "E0301",
-                                span,
-                                format!("`{name}` is not passed in a register"),
-                            )
-                            .with_label("beyond the sixth argument")
-                            .with_help("arg0 … arg5 are available"),
-                        );
-                        None
-                    }
-                    None => self.no_reg(name, span, scope, def),
-                }
-            }
+            Source::Arg => self.arg(name, span, scope, def),
             Source::Probe => Some(hir::Expr {
                 kind: ExprKind::PointName(hir::PointField::Probe),
                 ty: Ty::Str {
@@ -302,7 +279,7 @@ impl Checker<'_> {
         }
     }
 
-    fn no_reg(
+    pub(super) fn no_reg(
         &mut self,
         name: &str,
         span: crate::diag::Span,

@@ -6,6 +6,7 @@
 //! plain updates. Emits no code and touches no kernel state beyond the catalog.
 
 mod actions;
+mod args;
 pub mod builtins;
 mod calls;
 mod expr;

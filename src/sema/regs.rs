@@ -39,7 +39,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        let Some(off) = arch::register(&name) else {
+        let Some(off) = arch::reg_offset(&name) else {
             self.error(
                 Diagnostic::error("E0320", arg.span, format!("`{name}` is not a register"))
                     .with_label("unknown register")

@@ -27,7 +27,7 @@ const REGISTERS: [&str; 21] = [
 ];
 
 /// The `struct pt_regs` offset of register `name` (`reg("ip")`).
-pub fn register(name: &str) -> Option<u32> {
+pub fn reg_offset(name: &str) -> Option<u32> {
     REGISTERS
         .iter()
         .position(|&r| r == name)
@@ -417,9 +417,128 @@ pub fn limit() -> u32 {
     TABLE.iter().map(|&(_, n)| n).max().unwrap_or(0) + 1
 }
 
+/// `struct pt_regs` offset of `ip`.
+pub const IP: u32 = 128;
+
+/// `struct pt_regs` offsets of the general-purpose registers by their 64-bit names.
+const PT_REGS: &[(&str, u32)] = &[
+    ("r15", 0),
+    ("r14", 8),
+    ("r13", 16),
+    ("r12", 24),
+    ("rbp", 32),
+    ("rbx", 40),
+    ("r11", 48),
+    ("r10", 56),
+    ("r9", 64),
+    ("r8", 72),
+    ("rax", 80),
+    ("rcx", 88),
+    ("rdx", 96),
+    ("rsi", 104),
+    ("rdi", 112),
+    ("rip", IP),
+    ("rsp", 152),
+];
+
+/// A register as an assembler names it (`%eax`, `%r9d`, `%ah`): bytes of one
+/// `pt_regs` slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Register {
+    /// Offset of the 64-bit register in `struct pt_regs`.
+    pub off: u32,
+    /// Its width in bytes (8, 4, 2 or 1).
+    pub bytes: u8,
+    /// Bits below it in the 64-bit register (8 for `%ah`, `%bh`, `%ch`, `%dh`).
+    pub shift: u8,
+}
+
+/// The register the AT&T name `name` (without `%`) designates: `rax`, `eax`, `ax`,
+/// `al`, `ah`, …, `r8`, `r8d`, `r8w`, `r8b`, `rip`.
+pub fn register(name: &str) -> Option<Register> {
+    let at = |full: &str, bytes: u8, shift: u8| {
+        PT_REGS
+            .iter()
+            .find(|(n, _)| *n == full)
+            .map(|&(_, off)| Register { off, bytes, shift })
+    };
+    // r8 … r15 and their d/w/b (or l) parts.
+    if let Some(num) = name.strip_prefix('r')
+        && num.starts_with(|c: char| c.is_ascii_digit())
+    {
+        let (digits, part) =
+            num.split_at(num.find(|c: char| !c.is_ascii_digit()).unwrap_or(num.len()));
+        let bytes = match part {
+            "" => 8,
+            "d" => 4,
+            "w" => 2,
+            "b" | "l" => 1,
+            _ => return None,
+        };
+        return at(&format!("r{digits}"), bytes, 0);
+    }
+    // The legacy eight: rax/eax/ax/al/ah, rsi/esi/si/sil, …
+    let legacy = [
+        ("ax", "a"),
+        ("bx", "b"),
+        ("cx", "c"),
+        ("dx", "d"),
+        ("si", "si"),
+        ("di", "di"),
+        ("bp", "bp"),
+        ("sp", "sp"),
+        ("ip", "ip"),
+    ];
+    for (word, stem) in legacy {
+        let full = format!("r{word}");
+        if name == full {
+            return at(&full, 8, 0);
+        }
+        if name == format!("e{word}") {
+            return at(&full, 4, 0);
+        }
+        if name == word {
+            return at(&full, 2, 0);
+        }
+        let one = stem.len() == 1;
+        if name == format!("{stem}l") && (one || word != "ip") {
+            return at(&full, 1, 0);
+        }
+        if one && name == format!("{stem}h") {
+            return at(&full, 1, 8);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registers() {
+        let r = |off, bytes, shift| Some(Register { off, bytes, shift });
+        assert_eq!(register("rax"), r(80, 8, 0));
+        assert_eq!(register("eax"), r(80, 4, 0));
+        assert_eq!(register("ax"), r(80, 2, 0));
+        assert_eq!(register("al"), r(80, 1, 0));
+        assert_eq!(register("ah"), r(80, 1, 8));
+        assert_eq!(register("rdi"), r(112, 8, 0));
+        assert_eq!(register("dil"), r(112, 1, 0));
+        assert_eq!(register("sil"), r(104, 1, 0));
+        assert_eq!(register("bpl"), r(32, 1, 0));
+        assert_eq!(register("spl"), r(152, 1, 0));
+        assert_eq!(register("r9d"), r(64, 4, 0));
+        assert_eq!(register("r10w"), r(56, 2, 0));
+        assert_eq!(register("r11b"), r(48, 1, 0));
+        assert_eq!(register("r15"), r(0, 8, 0));
+        assert_eq!(register("rip"), r(IP, 8, 0));
+        assert_eq!(FUNC_ARGS[0], register("rdi").unwrap().off);
+        assert_eq!(AX, register("rax").unwrap().off);
+        for bad in ["", "r", "r16", "r8x", "sih", "ipl", "xmm0", "eip0", "rr8"] {
+            assert_eq!(register(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn lookups() {
@@ -431,11 +550,11 @@ mod tests {
         assert_eq!(number("stat"), None);
         assert!(TABLE.windows(2).all(|w| w[0].0 < w[1].0));
         assert_eq!(limit(), 467);
-        assert_eq!(register("ip"), Some(128));
-        assert_eq!(register("di"), Some(FUNC_ARGS[0]));
-        assert_eq!(register("ax"), Some(AX));
-        assert_eq!(register("orig_ax"), Some(ORIG_AX));
-        assert_eq!(register("sp"), Some(152));
-        assert_eq!(register("eax"), None);
+        assert_eq!(reg_offset("ip"), Some(128));
+        assert_eq!(reg_offset("di"), Some(FUNC_ARGS[0]));
+        assert_eq!(reg_offset("ax"), Some(AX));
+        assert_eq!(reg_offset("orig_ax"), Some(ORIG_AX));
+        assert_eq!(reg_offset("sp"), Some(152));
+        assert_eq!(reg_offset("eax"), None);
     }
 }

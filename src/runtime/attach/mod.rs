@@ -31,8 +31,8 @@ pub struct UprobeGroup {
     pub path: String,
     /// On return.
     pub ret: bool,
-    /// `(offset, cookie)` of each point.
-    pub points: Vec<(u64, u64)>,
+    /// `(offset, cookie, semaphore)` of each point.
+    pub points: Vec<(u64, u64, Option<u64>)>,
     /// Their indices among the manifest's attachments.
     pub members: Vec<usize>,
 }
@@ -54,12 +54,13 @@ pub fn uprobe_group(probes: &[crate::artifact::ProbeAttach], first: usize) -> Op
             path: q,
             offset,
             ret: r,
+            ref_ctr,
         } = &p.target
             && p.prog == prog
             && q == path
             && r == ret
         {
-            group.points.push((*offset, p.cookie));
+            group.points.push((*offset, p.cookie, *ref_ctr));
             group.members.push(j);
         }
     }
@@ -100,10 +101,15 @@ pub fn attach(
                 prog, *type_, *config, *sample, *cpus, pid,
             )?)
         }
-        Target::Uprobe { path, offset, ret } => {
+        Target::Uprobe {
+            path,
+            offset,
+            ret,
+            ref_ctr,
+        } => {
             let pid = env.pid.map_or(-1, |p| p as i32);
             Attached::Links(vec![uprobe::attach(
-                prog, path, *offset, *ret, pid, cookie,
+                prog, path, *offset, *ret, *ref_ctr, pid, cookie,
             )?])
         }
         Target::Kprobe { func, offset, ret } => {

@@ -69,3 +69,66 @@ fn a_hundred_thousand_statements_compile() {
     std::fs::remove_file(&file).unwrap();
     assert_eq!(r.code, Some(0), "{}", r.stderr);
 }
+
+/// Sends `sig` to `child` once it has attached (its first stdout line).
+fn signal_after_attach(
+    child: &mut std::process::Child,
+    sig: i32,
+) -> BufReader<std::process::ChildStdout> {
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(line.starts_with("Attaching"), "{line}");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, sig) };
+    out
+}
+
+#[test]
+fn every_stop_signal_prints_the_maps() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+        let mut child = std::process::Command::new(scry())
+            .args(["-e", "BEGIN { @b = 1; } interval:ms:5 { @c = count(); }"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = signal_after_attach(&mut child, sig);
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "signal {sig}");
+        assert!(rest.contains("@b: 1"), "signal {sig}: {rest}");
+    }
+}
+
+#[test]
+fn a_stop_signal_ends_scry_even_when_nobody_reads_its_output() {
+    // A reader that never reads: scry's writes block once the pipe is full.
+    let mut child = std::process::Command::new(scry())
+        .args([
+            "-e",
+            "interval:ms:1 { printf(\"%s\\n\", \"a line long enough to fill a pipe soon, again and again\"); }",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = signal_after_attach(&mut child, 0);
+    // Let the pipe fill (64 KiB at ~60 bytes a millisecond).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let start = std::time::Instant::now();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = start + std::time::Duration::from_secs(5);
+    while child.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "scry did not stop");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    drop(out);
+}

@@ -13,9 +13,10 @@ pub mod events;
 pub mod features;
 pub mod maps;
 pub mod render;
+pub mod signals;
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 
 use libbpf_rs::{Link, MapCore, ObjectBuilder, ProgramMut};
 
@@ -79,8 +80,8 @@ const LOG_BUF: usize = 1 << 20;
 
 /// Runs the program, printing to stdout (warnings to stderr) in `format`.
 pub fn run(artifact: &Artifact, opts: RunOptions, format: Format) -> Result<i32, Error> {
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let stdout = signals::Stdout::new().map_err(|e| Error::Other(e.to_string()))?;
+    let mut out = io::BufWriter::new(stdout);
     let mut err = io::stderr();
     let mut output = crate::output::new(format, &mut out, &mut err);
     let r = run_with_output(artifact, opts, output.as_mut());
@@ -95,6 +96,8 @@ pub fn run_with_output(
     out: &mut dyn Output,
 ) -> Result<i32, Error> {
     let (object, meta) = (&artifact.object[..], &artifact.manifest);
+    // From here on a stop signal waits for the event loop, which ends the run cleanly.
+    signals::stop_fd().map_err(|e| Error::Other(e.to_string()))?;
     // libbpf's own messages duplicate what the diagnostics say, better.
     libbpf_rs::set_print(None);
     let mut builder = ObjectBuilder::default();
@@ -204,6 +207,11 @@ pub fn run_with_output(
         if attached[i] {
             continue;
         }
+        // Ctrl-C while attaching thousands of probes: stop attaching; the event loop
+        // then ends the run as usual.
+        if signals::stop_requested() {
+            break;
+        }
         let prog = prog_of(p.prog)
             .ok_or_else(|| Error::Other(format!("program for {} missing", p.display)))?;
         if opts.test {
@@ -301,7 +309,7 @@ pub fn run_with_output(
         .count();
     out.attached(n).map_err(io_err)?;
 
-    let signals = signal_fd()?;
+    let signals = signals::stop_fd().map_err(|e| Error::Other(e.to_string()))?;
     for prog in &begin {
         attach::test_run::run_once(prog)
             .map_err(|e| Error::Other(format!("running BEGIN: {e}")))?;
@@ -343,7 +351,7 @@ pub fn run_with_output(
             break;
         }
         let mut fds = vec![libc::pollfd {
-            fd: signals.as_raw_fd(),
+            fd: signals,
             events: libc::POLLIN,
             revents: 0,
         }];
@@ -578,26 +586,6 @@ fn failing_insn(log: &str) -> Option<usize> {
         let _ = rest;
         num.trim().parse().ok()
     })
-}
-
-/// Blocks SIGINT and SIGTERM and returns a signalfd that becomes readable on either.
-fn signal_fd() -> Result<OwnedFd, Error> {
-    // SAFETY: plain libc signal-set manipulation on a local, then signalfd creation.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
-        if fd < 0 {
-            return Err(Error::Other(format!(
-                "signalfd: {}",
-                io::Error::last_os_error()
-            )));
-        }
-        Ok(OwnedFd::from_raw_fd(fd))
-    }
 }
 
 #[cfg(test)]

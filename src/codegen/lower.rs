@@ -394,6 +394,24 @@ impl<'a> Lowerer<'a> {
         false
     }
 
+    /// `text` as a NUL-terminated string of `len` bytes (cut or zero-padded), in a fresh
+    /// buffer.
+    pub(super) fn constant_string(&mut self, text: &[u8], len: u32) -> Val {
+        let at = self.alloc(len);
+        let mut bytes = text[..text.len().min(len.saturating_sub(1) as usize)].to_vec();
+        bytes.resize(round_up(len, 8) as usize, 0);
+        for (i, chunk) in bytes.chunks(4).enumerate() {
+            let word = i32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            self.ops.push(Op::Store {
+                size: Size::W,
+                base: at.base,
+                off: at.at(4 * i as i16).off,
+                src: Src::Imm(word),
+            });
+        }
+        Val::Buf { at, len }
+    }
+
     /// The 64-bit word at `at`, in a fresh register.
     pub(super) fn load_u64(&mut self, at: Mem) -> VReg {
         let v = self.vreg();
@@ -516,22 +534,7 @@ impl<'a> Lowerer<'a> {
     fn value_of(&mut self, e: &hir::Expr) -> Val {
         match &e.kind {
             ExprKind::Int(v) => Val::Int(self.constant(*v)),
-            ExprKind::Str(s) => {
-                let len = s.len() as u32 + 1;
-                let at = self.alloc(len);
-                let mut bytes = s.clone();
-                bytes.resize(round_up(len, 8) as usize, 0);
-                for (i, chunk) in bytes.chunks(4).enumerate() {
-                    let word = i32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-                    self.ops.push(Op::Store {
-                        size: Size::W,
-                        base: at.base,
-                        off: at.at(4 * i as i16).off,
-                        src: Src::Imm(word),
-                    });
-                }
-                Val::Buf { at, len }
-            }
+            ExprKind::Str(s) => self.constant_string(s, s.len() as u32 + 1),
             ExprKind::Builtin(b) => self.builtin(*b),
             ExprKind::Ctx(access) => self.ctx_read(*access, &e.ty),
             ExprKind::Tuple(items) => self.tuple_value(items, &e.ty),

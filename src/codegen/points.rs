@@ -124,7 +124,6 @@ impl Lowerer<'_> {
     /// `probe` or `func` as a string of type `ty`.
     pub(super) fn point_name(&mut self, field: PointField, ty: &Ty) -> Val {
         let len = ty.size();
-        let at = self.alloc(len);
         let Some(names) = self.names.clone() else {
             // One point: the name is a constant.
             let point = &self.points[0];
@@ -132,20 +131,9 @@ impl Lowerer<'_> {
                 PointField::Probe => point.display.clone(),
                 PointField::Func => point.func.clone().unwrap_or_default(),
             };
-            let mut bytes = text.into_bytes();
-            bytes.truncate(len.saturating_sub(1) as usize);
-            bytes.resize(round_up(len, 8) as usize, 0);
-            for (i, chunk) in bytes.chunks(4).enumerate() {
-                let word = i32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-                self.ops.push(Op::Store {
-                    size: Size::W,
-                    base: at.base,
-                    off: at.at(i as i16 * 4).off,
-                    src: Src::Imm(word),
-                });
-            }
-            return Val::Buf { at, len };
+            return self.constant_string(text.as_bytes(), len);
         };
+        let at = self.alloc(len);
         // Several: the cookie is the point's index in the names map.
         self.zero(at, round_up(len, 8));
         let ctx = self.ctx_reg();

@@ -33,12 +33,7 @@ impl Checker<'_> {
             bits: 64,
             signed: crate::lang::ty::signed_operation(&s.ty, &e.ty),
         };
-        let mark = scope.enter();
-        let id = self.loop_var(var, var_span, ty, scope);
-        scope.loops += 1;
-        let body = self.block(body, scope);
-        scope.loops -= 1;
-        scope.leave(mark);
+        let (id, body) = self.loop_body(var, var_span, ty, body, scope);
         Some(StmtKind::For {
             var: id?,
             start: s,
@@ -113,17 +108,31 @@ impl Checker<'_> {
             many => Ty::Tuple(many.to_vec()),
         };
         let ty = Ty::Tuple(vec![key, value.expect("checked above")]);
+        let (id, body) = self.loop_body(var, var_span, ty, body, scope);
+        Some(StmtKind::ForMap {
+            var: id?,
+            map,
+            body,
+        })
+    }
+
+    /// A loop's body, in a scope of its own where the loop's variable `var` (of type
+    /// `ty`) is declared.
+    fn loop_body(
+        &mut self,
+        var: &str,
+        var_span: Span,
+        ty: Ty,
+        body: &ast::Block,
+        scope: &mut ProbeScope,
+    ) -> (Option<usize>, Vec<hir::Stmt>) {
         let mark = scope.enter();
         let id = self.loop_var(var, var_span, ty, scope);
         scope.loops += 1;
         let body = self.block(body, scope);
         scope.loops -= 1;
         scope.leave(mark);
-        Some(StmtKind::ForMap {
-            var: id?,
-            map,
-            body,
-        })
+        (id, body)
     }
 
     /// Declares a loop's variable; it may not shadow a visible one.

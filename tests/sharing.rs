@@ -237,3 +237,49 @@ fn offsets_must_start_instructions() {
         );
     }
 }
+
+#[test]
+fn p_finds_a_library_by_name_among_the_process_mappings() {
+    use std::io::{BufRead, BufReader, Write};
+    // The workload dlopens libscry_usdt.so from the build directory, which is no system
+    // library directory: only its mappings say where it is.
+    let mut w = std::process::Command::new(workload())
+        .args(["usdt-wait", "3"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until it has loaded the library.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !std::fs::read_to_string(format!("/proc/{}/maps", w.id()))
+        .unwrap_or_default()
+        .contains("libscry_usdt")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the library never loaded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut scry = std::process::Command::new(common::scry())
+        .args([
+            "-p",
+            &w.id().to_string(),
+            "-e",
+            "uprobe:scry_usdt:scry_usdt_lib_run { @[func] = count(); }",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(scry.stdout.take().unwrap());
+    let mut banner = String::new();
+    out.read_line(&mut banner).unwrap();
+    assert_eq!(banner, "Attaching 1 probe...\n");
+    w.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    w.wait().unwrap();
+    scry.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert_eq!(lines(&rest), ["@[scry_usdt_lib_run]: 1"]);
+}

@@ -18,6 +18,18 @@ const LIB_DIRS: &[&str] = &[
     "/usr/local/lib",
 ];
 
+/// Whether the file name `name` is the library `spec` names (`libc`, `c` or `libc.so.6`
+/// for `libc.so.6`; `ssl` for `libssl.so.3`).
+pub fn library_matches(spec: &str, name: &str) -> bool {
+    let base = spec.strip_prefix("lib").unwrap_or(spec);
+    let stem = format!("lib{base}");
+    name == spec
+        || name == format!("{stem}.so")
+        || name
+            .strip_prefix(&format!("{stem}.so."))
+            .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+}
+
 /// Finds the file `spec` names: a path (anything with a `/`), a command in `$PATH`, or a
 /// library (`libc`, `c`, `libc.so.6`) in the usual directories.
 pub fn resolve(spec: &str) -> Result<PathBuf, String> {
@@ -34,20 +46,13 @@ pub fn resolve(spec: &str) -> Result<PathBuf, String> {
             return p.canonicalize().map_err(|e| e.to_string());
         }
     }
-    let base = spec.strip_prefix("lib").unwrap_or(spec);
-    let stem = format!("lib{base}");
     for dir in LIB_DIRS {
         let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
         };
         let mut names: Vec<String> = entries
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|n| {
-                n == spec
-                    || n == &format!("{stem}.so")
-                    || n.strip_prefix(&format!("{stem}.so."))
-                        .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
-            })
+            .filter(|n| library_matches(spec, n))
             .collect();
         // The shortest versioned name is the one programs link against (libc.so.6); a
         // bare `.so` may be a linker script, so only ELF files count.

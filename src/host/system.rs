@@ -145,6 +145,20 @@ impl Host for System {
     }
 
     fn binary(&self, path: &str) -> Result<Binary, String> {
+        // With -p, a library name means the library the process maps (which need not
+        // be where the system's libraries are).
+        if let Some(pid) = self.pid
+            && !path.contains('/')
+            && let Ok(objects) = self.mapped_objects(pid)
+            && let Some(found) = objects.iter().find(|o| {
+                std::path::Path::new(o)
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| super::elf::library_matches(path, n))
+            })
+        {
+            return super::elf::read(found);
+        }
         super::elf::read(path)
     }
 

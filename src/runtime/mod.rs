@@ -81,7 +81,7 @@ const LOG_BUF: usize = 1 << 20;
 /// Runs the program, printing to stdout (warnings to stderr) in `format`.
 pub fn run(artifact: &Artifact, opts: RunOptions, format: Format) -> Result<i32, Error> {
     let stdout = signals::Stdout::new().map_err(|e| Error::Other(e.to_string()))?;
-    let mut out = io::BufWriter::new(stdout);
+    let mut out = io::BufWriter::with_capacity(64 << 10, stdout);
     let mut err = io::stderr();
     let mut output = crate::output::new(format, &mut out, &mut err);
     let r = run_with_output(artifact, opts, output.as_mut());

@@ -131,6 +131,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The stop signals are blocked before any thread starts, so every thread has them
+    // blocked and the run's signalfd receives them.
+    if let Err(e) = runtime::signals::stop_fd() {
+        eprintln!("scry: {e}");
+        return ExitCode::FAILURE;
+    }
     match drive(&cli, &source) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(diags) => {
@@ -140,20 +146,23 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the pipeline; user-facing failures come back as diagnostics.
+/// What compiling produced: a program to run, or nothing more to do (a dump, a
+/// listing) with this exit status.
+enum Compiled {
+    Run(Box<scry::artifact::Artifact>),
+    Done(i32),
+}
+
+/// Runs the pipeline; user-facing failures come back as diagnostics. The compiling
+/// stages recurse over the program's nesting (bounded by `parser::MAX_DEPTH`) and run
+/// on a thread with a stack sized for that, in debug builds too; the `-c` command and
+/// the run stay on the main thread (the command's parent-death signal and ptrace hold
+/// belong to the thread that forks it, and BEGIN runs where `tid` is scry's pid).
 fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
-    let program = parser::parse(source)?;
-    if cli.list {
-        list::program(&program, cli.verbose, cli.pid)?;
-        return Ok(0);
-    }
-    if cli.dump == Some(Dump::Ast) {
-        print!("{}", ast::print::dump(&program));
-        return Ok(0);
-    }
+    let runs = !cli.list && cli.dump.is_none();
     // `-p`: the process must exist before anything is compiled or attached.
     if let Some(pid) = cli.pid
-        && cli.dump.is_none()
+        && runs
         && !std::path::Path::new(&format!("/proc/{pid}")).exists()
     {
         return Err(vec![
@@ -163,7 +172,7 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
     }
     // The child exists (held before exec) before checking, so `cpid` is a constant.
     let child = match &cli.command {
-        Some(cmd) if cli.dump.is_none() => Some(Child::spawn(cmd).map_err(|e| {
+        Some(cmd) if runs => Some(Child::spawn(cmd).map_err(|e| {
             vec![
                 Diagnostic::global("E0501", format!("cannot run `{cmd}`: {e}"))
                     .with_help("check the command name and that it is executable"),
@@ -171,6 +180,43 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         })?),
         _ => None,
     };
+    let cpid = child.as_ref().map(|c| c.pid());
+    let compiled = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("scry-compile".into())
+            .stack_size(STACK_BYTES)
+            .spawn_scoped(s, || compile(cli, source, cpid))
+            .map_err(|e| vec![Diagnostic::global("E0509", format!("cannot start: {e}"))])?
+            .join()
+            .unwrap_or_else(|_| panic!("internal compiler error: the compiler thread panicked"))
+    })?;
+    let artifact = match compiled {
+        Compiled::Done(code) => return Ok(code),
+        Compiled::Run(a) => a,
+    };
+    run(cli, source, &artifact, child)
+}
+
+/// The stack of the compiling thread: enough for the deepest nesting the parser
+/// accepts, unoptimised (only the pages touched are used).
+const STACK_BYTES: usize = 1 << 30;
+
+/// Parse, check and lower `source` (`cpid`: the `-c` command's pid).
+fn compile(cli: &Cli, source: &str, cpid: Option<u32>) -> Result<Compiled, Vec<Diagnostic>> {
+    let program = parser::parse(source)?;
+    if let Some(d) = ast::depth::too_deep(&program, parser::MAX_DEPTH) {
+        // Dropping a tree that deep would recurse as deep: scry exits instead.
+        std::mem::forget(program);
+        return Err(vec![d]);
+    }
+    if cli.list {
+        list::program(&program, cli.verbose, cli.pid)?;
+        return Ok(Compiled::Done(0));
+    }
+    if cli.dump == Some(Dump::Ast) {
+        print!("{}", ast::print::dump(&program));
+        return Ok(Compiled::Done(0));
+    }
     let max_strlen = max_strlen(cli.max_strlen)?;
     let max_map_keys = max_map_keys(cli.max_map_keys)?;
     let max_probes = max_probes(cli.max_probes)?;
@@ -190,10 +236,7 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         allow_unsafe: cli.allow_unsafe,
         filter_pid: cli.pid,
         max_probes,
-        cpid: child
-            .as_ref()
-            .map(|c| c.pid())
-            .or(cli.command.as_ref().map(|_| 0)),
+        cpid: cpid.or(cli.command.as_ref().map(|_| 0)),
     };
     let hir = sema::check(&program, &System::new().with_pid(cli.pid), &options)?;
     for note in &hir.notes {
@@ -201,7 +244,7 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
     }
     if cli.dump == Some(Dump::Hir) {
         print!("{}", sema::print::dump(&hir));
-        return Ok(0);
+        return Ok(Compiled::Done(0));
     }
     let compiled = codegen::lower(&hir)?;
     let artifact = compiled.artifact();
@@ -215,8 +258,18 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
     }
     if cli.dump == Some(Dump::Insns) {
         print!("{}", listing::listing(&compiled.module, source));
-        return Ok(0);
+        return Ok(Compiled::Done(0));
     }
+    Ok(Compiled::Run(Box::new(artifact)))
+}
+
+/// Runs the compiled program.
+fn run(
+    cli: &Cli,
+    source: &str,
+    artifact: &scry::artifact::Artifact,
+    child: Option<Child>,
+) -> Result<i32, Vec<Diagnostic>> {
     let options = runtime::RunOptions {
         child,
         pid: cli.pid,
@@ -241,7 +294,7 @@ fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
     };
-    match runtime::run(&artifact, options, format) {
+    match runtime::run(artifact, options, format) {
         // A closed pipe is the reader's choice, not an error (`scry … | head -1`).
         Err(runtime::Error::OutputClosed) => Ok(0),
         r => r.map_err(|e| vec![runtime_diagnostic(e, &artifact.manifest)]),

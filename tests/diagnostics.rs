@@ -601,3 +601,26 @@ fn usdt_process_unreadable() {
         "usdt:*:scry:loop { @ = count(); }"
     ]));
 }
+
+#[test]
+fn nesting_deeper_than_the_limit() {
+    let program = format!("BEGIN {{ @ = {}1; }}", "!".repeat(1001));
+    let text = diag(&program);
+    // The source line is 1,000 characters of `!`: keep the message and help.
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("error") || l.contains("= help"))
+        .collect();
+    insta::assert_snapshot!(kept.join("\n"));
+}
+
+#[test]
+fn a_jump_beyond_bpfs_reach() {
+    let body: String = (0..5000).map(|i| format!("@a{} = {i}; ", i % 10)).collect();
+    let text = diag(&format!("BEGIN {{ if (pid) {{ {body} }} }}"));
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("error") || l.contains("= help"))
+        .collect();
+    insta::assert_snapshot!(kept.join("\n"));
+}

@@ -132,3 +132,33 @@ fn a_stop_signal_ends_scry_even_when_nobody_reads_its_output() {
     );
     drop(out);
 }
+
+#[test]
+fn any_nesting_is_compiled_or_refused_never_a_crash() {
+    let forms = |n: usize| {
+        [
+            format!("BEGIN {{ @ = {}1; }}", "!".repeat(n)),
+            format!("BEGIN {{ @ = {}; }}", vec!["1"; n].join("+")),
+            format!(
+                "BEGIN {{ {}@ = 1;{} }}",
+                "if (pid) { ".repeat(n),
+                " }".repeat(n)
+            ),
+            format!("BEGIN {{ @ = {}0; }}", "pid ? 1 : ".repeat(n)),
+        ]
+    };
+    let file = std::env::temp_dir().join(format!("scry-deep-{}.bt", std::process::id()));
+    for (n, ok) in [(500, true), (100_000, false)] {
+        for program in forms(n) {
+            std::fs::write(&file, &program).unwrap();
+            let r = run(&["--dump", "hir", file.to_str().unwrap()]);
+            if ok {
+                assert_eq!(r.code, Some(0), "{}…: {}", &program[..40], r.stderr);
+            } else {
+                assert_eq!(r.code, Some(1), "{}…", &program[..40]);
+                assert!(r.stderr.contains("error[E0006]"), "{}", r.stderr);
+            }
+        }
+    }
+    std::fs::remove_file(&file).unwrap();
+}

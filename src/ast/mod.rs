@@ -4,6 +4,7 @@
 //! resolved: a bare identifier such as `pid` is only a name until sema looks it up.
 //! `print` renders the tree for `--dump ast`.
 
+pub mod depth;
 pub mod print;
 
 pub use crate::diag::Span;

@@ -135,7 +135,8 @@ fn lower_probe(
             stack,
         };
         let scratch = round_up(frame.scratch_max, 8);
-        if stack <= STACK_LIMIT && scratch <= SCRATCH_LIMIT {
+        let far = lowered.prog.far_jump || lowered.subprogs.iter().any(|(e, _)| e.far_jump);
+        if stack <= STACK_LIMIT && scratch <= SCRATCH_LIMIT && !far {
             return Ok((lowered, scratch));
         }
         if stack <= STACK_LIMIT {
@@ -146,6 +147,20 @@ fn lower_probe(
     }
     let (lowered, frame) = first.expect("at least one threshold");
     let emitted = &lowered.prog;
+    if emitted.far_jump || lowered.subprogs.iter().any(|(e, _)| e.far_jump) {
+        return Err(Box::new(
+            Diagnostic::error(
+                "E0403",
+                probe.span,
+                format!(
+                    "`{}` is too large: one of its jumps spans more than the 32,767 instructions BPF jumps reach",
+                    probe.display
+                ),
+            )
+            .with_label("in this probe")
+            .with_help("split the probe into several, or loop with `for` instead of repeating code"),
+        ));
+    }
     let stack = lowered.stack;
     if let Some(scratch) = scratch_short {
         return Err(Box::new(

@@ -35,6 +35,8 @@ pub struct Emitted {
     pub stack_size: u32,
     /// Where spill slots took the stack past the kernel's limit, if they did.
     pub overflow: Option<Span>,
+    /// A jump spans more instructions than BPF's 16-bit offsets reach.
+    pub far_jump: bool,
 }
 
 const ALLOCATABLE: [Reg; 4] = [Reg::R6, Reg::R7, Reg::R8, Reg::R9];
@@ -401,11 +403,15 @@ impl Emitter {
                 }
             }
         }
+        let mut far_jump = false;
         for (at, label) in fixups {
             let target = labels[&label];
             let off = target as i64 - (at as i64 + 1);
-            self.insns[at].off =
-                i16::try_from(off).expect("internal compiler error: jump out of range");
+            // Too far: reported by the driver (the program cannot load as it is).
+            self.insns[at].off = i16::try_from(off).unwrap_or_else(|_| {
+                far_jump = true;
+                0
+            });
         }
         Emitted {
             insns: self.insns,
@@ -415,6 +421,7 @@ impl Emitter {
             source_map: self.source_map,
             stack_size,
             overflow: None,
+            far_jump,
         }
     }
 }

@@ -14,6 +14,10 @@ lalrpop_mod!(
 );
 
 /// Parses a whole program.
+/// The deepest nesting of expressions and blocks a program may have: every stage
+/// after the parser handles at least this (`ast::depth` checks it).
+pub const MAX_DEPTH: usize = 1000;
+
 pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
     grammar::ProgramParser::new()
         .parse(Lexer::new(source))

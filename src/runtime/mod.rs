@@ -98,6 +98,14 @@ pub fn run_with_output(
     let (object, meta) = (&artifact.object[..], &artifact.manifest);
     // From here on a stop signal waits for the event loop, which ends the run cleanly.
     signals::stop_fd().map_err(|e| Error::Other(e.to_string()))?;
+    // The -p process is watched before anything is loaded: it may exit any time, even
+    // before the probes are attached, and the run then ends as usual.
+    let pid_fd = match opts.pid {
+        Some(pid) => Some(
+            child::pidfd(pid).map_err(|e| Error::Other(format!("cannot watch pid {pid}: {e}")))?,
+        ),
+        None => None,
+    };
     // libbpf's own messages duplicate what the diagnostics say, better.
     libbpf_rs::set_print(None);
     let mut builder = ObjectBuilder::default();
@@ -321,12 +329,6 @@ pub fn run_with_output(
             c.release();
             Some(fd)
         }
-        None => None,
-    };
-    let pid_fd = match opts.pid {
-        Some(pid) => Some(
-            child::pidfd(pid).map_err(|e| Error::Other(format!("cannot watch pid {pid}: {e}")))?,
-        ),
         None => None,
     };
 

@@ -624,3 +624,8 @@ fn a_jump_beyond_bpfs_reach() {
         .collect();
     insta::assert_snapshot!(kept.join("\n"));
 }
+
+#[test]
+fn printf_width_beyond_the_limit() {
+    insta::assert_snapshot!(diag("BEGIN { printf(\"%.9999999999d\\n\", 1); }"));
+}

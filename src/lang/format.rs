@@ -81,7 +81,11 @@ impl fmt::Display for FormatError {
     }
 }
 
-/// Parses a format string.
+/// The largest field width or precision a conversion may have (what printf pads to
+/// is built in memory for every event).
+pub const MAX_WIDTH: usize = 4096;
+
+/// Parses a printf format into literal text and conversions.
 pub fn parse(fmt: &str) -> Result<Vec<Piece>, FormatError> {
     let mut pieces = Vec::new();
     let mut lit = String::new();
@@ -157,7 +161,16 @@ pub fn parse(fmt: &str) -> Result<Vec<Piece>, FormatError> {
                     "`%{conv}` is not supported (scry and bpftrace print no floating-point values)"
                 )));
             }
-            'r' | 'g' | 'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'p' | 's' | 'c' => {}
+            'r' | 'g' | 'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'p' | 's' | 'c' => {
+                // A width or precision that large would only make a huge line of
+                // padding (and could exhaust memory).
+                let too_big = |n: Option<usize>| n.is_some_and(|n| n > MAX_WIDTH);
+                if too_big(spec.width) || too_big(spec.precision) {
+                    return Err(err(format!(
+                        "a width or precision above {MAX_WIDTH} in `%{conv}`"
+                    )));
+                }
+            }
             _ => {
                 // Not a conversion: the text so far is printed as it is.
                 lit.push_str(&fmt[at..pos]);

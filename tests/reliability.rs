@@ -162,3 +162,28 @@ fn any_nesting_is_compiled_or_refused_never_a_crash() {
     }
     std::fs::remove_file(&file).unwrap();
 }
+
+#[test]
+fn thousands_of_programs_load_in_bounded_memory() {
+    // A verifier log buffer is allocated only for a program that fails to load: three
+    // thousand BEGIN probes once took 3 GiB for theirs.
+    let file = std::env::temp_dir().join(format!("scry-begins-{}.bt", std::process::id()));
+    let program: String = (0..3000)
+        .map(|i| format!("BEGIN {{ @a = {i}; }} "))
+        .collect();
+    std::fs::write(&file, program).unwrap();
+    let out = std::process::Command::new(common::workload())
+        .args(["rss", scry().to_str().unwrap(), "--max-probes", "5000"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("status=0"), "{err}");
+    let kb: u64 = err
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("maxrss_kb="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(kb < 300_000, "{kb} kB");
+}

@@ -76,7 +76,53 @@ pub enum Error {
     Other(String),
 }
 
-const LOG_BUF: usize = 1 << 20;
+/// libbpf's messages while an object loads.
+mod libbpf_log {
+    use std::sync::Mutex;
+
+    static MESSAGES: Mutex<String> = Mutex::new(String::new());
+
+    /// Held while an object loads (the print hook is the process's).
+    pub static LOADING: Mutex<()> = Mutex::new(());
+
+    fn keep(_: libbpf_rs::PrintLevel, msg: String) {
+        if let Ok(mut m) = MESSAGES.lock() {
+            // Bounded: a log is at most libbpf's buffer; keep the first 32 MiB.
+            if m.len() < 32 << 20 {
+                m.push_str(&msg);
+            }
+        }
+    }
+
+    /// Starts keeping libbpf's warnings.
+    pub fn capture() {
+        if let Ok(mut m) = MESSAGES.lock() {
+            m.clear();
+        }
+        libbpf_rs::set_print(Some((libbpf_rs::PrintLevel::Warn, keep)));
+    }
+
+    /// Stops keeping them (libbpf prints nothing afterwards); returns what was kept.
+    pub fn stop() -> String {
+        libbpf_rs::set_print(None);
+        MESSAGES
+            .lock()
+            .map(|mut m| std::mem::take(&mut *m))
+            .unwrap_or_default()
+    }
+
+    /// The program and verifier log libbpf printed for a failed load:
+    /// `prog 'NAME': -- BEGIN PROG LOAD LOG --\n…-- END PROG LOAD LOG --`.
+    pub fn verifier_log(messages: &str) -> Option<(String, String)> {
+        const BEGIN: &str = "': -- BEGIN PROG LOAD LOG --\n";
+        let at = messages.find(BEGIN)?;
+        let name_start = messages[..at].rfind("prog '")? + "prog '".len();
+        let name = messages[name_start..at].to_string();
+        let rest = &messages[at + BEGIN.len()..];
+        let end = rest.find("-- END PROG LOAD LOG --").unwrap_or(rest.len());
+        Some((name, rest[..end].to_string()))
+    }
+}
 
 /// Runs the program, printing to stdout (warnings to stderr) in `format`.
 pub fn run(artifact: &Artifact, opts: RunOptions, format: Format) -> Result<i32, Error> {
@@ -106,49 +152,53 @@ pub fn run_with_output(
         ),
         None => None,
     };
-    // libbpf's own messages duplicate what the diagnostics say, better.
-    libbpf_rs::set_print(None);
+    // libbpf's messages are kept, not printed: when a load fails, libbpf retries the
+    // program with a verifier log of its own (allocated only then) and prints it, and
+    // the diagnostic shows it mapped to the source.
+    // libbpf's print hook is one for the process: loads take turns.
+    let turn = libbpf_log::LOADING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    libbpf_log::capture();
     let mut builder = ObjectBuilder::default();
-    let mut open = builder
-        .open_memory(object)
-        .map_err(|e| Error::Open(e.to_string()))?;
-    // libbpf retries a failed load with log level 1 into these buffers, so successful
-    // programs leave theirs empty and the failing one holds the verifier's reasoning.
-    let mut logs: Vec<(String, Vec<u8>)> = Vec::new();
-    for prog in open.progs_mut() {
-        let name = prog.name().to_string_lossy().into_owned();
-        let mut buf = vec![0u8; LOG_BUF];
-        use libbpf_rs::AsRawLibbpf;
-        // SAFETY: the buffer lives in `logs` until after load; libbpf only writes into it
-        // during `load()`; moving the Vec into `logs` does not move its heap allocation.
-        unsafe {
-            libbpf_sys::bpf_program__set_log_buf(
-                prog.as_libbpf_object().as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len() as _,
-            );
-        }
-        logs.push((name, buf));
-    }
-    let obj = match open.load() {
+    let open = builder.open_memory(object).map_err(|e| {
+        libbpf_log::stop();
+        Error::Open(e.to_string())
+    })?;
+    let loaded = open.load();
+    let messages = libbpf_log::stop();
+    drop(turn);
+    let obj = match loaded {
         Ok(o) => o,
         Err(e) => {
-            let failed = logs.iter().rev().find(|(_, b)| b[0] != 0);
-            return Err(match failed {
-                Some((name, buf)) => {
-                    let end = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
-                    let log = String::from_utf8_lossy(&buf[..end]).into_owned();
-                    Error::Load {
-                        prog: name.clone(),
-                        insn: failing_insn(&log),
-                        log,
-                    }
-                }
+            // Each program and map is a file descriptor.
+            if e.to_string().contains("Too many open files")
+                || messages.contains("Too many open files")
+            {
+                let limit = std::fs::read_to_string("/proc/self/limits")
+                    .ok()
+                    .and_then(|l| {
+                        l.lines()
+                            .find(|l| l.starts_with("Max open files"))
+                            .and_then(|l| l.split_whitespace().nth(3).map(str::to_string))
+                    })
+                    .unwrap_or_else(|| "?".into());
+                return Err(Error::Other(format!(
+                    "loading {} programs and {} maps needs more file descriptors than scry may open ({limit}): use fewer probes (a wildcard shares one program), or raise the limit (`ulimit -n`)",
+                    meta.programs.len(),
+                    meta.bpf_maps.len()
+                )));
+            }
+            return Err(match libbpf_log::verifier_log(&messages) {
+                Some((name, log)) => Error::Load {
+                    prog: name,
+                    insn: failing_insn(&log),
+                    log,
+                },
                 None => Error::Open(format!("loading failed: {e}")),
             });
         }
     };
-    drop(logs);
     let progs: Vec<ProgramMut<'_>> = obj.progs_mut().collect();
     let prog_of = |i: usize| {
         let name = &meta.programs[i].name;

@@ -629,3 +629,14 @@ fn a_jump_beyond_bpfs_reach() {
 fn printf_width_beyond_the_limit() {
     insta::assert_snapshot!(diag("BEGIN { printf(\"%.9999999999d\\n\", 1); }"));
 }
+
+#[test]
+fn more_maps_than_a_program_may_use() {
+    let body: String = (0..70).map(|i| format!("@m{i} = {i}; ")).collect();
+    let text = diag(&format!("BEGIN {{ {body} }}"));
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("error") || l.contains("= help"))
+        .collect();
+    insta::assert_snapshot!(kept.join("\n"));
+}

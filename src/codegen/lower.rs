@@ -713,6 +713,15 @@ impl<'a> Lowerer<'a> {
                     BinOp::Shr => Alu::Rsh,
                     _ => unreachable!("comparisons handled above"),
                 };
+                // Constants the verifier refuses as operands get the meaning the
+                // language gives them (see docs/language.md): a shift count is taken
+                // modulo 64, `x / 0` is 0 and `x % 0` is x (BPF's run-time results).
+                let b = match (alu, b) {
+                    (Alu::Lsh | Alu::Rsh | Alu::Arsh, Src::Imm(k)) => Src::Imm(k & 63),
+                    (Alu::Div, Src::Imm(0)) => return Val::Int(Src::Imm(0)),
+                    (Alu::Mod, Src::Imm(0)) => return Val::Int(a),
+                    (_, b) => b,
+                };
                 let v = self.fresh_copy(a);
                 self.ops.push(Op::Alu {
                     op: alu,

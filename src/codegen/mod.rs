@@ -106,6 +106,9 @@ fn chain_stack(prog: &regalloc::Emitted, subprogs: &[(regalloc::Emitted, u8)]) -
     round_up(prog.stack_size.max(1), 32) + below.unwrap_or(0)
 }
 
+/// The most maps one program may use (the kernel's `MAX_USED_MAPS`).
+const MAX_USED_MAPS: usize = 64;
+
 /// Lowers one probe to instructions; the second value is the scratch memory it needs
 /// (its map, at module index `scratch_map`, exists only if that is not 0).
 fn lower_probe(
@@ -135,6 +138,32 @@ fn lower_probe(
             stack,
         };
         let scratch = round_up(frame.scratch_max, 8);
+        // The kernel lets one program use at most 64 maps (`MAX_USED_MAPS`), its
+        // callbacks' included.
+        let mut used: Vec<usize> = lowered
+            .subprogs
+            .iter()
+            .map(|(e, _)| e)
+            .chain([&lowered.prog])
+            .flat_map(|e| e.map_relocs.iter().map(|r| r.map))
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        let maps = used.len() + usize::from(scratch > 0);
+        if maps > MAX_USED_MAPS {
+            return Err(Box::new(
+                Diagnostic::error(
+                    "E0404",
+                    probe.span,
+                    format!(
+                        "`{}` uses {maps} maps (scry's own included: the ring buffer, counters); the kernel allows a program {MAX_USED_MAPS}",
+                        probe.display
+                    ),
+                )
+                .with_label("in this probe")
+                .with_help("split the probe into several, or gather values in fewer maps (one keyed map instead of many: `@m[\"name\"] = …`)"),
+            ));
+        }
         let far = lowered.prog.far_jump || lowered.subprogs.iter().any(|(e, _)| e.far_jump);
         if stack <= STACK_LIMIT && scratch <= SCRATCH_LIMIT && !far {
             return Ok((lowered, scratch));

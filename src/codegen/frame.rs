@@ -170,6 +170,11 @@ impl Lowerer<'_> {
     /// Copies `len` bytes from `src` to `dst`, in the widest accesses that `align` (the
     /// alignment both sides are known to have) allows.
     pub(super) fn copy(&mut self, dst: Mem, src: Mem, len: u32, align: u32) {
+        // Never wider than either side's offset allows: an element of a packed tuple
+        // (a string after a uint32) sits at an odd offset of its buffer, and the
+        // verifier refuses misaligned stack accesses.
+        let off_align = |m: Mem| 1u32 << (m.off as i32 as u32).trailing_zeros().min(3);
+        let align = align.min(off_align(dst)).min(off_align(src));
         let mut done = 0u32;
         for (w, s) in [(8, Size::DW), (4, Size::W), (2, Size::H), (1, Size::B)] {
             if w > align {

@@ -459,34 +459,14 @@ fn perf_event_open(
     pid: libc::pid_t,
     cpu: libc::c_int,
 ) -> std::io::Result<()> {
-    /// `PERF_ATTR_SIZE_VER8`
-    const ATTR_SIZE: usize = 136;
-    /// `PERF_FLAG_FD_CLOEXEC`
-    const PERF_FLAG_FD_CLOEXEC: u64 = 8;
     /// `perf_event_attr.disabled`
     const DISABLED: u64 = 1;
-    let mut attr = [0u64; ATTR_SIZE / 8];
-    attr[0] = type_ as u64 | ((ATTR_SIZE as u64) << 32);
-    attr[1] = config;
+    let mut attr = super::attach::perf_event::attr(type_, config);
     // A period, so breakpoints (which need one) and samplers open alike.
     attr[2] = 1;
     attr[5] = DISABLED;
     attr[6..9].copy_from_slice(&extra);
-    // SAFETY: attr is a valid, fully initialised perf_event_attr of the declared size;
-    // the pointers in it (names, paths) outlive the call.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_perf_event_open,
-            attr.as_ptr(),
-            pid,
-            cpu,
-            -1,
-            PERF_FLAG_FD_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    let fd = super::attach::perf_event::open_attr(&attr, pid, cpu)?;
     close(fd as i32);
     Ok(())
 }

@@ -14,6 +14,40 @@ const ATTR_SIZE: usize = 136;
 const INHERIT: u64 = 1 << 1;
 const FREQ: u64 = 1 << 10;
 
+/// A `perf_event_attr` of `type_`/`config` as little-endian words (type/size, config,
+/// sample_period, sample_type, read_format, flags, wakeup/bp_type, bp_addr, bp_len, …),
+/// the rest zero.
+pub fn attr(type_: u32, config: u64) -> [u64; ATTR_SIZE / 8] {
+    let mut attr = [0u64; ATTR_SIZE / 8];
+    attr[0] = type_ as u64 | ((ATTR_SIZE as u64) << 32);
+    attr[1] = config;
+    attr
+}
+
+/// `perf_event_open(attr, pid, cpu, -1, CLOEXEC)`: the one call of it in the runtime.
+pub fn open_attr(
+    attr: &[u64; ATTR_SIZE / 8],
+    pid: libc::pid_t,
+    cpu: libc::c_int,
+) -> std::io::Result<i32> {
+    // SAFETY: attr is a valid, fully initialised perf_event_attr of the declared size;
+    // any pointers in it outlive the call.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            attr.as_ptr(),
+            pid,
+            cpu,
+            -1,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(fd as i32)
+}
+
 /// Opens a perf event of `type_`/`config` on `cpu`, for process `pid` (and its
 /// children) or every process.
 pub fn open(
@@ -25,9 +59,7 @@ pub fn open(
 ) -> std::io::Result<i32> {
     // struct perf_event_attr as raw little-endian words: type/size, config,
     // sample_period (or sample_freq), sample_type, read_format, flags.
-    let mut attr = [0u64; ATTR_SIZE / 8];
-    attr[0] = type_ as u64 | ((ATTR_SIZE as u64) << 32);
-    attr[1] = config;
+    let mut attr = attr(type_, config);
     match sample {
         Sample::Period(p) => attr[2] = p,
         Sample::Freq(f) => {
@@ -38,22 +70,11 @@ pub fn open(
     if pid.is_some() {
         attr[5] |= INHERIT;
     }
-    let pid = pid.map_or(-1, |p| p as libc::pid_t);
-    // SAFETY: attr is a valid, fully initialised perf_event_attr of the declared size.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_perf_event_open,
-            attr.as_ptr(),
-            pid,
-            cpu as libc::c_int,
-            -1,
-            PERF_FLAG_FD_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(fd as i32)
+    open_attr(
+        &attr,
+        pid.map_or(-1, |p| p as libc::pid_t),
+        cpu as libc::c_int,
+    )
 }
 
 /// The online CPUs (`/sys/devices/system/cpu/online`, e.g. `0-3,6`).

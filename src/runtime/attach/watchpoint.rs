@@ -5,11 +5,7 @@
 use libbpf_rs::{Link, ProgramMut};
 
 /// `PERF_TYPE_BREAKPOINT`
-const PERF_TYPE_BREAKPOINT: u64 = 5;
-/// `PERF_FLAG_FD_CLOEXEC`
-const PERF_FLAG_FD_CLOEXEC: u64 = 8;
-/// `PERF_ATTR_SIZE_VER8`
-const ATTR_SIZE: usize = 136;
+const PERF_TYPE_BREAKPOINT: u32 = 5;
 /// `perf_event_attr` flag bits (word 5): `inherit`.
 const INHERIT: u64 = 1 << 1;
 /// `HW_BREAKPOINT_X`: execute breakpoints take `sizeof(long)` as their length on x86.
@@ -19,8 +15,7 @@ const EXECUTE: u32 = 4;
 fn open(addr: u64, len: u64, mode: u32, pid: i32, cpu: i32) -> std::io::Result<i32> {
     // struct perf_event_attr as little-endian words: type/size, config, sample_period,
     // sample_type, read_format, flags, wakeup_events/bp_type, bp_addr, bp_len.
-    let mut attr = [0u64; ATTR_SIZE / 8];
-    attr[0] = PERF_TYPE_BREAKPOINT | ((ATTR_SIZE as u64) << 32);
+    let mut attr = super::perf_event::attr(PERF_TYPE_BREAKPOINT, 0);
     attr[2] = 1;
     if pid >= 0 {
         attr[5] |= INHERIT;
@@ -28,21 +23,7 @@ fn open(addr: u64, len: u64, mode: u32, pid: i32, cpu: i32) -> std::io::Result<i
     attr[6] = (mode as u64) << 32;
     attr[7] = addr;
     attr[8] = if mode == EXECUTE { 8 } else { len };
-    // SAFETY: attr is a valid, fully initialised perf_event_attr of the declared size.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_perf_event_open,
-            attr.as_ptr(),
-            pid,
-            cpu,
-            -1,
-            PERF_FLAG_FD_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(fd as i32)
+    super::perf_event::open_attr(&attr, pid, cpu)
 }
 
 /// Watches `len` bytes at `addr` in `mode` (`HW_BREAKPOINT_*` bits) for process `pid`,

@@ -1,5 +1,5 @@
 //! Mutated programs through the whole pure pipeline (parse, check, lower, ELF): every
-//! input ends in Ok or diagnostics, never a panic.
+//! input ends in Ok or diagnostics, never a panic. `SCRY_FUZZ=N` runs N inputs (long mode).
 
 use scry::host::fake::Fake;
 use scry::{codegen, parser, sema};
@@ -63,31 +63,89 @@ const SEEDS: &[&str] = &[
     r#"usdt:/opt/fake/app:app:request, U:app:start { @r[probe] = sum(arg0); @c = count(); printf("%lld %d\n", arg1, arg1 < 0); } usdt:app:lib:query { @q[arg0, arg1] = max(arg2); printf("%s\n", str(arg2)); } usdt:app:*:odd { @o = arg1; }"#,
 ];
 
+/// How many inputs a run compiles: a few per seed in CI, `SCRY_FUZZ=N` for a long run
+/// (`SCRY_FUZZ_SEED` picks another sequence). A long run prints its count, the slowest
+/// input and the peak memory, for the record.
+fn budget() -> (usize, u64) {
+    let n = std::env::var("SCRY_FUZZ")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SEEDS.len() * 3000);
+    let seed = std::env::var("SCRY_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15);
+    (n, seed)
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// One input: a seed with 1–8 byte edits, sometimes with a slice of another seed spliced
+/// in (so constructs meet in combinations no seed has).
+fn mutate(rng: &mut Rng) -> Vec<u8> {
+    let alphabet = b"{}()[]/;,:@$\"`\\*+-<>=!&|^~?.0123456789abcmpsx \n";
+    let mut bytes = SEEDS[rng.below(SEEDS.len())].as_bytes().to_vec();
+    if rng.below(4) == 0 {
+        let other = SEEDS[rng.below(SEEDS.len())].as_bytes();
+        let from = rng.below(other.len());
+        let to = (from + rng.below(80)).min(other.len());
+        let at = rng.below(bytes.len());
+        bytes.splice(at..at, other[from..to].iter().copied());
+    }
+    for _ in 0..1 + rng.below(8) {
+        if bytes.is_empty() {
+            break;
+        }
+        let at = rng.below(bytes.len());
+        let c = alphabet[rng.below(alphabet.len())];
+        match rng.below(3) {
+            0 => bytes[at] = c,
+            1 => {
+                bytes.remove(at);
+            }
+            _ => bytes.insert(at, c),
+        }
+    }
+    bytes
+}
+
 #[test]
 fn mutations_never_panic() {
-    let alphabet = b"{}()[]/;,:@$\"`\\*+-<>=!&|^~?.0123456789abcmpsx \n";
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    for seed in SEEDS {
-        for _ in 0..3000 {
-            let mut bytes = seed.as_bytes().to_vec();
-            for _ in 0..3 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                if bytes.is_empty() {
-                    break;
-                }
-                let at = (x as usize) % bytes.len();
-                let c = alphabet[(x >> 40) as usize % alphabet.len()];
-                match (x >> 32) % 3 {
-                    0 => bytes[at] = c,
-                    1 => {
-                        bytes.remove(at);
-                    }
-                    _ => bytes.insert(at, c),
-                }
-            }
-            compile(&String::from_utf8_lossy(&bytes));
+    let (n, seed) = budget();
+    let mut rng = Rng(seed | 1);
+    let started = std::time::Instant::now();
+    let mut slowest = (std::time::Duration::ZERO, String::new());
+    for _ in 0..n {
+        let src = String::from_utf8_lossy(&mutate(&mut rng)).into_owned();
+        let t = std::time::Instant::now();
+        compile(&src);
+        let took = t.elapsed();
+        if took > slowest.0 {
+            slowest = (took, src);
         }
+    }
+    if std::env::var_os("SCRY_FUZZ").is_some() {
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+        eprintln!(
+            "{n} inputs in {:.1?}, 0 panics; slowest {:.1?}: {:?}; peak RSS {} MB",
+            started.elapsed(),
+            slowest.0,
+            slowest.1,
+            usage.ru_maxrss / 1024
+        );
     }
 }

@@ -538,6 +538,19 @@ impl Lowerer<'_> {
                 src: Src::V(v),
             });
         };
+        // The count goes through the scratch map, so the verifier passes bpf_loop a
+        // value it does not know. On a path it cannot rule out but that never runs (a
+        // count of `x << 31` checked to lie in 1..=MAX_LOOPS), the bounds it derives
+        // contradict each other and say "0 loops": it then never checks the callback
+        // and Linux 6.18 fails to JIT the program.
+        let opaque = self.alloc_scratch(8);
+        self.ops.push(Op::Store {
+            size: Size::DW,
+            base: opaque.base,
+            off: opaque.off,
+            src: Src::V(count),
+        });
+        let count = self.load_u64(opaque);
         let index = self.callback(id, 2, 1, &prologue, body);
         let area = self.area_arg();
         self.call_back(

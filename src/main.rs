@@ -160,6 +160,20 @@ enum Compiled {
 /// belong to the thread that forks it, and BEGIN runs where `tid` is scry's pid).
 fn drive(cli: &Cli, source: &str) -> Result<i32, Vec<Diagnostic>> {
     let runs = !cli.list && cli.dump.is_none();
+    // Without the privileges, the kernel's "Operation not permitted" and tracefs
+    // looking empty would be all the user saw.
+    if runs && let Some(missing) = scry::host::system::missing_capabilities() {
+        return Err(vec![
+            Diagnostic::global(
+                "E0510",
+                format!(
+                    "tracing needs privileges this process lacks: {}",
+                    missing.join(", ")
+                ),
+            )
+            .with_help("run scry as root (e.g. with sudo), or grant it those capabilities"),
+        ]);
+    }
     // `-p`: the process must exist before anything is compiled or attached.
     if let Some(pid) = cli.pid
         && runs

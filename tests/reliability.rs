@@ -187,3 +187,31 @@ fn thousands_of_programs_load_in_bounded_memory() {
         .unwrap_or_else(|| panic!("{err}"));
     assert!(kb < 300_000, "{kb} kB");
 }
+
+#[test]
+fn without_privileges_the_missing_capabilities_are_named() {
+    // A copy nobody may run, wherever the build directory is.
+    let dir = std::env::temp_dir().join(format!("scry-unprivileged-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("scry");
+    std::fs::copy(scry(), &bin).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args([
+            "-e",
+            "tracepoint:syscalls:sys_enter_getpid { @ = count(); }",
+        ])
+        .output()
+        .expect("setpriv (util-linux) runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error[E0510]: tracing needs privileges this process lacks: CAP_BPF, CAP_PERFMON, CAP_DAC_OVERRIDE")
+            && err.contains("help: run scry as root"),
+        "{err}"
+    );
+}

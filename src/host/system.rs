@@ -493,3 +493,54 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// What tracing needs and this process lacks, from its effective capabilities: loading
+/// programs needs CAP_BPF, perf events and reading kernel memory CAP_PERFMON (CAP_SYS_ADMIN
+/// covers both on kernels before 5.8 too), and tracefs is readable by root only
+/// (CAP_DAC_OVERRIDE). None when nothing is missing or the capabilities cannot be read.
+pub fn missing_capabilities() -> Option<Vec<&'static str>> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let eff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())?;
+    missing_from(eff)
+}
+
+fn missing_from(eff: u64) -> Option<Vec<&'static str>> {
+    const SYS_ADMIN: u32 = 21;
+    const DAC_OVERRIDE: u32 = 1;
+    const PERFMON: u32 = 38;
+    const BPF: u32 = 39;
+    let has = |c: u32| eff & (1 << c) != 0;
+    let mut missing = Vec::new();
+    if !has(SYS_ADMIN) {
+        if !has(BPF) {
+            missing.push("CAP_BPF");
+        }
+        if !has(PERFMON) {
+            missing.push("CAP_PERFMON");
+        }
+    }
+    if !has(DAC_OVERRIDE) {
+        missing.push("CAP_DAC_OVERRIDE");
+    }
+    (!missing.is_empty()).then_some(missing)
+}
+
+#[cfg(test)]
+mod capability_tests {
+    use super::missing_from;
+
+    #[test]
+    fn root_lacks_nothing_and_a_user_lacks_all() {
+        assert_eq!(missing_from(0x1ff_ffff_ffff), None);
+        assert_eq!(
+            missing_from(0),
+            Some(vec!["CAP_BPF", "CAP_PERFMON", "CAP_DAC_OVERRIDE"])
+        );
+        // CAP_SYS_ADMIN stands for CAP_BPF and CAP_PERFMON.
+        assert_eq!(missing_from(1 << 21 | 1 << 1), None);
+        assert_eq!(missing_from(1 << 39 | 1 << 1), Some(vec!["CAP_PERFMON"]));
+    }
+}

@@ -442,6 +442,21 @@ fn runtime_diagnostic(e: runtime::Error, manifest: &Manifest) -> Diagnostic {
                 )
                 .with_detail(log_tail(log));
             }
+            if unbounded {
+                // Too many paths for the verifier's budget, with no loop to blame.
+                return Diagnostic::global(
+                    "E0411",
+                    format!(
+                        "program `{prog}` is too complex for the kernel verifier: it stops after \
+                         processing 1,000,000 instructions (BPF_COMPLEXITY_LIMIT_INSNS)"
+                    ),
+                )
+                .with_help(
+                    "split the probe's work over several probes, or make fewer values decide \
+                     branches (each combination of known values is a path the verifier walks)",
+                )
+                .with_detail(log_tail(log));
+            }
             let d = Diagnostic::global(
                 "E0600",
                 format!("the kernel verifier rejected program `{prog}`"),
@@ -477,4 +492,27 @@ fn log_tail(log: &str) -> String {
     out.push_str(":\n");
     out.push_str(&lines[skip..].join("\n"));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_program_too_complex_without_loops_names_the_kernel_limit() {
+        let log = "0: (b7) r0 = 0\nBPF program is too large. Processed 1000001 insn\n\
+                   processed 1000001 insns (limit 1000000) max_states_per_insn 4\n";
+        let e = runtime::Error::Load {
+            prog: "p0_tp".into(),
+            insn: None,
+            log: log.into(),
+        };
+        let d = runtime_diagnostic(e, &Manifest::default());
+        assert_eq!(d.code, "E0411");
+        assert!(
+            d.message.contains("1,000,000 instructions"),
+            "{}",
+            d.message
+        );
+    }
 }

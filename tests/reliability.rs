@@ -215,3 +215,36 @@ fn without_privileges_the_missing_capabilities_are_named() {
         "{err}"
     );
 }
+
+#[test]
+fn open_file_needs_are_checked_before_anything_is_loaded() {
+    let probes: String = (1..=100)
+        .map(|i| format!("interval:ms:{i} {{ @a = count(); }} "))
+        .collect();
+    let program = format!("{probes} interval:ms:50 {{ exit(); }}");
+    let under = |limit: &str| {
+        std::process::Command::new("prlimit")
+            .arg(format!("--nofile={limit}"))
+            .arg(scry())
+            .args(["-e", &program])
+            .output()
+            .expect("prlimit (util-linux) runs")
+    };
+    // A hard limit too low: refused, with the need and the limit named.
+    let out = under("200:200");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("this run needs about 371 open files (101 programs, 4 maps, 202 perf events and links) but the limit is 200"),
+        "{err}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Attaching"));
+    // A low soft limit under a high hard one is raised: the run works.
+    let out = under("100:4096");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

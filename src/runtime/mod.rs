@@ -152,6 +152,7 @@ pub fn run_with_output(
         ),
         None => None,
     };
+    open_files(meta)?;
     // libbpf's messages are kept, not printed: when a load fails, libbpf retries the
     // program with a verifier log of its own (allocated only then) and prints it, and
     // the diagnostic shows it mapped to the source.
@@ -647,4 +648,49 @@ mod tests {
         let log = "0: R1=ctx() R10=fp0\n0: (b7) r1 = 0\n1: (85) call bpf_map_lookup_elem#1\nR1 type=scalar expected=map_ptr\nprocessed 2 insns";
         assert_eq!(super::failing_insn(log), Some(1));
     }
+}
+
+/// Makes sure the run can open the files it needs (a program, map, perf event or link
+/// is each a descriptor): the soft limit is raised towards the hard one when the run
+/// needs more, and a run that needs more than the hard limit is refused before anything
+/// is loaded or attached.
+fn open_files(meta: &crate::artifact::Manifest) -> Result<(), Error> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let events: usize = meta
+        .probes
+        .iter()
+        .map(|p| match &p.target {
+            Target::PerfEvent {
+                cpus: crate::probe::Cpus::All,
+                ..
+            } => 2 * cpus,
+            _ => 2,
+        })
+        .sum();
+    // An attachment is a perf event (or link) and its BPF link; stdio, the signalfd,
+    // the ring buffer's epoll, libbpf's own and BTF: a margin.
+    let needed = (meta.programs.len() + meta.bpf_maps.len() + events + 64) as u64;
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a valid rlimit to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 || needed <= lim.rlim_cur {
+        return Ok(());
+    }
+    if needed > lim.rlim_max {
+        return Err(Error::Other(format!(
+            "this run needs about {needed} open files ({} programs, {} maps, {events} perf events and links) but the limit is {}: raise it (`ulimit -n`, or LimitNOFILE= for a service) or use fewer probes",
+            meta.programs.len(),
+            meta.bpf_maps.len(),
+            lim.rlim_max
+        )));
+    }
+    let raised = libc::rlimit {
+        rlim_cur: needed.max(lim.rlim_cur),
+        rlim_max: lim.rlim_max,
+    };
+    // SAFETY: a valid rlimit; only the soft open-files limit changes, within the hard one.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) };
+    Ok(())
 }

@@ -641,15 +641,6 @@ fn failing_insn(log: &str) -> Option<usize> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn finds_the_failing_instruction() {
-        let log = "0: R1=ctx() R10=fp0\n0: (b7) r1 = 0\n1: (85) call bpf_map_lookup_elem#1\nR1 type=scalar expected=map_ptr\nprocessed 2 insns";
-        assert_eq!(super::failing_insn(log), Some(1));
-    }
-}
-
 /// Makes sure the run can open the files it needs (a program, map, perf event or link
 /// is each a descriptor): the soft limit is raised towards the hard one when the run
 /// needs more, and a run that needs more than the hard limit is refused before anything
@@ -693,4 +684,13 @@ fn open_files(meta: &crate::artifact::Manifest) -> Result<(), Error> {
     // SAFETY: a valid rlimit; only the soft open-files limit changes, within the hard one.
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finds_the_failing_instruction() {
+        let log = "0: R1=ctx() R10=fp0\n0: (b7) r1 = 0\n1: (85) call bpf_map_lookup_elem#1\nR1 type=scalar expected=map_ptr\nprocessed 2 insns";
+        assert_eq!(super::failing_insn(log), Some(1));
+    }
 }

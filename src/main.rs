@@ -442,7 +442,7 @@ fn runtime_diagnostic(e: runtime::Error, manifest: &Manifest) -> Diagnostic {
                 )
                 .with_detail(log_tail(log));
             }
-            if unbounded {
+            if ["too large", "too complex"].iter().any(|m| log.contains(m)) {
                 // Too many paths for the verifier's budget, with no loop to blame.
                 return Diagnostic::global(
                     "E0411",

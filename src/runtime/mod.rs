@@ -646,17 +646,26 @@ fn failing_insn(log: &str) -> Option<usize> {
 /// needs more, and a run that needs more than the hard limit is refused before anything
 /// is loaded or attached.
 fn open_files(meta: &crate::artifact::Manifest) -> Result<(), Error> {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let events: usize = meta
-        .probes
-        .iter()
-        .map(|p| match &p.target {
+    let per_cpu = |p: &crate::artifact::ProbeAttach| {
+        matches!(
+            p.target,
             Target::PerfEvent {
                 cpus: crate::probe::Cpus::All,
                 ..
-            } => 2 * cpus,
-            _ => 2,
-        })
+            }
+        )
+    };
+    // The CPUs a per-CPU event is opened on, as attaching counts them (read only when
+    // there is such an event).
+    let cpus = if meta.probes.iter().any(per_cpu) {
+        attach::perf_event::online_cpus().len()
+    } else {
+        0
+    };
+    let events: usize = meta
+        .probes
+        .iter()
+        .map(|p| if per_cpu(p) { 2 * cpus } else { 2 })
         .sum();
     // An attachment is a perf event (or link) and its BPF link; stdio, the signalfd,
     // the ring buffer's epoll, libbpf's own and BTF: a margin.

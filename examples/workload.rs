@@ -20,8 +20,17 @@
 //!   sleep of 30 s that a tracer which stopped at the marker never waits for; its stdout
 //!   and stderr go to /dev/null first, so it holds no pipe of the tracer's;
 //! - `opens N`: opens (and closes) /dev/null N times and /dev/zero 2×N times;
-//! - `mangled N`: N calls each of `workload::probes::tick` (a Rust-mangled symbol) and
-//!   of `_ZN4scry8Workload4tickEm`, C++'s `scry::Workload::tick(unsigned long)`;
+//! - `mangled N [MS]`: N calls each of `workload::probes::tick` (a Rust-mangled symbol)
+//!   and of `_ZN4scry8Workload4tickEm`, C++'s `scry::Workload::tick(unsigned long)`, then
+//!   a sleep of MS milliseconds (default 0);
+//! - `stack N [MS]`: N calls of `scry_stack_outer`, which calls `scry_stack_middle`,
+//!   which calls `scry_stack_leaf` (x86-64 assembly with frame-pointer prologues, so user
+//!   stacks unwind through them exactly: the return addresses are `+9` into each caller),
+//!   then a sleep of MS milliseconds (default 0) before exiting, so a tracer that reads
+//!   the process's mappings when it first sees it finds them;
+//! - `stacks N [DEPTH]`: N calls of `scry_stack_fan` DEPTH (default 14) levels deep, the
+//!   i-th (from 0) recursing through one of two call sites at each level by the bits of
+//!   i, down to `scry_stack_leaf`: min(N, 2^DEPTH) distinct user stacks;
 //! - `sleep N`: sleep N milliseconds;
 //! - `late N MS`: sleep MS milliseconds, then N `getpid` calls (for a tracer given the
 //!   pid with `-p` while it sleeps);
@@ -126,8 +135,70 @@ std::arch::global_asm!(
     ".size scry_workload_cet, . - scry_workload_cet",
 );
 
+// A known call chain for stack tests: outer → middle → leaf, each with a frame-pointer
+// prologue (push rbp: 1 byte, mov rbp, rsp: 3, call: 5, so each return address is +9).
+// `scry_stack_fan(depth, bits)` recurses `depth` times, through call site A (returning
+// to +27) when the low bit of `bits` is 0 and B (returning to +34) when it is 1, shifting
+// `bits` right each level; the leaf's call returns to +41.
+#[cfg(target_arch = "x86_64")]
+std::arch::global_asm!(
+    ".globl scry_stack_leaf",
+    ".type scry_stack_leaf, @function",
+    "scry_stack_leaf:",
+    "push rbp",
+    "mov rbp, rsp",
+    "lea rax, [rdi + 1]",
+    "pop rbp",
+    "ret",
+    ".size scry_stack_leaf, . - scry_stack_leaf",
+    ".globl scry_stack_middle",
+    ".type scry_stack_middle, @function",
+    "scry_stack_middle:",
+    "push rbp",
+    "mov rbp, rsp",
+    "call scry_stack_leaf",
+    "pop rbp",
+    "ret",
+    ".size scry_stack_middle, . - scry_stack_middle",
+    ".globl scry_stack_outer",
+    ".type scry_stack_outer, @function",
+    "scry_stack_outer:",
+    "push rbp",
+    "mov rbp, rsp",
+    "call scry_stack_middle",
+    "pop rbp",
+    "ret",
+    ".size scry_stack_outer, . - scry_stack_outer",
+    ".globl scry_stack_fan",
+    ".type scry_stack_fan, @function",
+    "scry_stack_fan:",
+    "push rbp",            // +0
+    "mov rbp, rsp",        // +1
+    "test rdi, rdi",       // +4
+    "jz 3f",               // +7 (2 bytes)
+    "dec rdi",             // +9
+    "mov rax, rsi",        // +12
+    "shr rsi, 1",          // +15
+    "test al, 1",          // +18
+    "jnz 2f",              // +20 (2 bytes)
+    "call scry_stack_fan", // +22, returns to +27
+    "pop rbp",             // +27
+    "ret",                 // +28
+    "2:",
+    "call scry_stack_fan", // +29, returns to +34
+    "pop rbp",
+    "ret",
+    "3:",
+    "call scry_stack_leaf", // +36, returns to +41
+    "pop rbp",
+    "ret",
+    ".size scry_stack_fan, . - scry_stack_fan",
+);
+
 #[cfg(target_arch = "x86_64")]
 unsafe extern "C" {
+    fn scry_stack_outer(x: u64) -> u64;
+    fn scry_stack_fan(depth: u64, bits: u64) -> u64;
     fn scry_workload_framed(x: u64) -> u64;
     fn scry_workload_cet(x: u64) -> u64;
 }
@@ -165,7 +236,7 @@ fn main() {
         .unwrap_or_else(|| usage());
     let default = match mode {
         "threads" => 4,
-        "watch" => 0,
+        "watch" | "stack" | "mangled" => 0,
         _ => 1,
     };
     let bytes: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(default);
@@ -178,6 +249,7 @@ fn main() {
                 // SAFETY: the assembly above takes one u64 in rdi and returns one in rax.
                 std::hint::black_box(unsafe { cpp_tick(i) });
             }
+            std::thread::sleep(std::time::Duration::from_millis(bytes as u64));
         }
         "late" => {
             std::thread::sleep(std::time::Duration::from_millis(bytes as u64));
@@ -282,6 +354,22 @@ fn main() {
                 acc = acc.wrapping_add(unsafe { f(std::hint::black_box(i)) });
             }
             std::hint::black_box(acc);
+        }
+        #[cfg(target_arch = "x86_64")]
+        "stack" => {
+            for i in 0..n {
+                // SAFETY: assembly functions of one u64 argument, defined above.
+                std::hint::black_box(unsafe { scry_stack_outer(std::hint::black_box(i)) });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(bytes as u64));
+        }
+        #[cfg(target_arch = "x86_64")]
+        "stacks" => {
+            let depth = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(14u64);
+            for i in 0..n {
+                // SAFETY: defined above: recursion `depth` deep, then the leaf.
+                std::hint::black_box(unsafe { scry_stack_fan(depth, std::hint::black_box(i)) });
+            }
         }
         "sleep" => std::thread::sleep(std::time::Duration::from_millis(n)),
         "exec" if n > 0 => {

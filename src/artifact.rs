@@ -108,6 +108,10 @@ pub enum EventKind {
     },
     /// `exit()`: stop tracing.
     Exit,
+    /// A process the program took a user stack of for the first time: its pid (u32 at
+    /// offset 8) and start time (u64 at offset 16), so the runtime records its mappings
+    /// while it runs.
+    Process,
 }
 
 impl EventKind {
@@ -188,6 +192,9 @@ pub struct Manifest {
     /// The entries of [`Manifest::read_sites`] that are range loops run by `bpf_loop`,
     /// counted when a range was too long to run.
     pub loop_sites: Vec<Span>,
+    /// The entries of [`Manifest::read_sites`] that are stacks (`kstack`, `ustack`),
+    /// counted when the kernel could not walk the stack.
+    pub stack_sites: Vec<Span>,
     /// The one-slot array the runtime sets to the monotonic time it started at, for
     /// `elapsed`.
     pub start_map: Option<usize>,

@@ -104,6 +104,12 @@ impl Diagnostic {
         self
     }
 
+    /// The same diagnostic as a warning: printed, and the program still runs.
+    pub fn warning(mut self) -> Diagnostic {
+        self.is_warning = true;
+        self
+    }
+
     /// Sets trailing detail text.
     pub fn with_detail(mut self, detail: impl Into<String>) -> Diagnostic {
         self.detail = Some(detail.into());

@@ -9,6 +9,7 @@ use clap::{Parser, ValueEnum};
 use scry::artifact::Manifest;
 use scry::diag::{self, Diagnostic};
 use scry::host::system::System;
+use scry::lang::render::StackMode;
 use scry::object::listing;
 use scry::output::Format;
 use scry::runtime::{self, child::Child};
@@ -251,8 +252,16 @@ fn compile(cli: &Cli, source: &str, cpid: Option<u32>) -> Result<Compiled, Vec<D
         filter_pid: cli.pid,
         max_probes,
         cpid: cpid.or(cli.command.as_ref().map(|_| 0)),
+        stack_mode: stack_mode()?,
     };
     let hir = sema::check(&program, &System::new().with_pid(cli.pid), &options)?;
+    if !hir.warnings.is_empty() {
+        let name = match (&cli.program, cli.rest.first()) {
+            (None, Some(f)) => f.as_str(),
+            _ => "<program>",
+        };
+        eprint!("{}", diag::render(name, source, &hir.warnings));
+    }
     for note in &hir.notes {
         eprintln!("scry: note: {note}");
     }
@@ -397,6 +406,23 @@ fn site(source: &str, span: diag::Span) -> (u32, String) {
         short.push('…');
     }
     (line, short)
+}
+
+/// The stack mode of stacks whose mode the program does not name: `BPFTRACE_STACK_MODE`,
+/// else `bpftrace`.
+fn stack_mode() -> Result<StackMode, Vec<Diagnostic>> {
+    let Ok(value) = std::env::var("BPFTRACE_STACK_MODE") else {
+        return Ok(StackMode::Bpftrace);
+    };
+    StackMode::named(&value).ok_or_else(|| {
+        vec![
+            Diagnostic::global(
+                "E0506",
+                format!("BPFTRACE_STACK_MODE is `{value}`, which is not a stack mode"),
+            )
+            .with_help("set it to `bpftrace`, `perf` or `raw`, or unset it"),
+        ]
+    })
 }
 
 /// `--max-strlen`, else `BPFTRACE_MAX_STRLEN`, else the default; checked.

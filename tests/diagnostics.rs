@@ -640,3 +640,18 @@ fn more_maps_than_a_program_may_use() {
         .collect();
     insta::assert_snapshot!(kept.join("\n"));
 }
+
+#[test]
+fn a_stack_mode_that_does_not_exist() {
+    insta::assert_snapshot!(diag("BEGIN { @[kstack(fancy, 3)] = count(); }"));
+}
+
+#[test]
+fn a_stack_deeper_than_the_kernel_records() {
+    insta::assert_snapshot!(diag("BEGIN { @[ustack(500)] = count(); }"));
+}
+
+#[test]
+fn a_stack_depth_that_is_not_a_literal() {
+    insta::assert_snapshot!(diag("BEGIN { @[kstack(perf, pid)] = count(); }"));
+}

@@ -120,6 +120,7 @@ fn program() -> hir::Program {
         possible_cpus: 1,
         filter_pid: None,
         notes: Vec::new(),
+        warnings: Vec::new(),
     }
 }
 

@@ -17,6 +17,8 @@ pub enum MapKind {
     ProgArray,
     /// `BPF_MAP_TYPE_RINGBUF`
     Ringbuf,
+    /// `BPF_MAP_TYPE_LRU_HASH`
+    LruHash,
 }
 
 impl MapKind {
@@ -30,6 +32,7 @@ impl MapKind {
             MapKind::StackTrace => 7,
             MapKind::ProgArray => 3,
             MapKind::Ringbuf => 27,
+            MapKind::LruHash => 9,
         }
     }
 

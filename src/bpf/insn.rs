@@ -546,6 +546,8 @@ pub mod helper {
     pub const GET_STACKID: u32 = 27;
     /// `bpf_get_current_task`
     pub const GET_CURRENT_TASK: u32 = 35;
+    /// `bpf_get_stack`.
+    pub const GET_STACK: u32 = 67;
     /// `bpf_probe_read_str`
     pub const PROBE_READ_STR: u32 = 45;
     /// `bpf_get_attach_cookie`
@@ -611,6 +613,7 @@ pub mod helper {
             GET_CURRENT_COMM => "bpf_get_current_comm",
             GET_STACKID => "bpf_get_stackid",
             GET_CURRENT_TASK => "bpf_get_current_task",
+            GET_STACK => "bpf_get_stack",
             PROBE_READ_STR => "bpf_probe_read_str",
             GET_ATTACH_COOKIE => "bpf_get_attach_cookie",
             RINGBUF_OUTPUT => "bpf_ringbuf_output",

@@ -160,7 +160,7 @@ impl Lowerer<'_> {
     /// Reserves a `size`-byte ring-buffer record and writes event id `id` into it; the
     /// record pointer is valid until `skip`, which the caller must close with
     /// [`Self::submit_event`] (the verifier insists every reservation is submitted).
-    fn reserve_event(&mut self, id: usize, size: u32) -> (VReg, Label) {
+    pub(super) fn reserve_event(&mut self, id: usize, size: u32) -> (VReg, Label) {
         let rb = self.layout.ringbuf.expect("events imply a ring buffer");
         let p = self.call(
             helper::RINGBUF_RESERVE,
@@ -178,7 +178,7 @@ impl Lowerer<'_> {
     }
 
     /// Submits the record `p`; at `skip` (no record) counts one lost event.
-    fn submit_event(&mut self, p: VReg, skip: Label) {
+    pub(super) fn submit_event(&mut self, p: VReg, skip: Label) {
         self.ops.push(Op::Call {
             helper: helper::RINGBUF_SUBMIT,
             args: vec![Arg::V(p), Arg::Imm(0)],

@@ -2,6 +2,7 @@
 //! key offsets, value sizes, event ids and argument offsets.
 
 use crate::artifact::{EventKind, MapMeta};
+use crate::diag::Span;
 use crate::lang::agg::ValueKind;
 use crate::lang::ty::{Ty, round_up, tuple_layout};
 use crate::object::module::{MapDef, MapKind};
@@ -48,6 +49,13 @@ pub struct Layout {
     pub event_sizes: Vec<u32>,
     /// Event id of `exit()`.
     pub exit_event: usize,
+    /// Event id of a process first seen by a user stack, and the LRU hash of the
+    /// processes seen (key: the stack's 16-byte process header), when the program
+    /// takes user stacks.
+    pub process_event: Option<(usize, usize)>,
+    /// The `kstack`/`ustack` expressions among `read_sites` (a failed stack walk counts
+    /// as a failed read there).
+    pub stack_sites: Vec<crate::diag::Span>,
     /// Spans of the expressions that read memory through a pointer of the program's
     /// (`str()`, `buf()`, `*p`), sorted and distinct: slot `i` of the `read_errors` map
     /// counts the failed reads of site `i`. Reads the kernel's own context pointers
@@ -218,7 +226,20 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
     lay.exit_event = events.len();
     events.push(EventKind::Exit);
     let exits = program.probes.iter().any(|p| has_exit(&p.body));
-    if !program.printfs.is_empty() || exits {
+    let user_stacks = takes_user_stacks(program);
+    if user_stacks {
+        lay.process_event = Some((events.len(), defs.len()));
+        events.push(EventKind::Process);
+        defs.push(MapDef {
+            name: "procs_seen".into(),
+            kind: MapKind::LruHash,
+            key_size: crate::lang::render::USER_STACK_HEADER,
+            value_size: 8,
+            max_entries: PROCESSES_SEEN,
+            flags: 0,
+        });
+    }
+    if !program.printfs.is_empty() || exits || user_stacks {
         lay.ringbuf = Some(defs.len());
         defs.push(MapDef {
             name: "events".into(),
@@ -285,7 +306,7 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
             flags: 0,
         });
     }
-    (lay.read_sites, lay.loop_sites) = read_sites(program);
+    (lay.read_sites, lay.loop_sites, lay.stack_sites) = read_sites(program);
     if !lay.read_sites.is_empty() {
         lay.read_errors = Some(defs.len());
         defs.push(MapDef {
@@ -302,9 +323,14 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
 
 /// The spans of every expression of `program` that reads memory through a helper, and
 /// of range loops run by `bpf_loop` (also among the first).
-fn read_sites(program: &hir::Program) -> (Vec<crate::diag::Span>, Vec<crate::diag::Span>) {
+fn read_sites(program: &hir::Program) -> (Vec<Span>, Vec<Span>, Vec<Span>) {
     let mut sites = std::collections::BTreeSet::new();
+    let mut stacks = std::collections::BTreeSet::new();
     let mut note = |e: &hir::Expr| {
+        if matches!(e.kind, hir::ExprKind::Lib(hir::LibCall::Stack { .. })) {
+            sites.insert(e.span);
+            stacks.insert(e.span);
+        }
         if matches!(
             e.kind,
             hir::ExprKind::ReadStr { .. } | hir::ExprKind::ReadBuf { .. } | hir::ExprKind::Deref(_)
@@ -339,7 +365,32 @@ fn read_sites(program: &hir::Program) -> (Vec<crate::diag::Span>, Vec<crate::dia
         });
     }
     loops.sort();
-    (sites.into_iter().collect(), loops)
+    (
+        sites.into_iter().collect(),
+        loops,
+        stacks.into_iter().collect(),
+    )
+}
+
+/// The processes whose first user stack the program remembers having reported (older
+/// ones are forgotten and reported again).
+const PROCESSES_SEEN: u32 = 16_384;
+
+fn takes_user_stacks(program: &hir::Program) -> bool {
+    let mut found = false;
+    let mut note = |e: &hir::Expr| {
+        found |= matches!(
+            e.kind,
+            hir::ExprKind::Lib(hir::LibCall::Stack { user: true, .. })
+        )
+    };
+    for p in &program.probes {
+        if let Some(pred) = &p.predicate {
+            crate::sema::visit::expr(pred, &mut note);
+        }
+        crate::sema::visit::exprs(&p.body, &mut note);
+    }
+    found
 }
 
 fn has_exit(stmts: &[hir::Stmt]) -> bool {

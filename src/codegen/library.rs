@@ -67,6 +67,7 @@ impl Lowerer<'_> {
             }
             LibCall::Tagged(x) => Val::Int(self.int(x)),
             LibCall::CgroupId => Val::Int(Src::V(self.call(helper::GET_CURRENT_CGROUP_ID, vec![]))),
+            LibCall::Stack { user, depth, task } => self.stack(*user, *depth, *task, ty.size()),
         }
     }
 

@@ -885,7 +885,7 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn builtin(&mut self, b: Builtin) -> Val {
+    pub(super) fn builtin(&mut self, b: Builtin) -> Val {
         if b == Builtin::Elapsed {
             return self.elapsed();
         }

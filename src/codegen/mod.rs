@@ -23,6 +23,7 @@ mod percpu;
 mod points;
 pub mod regalloc;
 mod signal;
+mod stack;
 mod strcmp;
 mod string;
 mod tuple;
@@ -250,6 +251,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         read_errors: lay.read_errors,
         read_sites: lay.read_sites.clone(),
         loop_sites: lay.loop_sites.clone(),
+        stack_sites: lay.stack_sites.clone(),
         start_map: lay.start_ns,
         update_errors: lay.update_errors,
         point_names: Vec::new(),

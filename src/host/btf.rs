@@ -189,6 +189,27 @@ impl Btf {
         self.types.get(id as usize).copied().filter(|_| id != 0)
     }
 
+    /// The byte offset of member `member` in `struct name` (the first struct of that
+    /// name with members), for reads of kernel structures (`task_struct`'s
+    /// `group_leader`, `start_boottime`).
+    pub fn member_offset(&self, name: &str, member: &str) -> Option<u32> {
+        self.types.iter().skip(1).find_map(|t| {
+            if t.kind() != KIND_STRUCT || t.vlen() == 0 || self.str(t.name) != name {
+                return None;
+            }
+            let bitfields = t.info & (1 << 31) != 0;
+            (0..t.vlen()).find_map(|i| {
+                let at = t.extra + 12 * i;
+                if self.str(self.u32_at(at)) != member {
+                    return None;
+                }
+                let off = self.u32_at(at + 8);
+                let bits = if bitfields { off & 0xff_ffff } else { off };
+                (bits % 8 == 0).then_some(bits / 8)
+            })
+        })
+    }
+
     /// Every function BTF describes, sorted.
     pub fn functions(&self) -> Vec<String> {
         let mut v: Vec<String> = self.funcs.keys().cloned().collect();
@@ -416,6 +437,41 @@ mod tests {
             vec![33, info(KIND_TYPEDEF, 0), 13],           // 14 btf_trace_sys_enter
         ];
         blob(&types, strings)
+    }
+
+    #[test]
+    fn struct_member_offsets() {
+        // 1 "task_struct"  13 "pid"  17 "start_boottime"  32 "flags"
+        let strings = b"\0task_struct\0pid\0start_boottime\0flags\0";
+        let types = vec![
+            vec![0, info(KIND_INT, 0), 8, (1 << 24) | 64], // 1 u64
+            vec![1, info(KIND_STRUCT, 0), 0],              // 2 a declaration only
+            vec![1, info(KIND_STRUCT, 3), 64, 13, 1, 0, 17, 1, 128, 32, 1, 4],
+            // 4 `struct pid` in bitfield encoding: a 3-bit field at bit 8, then byte 16
+            vec![
+                13,
+                info(KIND_STRUCT, 2) | (1 << 31),
+                64,
+                32,
+                1,
+                (3 << 24) | 8,
+                17,
+                1,
+                128,
+            ],
+        ];
+        let btf = Btf::parse(blob(&types, strings)).unwrap();
+        assert_eq!(btf.member_offset("task_struct", "start_boottime"), Some(16));
+        assert_eq!(btf.member_offset("task_struct", "pid"), Some(0));
+        assert_eq!(
+            btf.member_offset("task_struct", "flags"),
+            None,
+            "bit 4 is no byte"
+        );
+        assert_eq!(btf.member_offset("task_struct", "comm"), None);
+        assert_eq!(btf.member_offset("mm_struct", "pid"), None);
+        assert_eq!(btf.member_offset("pid", "flags"), Some(1));
+        assert_eq!(btf.member_offset("pid", "start_boottime"), Some(16));
     }
 
     #[test]

@@ -93,6 +93,10 @@ pub trait Host {
     fn kernel_functions(&self) -> Vec<KernelFunc> {
         Vec::new()
     }
+    /// The most frames the kernel records in a stack (`kernel.perf_event_max_stack`).
+    fn max_stack_depth(&self) -> u32 {
+        127
+    }
     /// The kernel's own BTF (vmlinux), if it has one.
     fn btf(&self) -> Option<&Btf> {
         None

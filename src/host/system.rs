@@ -255,6 +255,13 @@ impl Host for System {
         }
     }
 
+    fn max_stack_depth(&self) -> u32 {
+        std::fs::read_to_string("/proc/sys/kernel/perf_event_max_stack")
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(127)
+    }
+
     fn btf(&self) -> Option<&Btf> {
         self.btf
             .get_or_init(|| {

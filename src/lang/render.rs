@@ -41,6 +41,186 @@ pub enum Rendered {
         /// The format.
         format: String,
     },
+    /// `kstack`/`ustack`: the frames' addresses as `bpf_get_stack` wrote them (zeroes
+    /// after the last), `depth` of them; a user stack starts with its process: the pid
+    /// (u32), its `execve` count (u32) and its start time (u64, boot-clock
+    /// nanoseconds), so a reused pid or a new program makes other keys.
+    Stack {
+        /// `ustack` (true) or `kstack`.
+        user: bool,
+        /// How it prints.
+        mode: StackMode,
+        /// Frames kept.
+        depth: u32,
+    },
+}
+
+/// How a stack prints (bpftrace's stack modes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StackMode {
+    /// One `symbol+offset` per line, indented.
+    Bpftrace,
+    /// As `perf script` prints frames: a tab, the address in hex, the symbol and, for
+    /// user frames, the object in parentheses.
+    Perf,
+    /// The addresses in hex, unsymbolized.
+    Raw,
+}
+
+impl StackMode {
+    /// The mode named `name` (`bpftrace`, `perf` or `raw`).
+    pub fn named(name: &str) -> Option<StackMode> {
+        match name {
+            "bpftrace" => Some(StackMode::Bpftrace),
+            "perf" => Some(StackMode::Perf),
+            "raw" => Some(StackMode::Raw),
+            _ => None,
+        }
+    }
+}
+
+/// The bytes before a user stack's frames: pid, `execve` count, process start time.
+pub const USER_STACK_HEADER: u32 = 16;
+
+/// A process as a user stack names it: which pid, which program (its `execve` count)
+/// and since when (its start time), so a reused pid or an `execve` is another process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Process {
+    /// The pid.
+    pub pid: u32,
+    /// The group leader's `self_exec_id` (0 when unknown).
+    pub exec: u32,
+    /// The group leader's start time, boot-clock nanoseconds (0 when unknown).
+    pub start: u64,
+}
+
+impl Process {
+    /// The process of a 16-byte user-stack header (shorter bytes read as zeroes).
+    pub fn from_header(bytes: &[u8]) -> Process {
+        let mut h = [0u8; 16];
+        let n = bytes.len().min(16);
+        h[..n].copy_from_slice(&bytes[..n]);
+        Process {
+            pid: u32::from_le_bytes(h[0..4].try_into().expect("4 bytes")),
+            exec: u32::from_le_bytes(h[4..8].try_into().expect("4 bytes")),
+            start: u64::from_le_bytes(h[8..16].try_into().expect("8 bytes")),
+        }
+    }
+}
+
+/// One frame of a stack, symbolized as far as the machine could.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Frame {
+    /// The instruction address.
+    pub addr: u64,
+    /// The function it lies in, when known.
+    pub symbol: Option<Symbol>,
+}
+
+/// A frame's function.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Symbol {
+    /// The (demangled) name.
+    pub name: String,
+    /// The address's distance from the function's start.
+    pub offset: u64,
+    /// The object file it is in (user frames), for `perf` mode.
+    pub module: Option<String>,
+}
+
+/// A stack as decoded: its raw bytes (entries sort by them), mode and frames.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Stack {
+    /// The bytes as the program stored them.
+    pub raw: Vec<u8>,
+    /// `ustack` (true) or `kstack`.
+    pub user: bool,
+    /// How it prints.
+    pub mode: StackMode,
+    /// The frames, innermost first.
+    pub frames: Vec<Frame>,
+}
+
+impl Stack {
+    /// The stack of kind `kind` laid out in `bytes`, its frames symbolized by `facts`
+    /// (not for `raw` mode).
+    pub fn decode(
+        user: bool,
+        mode: StackMode,
+        depth: u32,
+        bytes: &[u8],
+        facts: &dyn Facts,
+    ) -> Stack {
+        let word = |at: usize| {
+            let mut raw = [0u8; 8];
+            if let Some(b) = bytes.get(at..at + 8) {
+                raw.copy_from_slice(b);
+            }
+            u64::from_le_bytes(raw)
+        };
+        let first = if user { USER_STACK_HEADER as usize } else { 0 };
+        let addrs: Vec<u64> = (0..depth as usize)
+            .map(|i| word(first + 8 * i))
+            .take_while(|&a| a != 0)
+            .collect();
+        let frames = if mode == StackMode::Raw || addrs.is_empty() {
+            addrs
+                .iter()
+                .map(|&addr| Frame { addr, symbol: None })
+                .collect()
+        } else if user {
+            facts.user_frames(Process::from_header(bytes), &addrs)
+        } else {
+            facts.kernel_frames(&addrs)
+        };
+        Stack {
+            raw: bytes.to_vec(),
+            user,
+            mode,
+            frames,
+        }
+    }
+
+    /// The text bpftrace prints for it: a newline, then one line per frame, indented by
+    /// `indent` spaces in `bpftrace` mode (8 in printf and `print`, 4 in map keys).
+    pub fn text(&self, indent: usize) -> Vec<u8> {
+        use std::io::Write;
+        let mut out = vec![b'\n'];
+        for f in &self.frames {
+            match self.mode {
+                StackMode::Raw => _ = writeln!(out, "{:x}", f.addr),
+                StackMode::Bpftrace => {
+                    out.resize(out.len() + indent, b' ');
+                    match &f.symbol {
+                        Some(s) => _ = writeln!(out, "{}+{}", s.name, s.offset),
+                        None => _ = writeln!(out, "{:#x}", f.addr),
+                    }
+                }
+                StackMode::Perf => {
+                    _ = write!(out, "\t{:x} ", f.addr);
+                    match (&f.symbol, self.user) {
+                        (Some(s), false) => _ = writeln!(out, "{}+{}", s.name, s.offset),
+                        (Some(s), true) => {
+                            let module = s.module.as_deref().unwrap_or("[unknown]");
+                            _ = writeln!(out, "{}+{} ({module})", s.name, s.offset)
+                        }
+                        (None, false) => _ = writeln!(out, "{:#x}", f.addr),
+                        (None, true) => _ = writeln!(out, "{:#x} ([unknown])", f.addr),
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The function names, outermost first, as folded stacks and flame graphs name
+    /// frames (unknown frames as their address).
+    pub fn names(&self) -> impl DoubleEndedIterator<Item = String> + '_ {
+        self.frames.iter().rev().map(|f| match &f.symbol {
+            Some(s) => s.name.clone(),
+            None => format!("{:#x}", f.addr),
+        })
+    }
 }
 
 impl Rendered {
@@ -48,6 +228,9 @@ impl Rendered {
     pub fn size(&self) -> u32 {
         match self {
             Rendered::Inet => 24,
+            Rendered::Stack { user, depth, .. } => {
+                8 * depth + if *user { USER_STACK_HEADER } else { 0 }
+            }
             _ => 8,
         }
     }
@@ -55,7 +238,10 @@ impl Rendered {
     /// True for the kinds held in memory (bytes), false for those that are an integer
     /// in a register.
     pub fn in_memory(&self) -> bool {
-        matches!(self, Rendered::Inet | Rendered::MacAddr)
+        matches!(
+            self,
+            Rendered::Inet | Rendered::MacAddr | Rendered::Stack { .. }
+        )
     }
 }
 
@@ -69,6 +255,8 @@ impl fmt::Display for Rendered {
             Rendered::CgroupPath { .. } => "cgroup_path_t",
             Rendered::Username => "username_t",
             Rendered::Timestamp { .. } => "timestamp",
+            Rendered::Stack { user: false, .. } => "kstack",
+            Rendered::Stack { user: true, .. } => "ustack",
         })
     }
 }
@@ -85,6 +273,14 @@ pub trait Facts {
     /// `ns` nanoseconds since boot as local wall-clock time in `strftime(3)`'s `format`
     /// (`%f` is microseconds).
     fn strftime(&self, format: &str, ns: u64) -> Vec<u8>;
+    /// Kernel frames at `addrs`, symbolized from the kernel's symbols.
+    fn kernel_frames(&self, addrs: &[u64]) -> Vec<Frame>;
+    /// User frames at `addrs` of `process`, symbolized through the mappings recorded
+    /// for it.
+    fn user_frames(&self, process: Process, addrs: &[u64]) -> Vec<Frame>;
+    /// The program saw `process` for the first time: remember what its user frames need
+    /// (its mappings) while it runs.
+    fn remember_process(&self, process: Process);
 }
 
 /// The text of a value of kind `kind` laid out in `bytes`.
@@ -127,6 +323,9 @@ pub fn text(kind: &Rendered, bytes: &[u8], facts: &dyn Facts) -> Vec<u8> {
             found.join(",").into_bytes()
         }
         Rendered::Timestamp { format } => facts.strftime(format, word(0)),
+        Rendered::Stack { user, mode, depth } => {
+            Stack::decode(*user, *mode, *depth, bytes, facts).text(8)
+        }
     }
 }
 
@@ -198,6 +397,36 @@ mod tests {
         fn strftime(&self, format: &str, ns: u64) -> Vec<u8> {
             format!("{format}@{ns}").into_bytes()
         }
+        fn kernel_frames(&self, addrs: &[u64]) -> Vec<Frame> {
+            // Even addresses are in `k<addr/16>`, odd ones unknown.
+            let symbol = |a: u64| Symbol {
+                name: format!("k{}", a / 16),
+                offset: a % 16,
+                module: None,
+            };
+            addrs
+                .iter()
+                .map(|&addr| Frame {
+                    addr,
+                    symbol: (addr % 2 == 0).then(|| symbol(addr)),
+                })
+                .collect()
+        }
+        fn remember_process(&self, _: Process) {}
+        fn user_frames(&self, p: Process, addrs: &[u64]) -> Vec<Frame> {
+            let symbol = |a: u64| Symbol {
+                name: format!("u{}_{}_{}_{a}", p.pid, p.exec, p.start),
+                offset: 3,
+                module: Some("/bin/w".into()),
+            };
+            addrs
+                .iter()
+                .map(|&addr| Frame {
+                    addr,
+                    symbol: (addr % 2 == 0).then(|| symbol(addr)),
+                })
+                .collect()
+        }
     }
 
     fn render(kind: Rendered, bytes: &[u8]) -> String {
@@ -251,6 +480,43 @@ mod tests {
             format: "%H".into(),
         };
         assert_eq!(render(ts, &w(9)), "%H@9");
+    }
+
+    #[test]
+    fn stacks_print_in_each_mode_as_bpftrace_prints_them() {
+        let words = |ws: &[u64]| ws.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
+        let k = |mode| Rendered::Stack {
+            user: false,
+            mode,
+            depth: 4,
+        };
+        let kernel = words(&[0x20, 0x31, 0x42, 0]);
+        assert_eq!(
+            render(k(StackMode::Bpftrace), &kernel),
+            "\n        k2+0\n        0x31\n        k4+2\n"
+        );
+        assert_eq!(
+            render(k(StackMode::Perf), &kernel),
+            "\n\t20 k2+0\n\t31 0x31\n\t42 k4+2\n"
+        );
+        assert_eq!(render(k(StackMode::Raw), &kernel), "\n20\n31\n42\n");
+        // A user stack: pid 7, exec count 2, start time 9, two frames of three.
+        let user = words(&[(2 << 32) | 7, 9, 0x10, 0x11, 0]);
+        let u = Rendered::Stack {
+            user: true,
+            mode: StackMode::Perf,
+            depth: 3,
+        };
+        assert_eq!(u.size(), 40);
+        assert_eq!(
+            render(u, &user),
+            "\n\t10 u7_2_9_16+3 (/bin/w)\n\t11 0x11 ([unknown])\n"
+        );
+        let s = Stack::decode(true, StackMode::Bpftrace, 3, &user, &Machine);
+        assert_eq!(s.text(4), b"\n    u7_2_9_16+3\n    0x11\n");
+        assert_eq!(s.names().collect::<Vec<_>>(), ["0x11", "u7_2_9_16"]);
+        // No frames (a failed read): only the newline.
+        assert_eq!(render(k(StackMode::Bpftrace), &words(&[0, 0, 0, 0])), "\n");
     }
 
     #[test]

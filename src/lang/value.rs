@@ -31,22 +31,35 @@ pub enum Datum {
         /// What it prints as (`super::render::text`).
         text: Vec<u8>,
     },
+    /// A stack (`kstack`, `ustack`), symbolized.
+    Stack(super::render::Stack),
 }
 
 impl Datum {
     /// Appends the value as bpftrace's text output prints it; strings are written as
     /// the bytes they are.
     pub fn render(&self, out: &mut Vec<u8>) {
+        self.render_indented(out, 8)
+    }
+
+    /// Appends the value as bpftrace prints it in a map key: stacks' frames indented by
+    /// 4 spaces, not 8.
+    pub fn render_key(&self, out: &mut Vec<u8>) {
+        self.render_indented(out, 4)
+    }
+
+    fn render_indented(&self, out: &mut Vec<u8>, indent: usize) {
         use std::io::Write;
         match self {
             Datum::Str(s) | Datum::Rendered { text: s, .. } => out.extend_from_slice(s),
+            Datum::Stack(s) => out.extend_from_slice(&s.text(indent)),
             Datum::Tuple(items) => {
                 out.push(b'(');
                 for (i, d) in items.iter().enumerate() {
                     if i > 0 {
                         out.extend_from_slice(b", ");
                     }
-                    d.render(out);
+                    d.render_indented(out, indent);
                 }
                 out.push(b')');
             }
@@ -110,6 +123,12 @@ pub fn decode(ty: &Ty, bytes: &[u8], facts: &dyn Facts) -> Datum {
             let n = bytes.len().min(8);
             raw[..n].copy_from_slice(&bytes[..n]);
             Datum::Ptr(u64::from_le_bytes(raw))
+        }
+        Ty::Rendered(super::render::Rendered::Stack { user, mode, depth }) => {
+            let raw = &bytes[..(ty.size() as usize).min(bytes.len())];
+            Datum::Stack(super::render::Stack::decode(
+                *user, *mode, *depth, raw, facts,
+            ))
         }
         Ty::Rendered(kind) => {
             let raw = bytes[..(kind.size() as usize).min(bytes.len())].to_vec();

@@ -63,7 +63,7 @@ impl Output for Json<'_> {
                     if i > 0 {
                         key.push(b',');
                     }
-                    k.render(&mut key);
+                    k.render_key(&mut key);
                 }
                 string(&mut line, &key);
                 line.extend_from_slice(b": ");
@@ -156,6 +156,7 @@ impl Output for Json<'_> {
         let kind = match f.kind {
             crate::output::Failure::Read => "read_errors",
             crate::output::Failure::LongRange => "loop_errors",
+            crate::output::Failure::Stack => "stack_errors",
         };
         let mut line = format!(
             r#"{{"type": "{kind}", "data": {{"line": {}, "expr": "#,
@@ -236,6 +237,7 @@ fn datum(out: &mut Vec<u8>, d: &Datum) {
         Datum::Unsigned(v) => number(out, *v as i128),
         Datum::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Datum::Str(s) | Datum::Rendered { text: s, .. } => string(out, s),
+        Datum::Stack(s) => string(out, &s.text(8)),
         Datum::Ptr(v) => number(out, *v as i128),
         Datum::Buf(b) => string(out, crate::lang::format::escape_buffer(b, 'r').as_bytes()),
         Datum::Tuple(items) => {

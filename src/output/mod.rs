@@ -75,6 +75,8 @@ pub enum Failure {
     Read,
     /// A range loop whose range was longer than `bpf_loop` runs (it ran no iteration).
     LongRange,
+    /// A stack (`kstack`, `ustack`) the kernel could not walk (it is empty).
+    Stack,
 }
 
 /// Failures at one place of the program: failed memory reads, or range loops that did

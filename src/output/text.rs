@@ -99,6 +99,11 @@ impl Output for Text<'_> {
                 "WARNING: line {}: `{}`: reading memory failed {n}{times}; the value read as 0 or an empty string",
                 f.line, f.expr
             ),
+            crate::output::Failure::Stack => writeln!(
+                self.err,
+                "WARNING: line {}: `{}`: the kernel could not walk the stack {n}{times}; those stacks are empty",
+                f.line, f.expr
+            ),
             crate::output::Failure::LongRange => writeln!(
                 self.err,
                 "WARNING: line {}: `{}`: the range was longer than {} values {n}{times}; the loop ran no iteration then",
@@ -195,7 +200,7 @@ fn print_entries(out: &mut dyn Write, map: &MapSnapshot) -> io::Result<()> {
                 if i > 0 {
                     line.extend_from_slice(b", ");
                 }
-                k.render(&mut line);
+                k.render_key(&mut line);
             }
             line.push(b']');
         }

@@ -146,6 +146,11 @@ impl Decoder {
         };
         match self.kinds.get(id) {
             Some(EventKind::Exit) => return Ok(Flow::Exit),
+            Some(EventKind::Process) => {
+                let header = data.get(8..).unwrap_or(&[]);
+                let process = crate::lang::render::Process::from_header(header);
+                self.facts.remember_process(process);
+            }
             Some(EventKind::Map { map, action }) => maps.act(*map, *action, out)?,
             Some(EventKind::Time { format }) => out.time(&wall_clock(format))?,
             Some(EventKind::Join { sep, len }) => {

@@ -14,6 +14,7 @@ pub mod features;
 pub mod maps;
 pub mod render;
 pub mod signals;
+pub mod symbols;
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -496,6 +497,8 @@ pub fn run_with_output(
                 let (line, expr) = opts.read_sites.get(i).cloned().unwrap_or_default();
                 let kind = if meta.loop_sites.contains(&meta.read_sites[i]) {
                     crate::output::Failure::LongRange
+                } else if meta.stack_sites.contains(&meta.read_sites[i]) {
+                    crate::output::Failure::Stack
                 } else {
                     crate::output::Failure::Read
                 };

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::lang::render::{Facts, wildcard_match};
+use crate::lang::render::{Facts, Process, wildcard_match};
 
 /// The running machine's facts, for one run.
 pub struct Machine {
@@ -19,6 +19,8 @@ pub struct Machine {
     users: RefCell<Option<BTreeMap<u64, String>>>,
     /// (id, hierarchy root) → path found there.
     cgroups: RefCell<BTreeMap<(u64, PathBuf), String>>,
+    /// Stack frames' symbols.
+    pub symbols: super::symbols::Symbols,
 }
 
 impl Default for Machine {
@@ -34,6 +36,7 @@ impl Machine {
             boot_realtime: boot_realtime(),
             users: RefCell::new(None),
             cgroups: RefCell::new(BTreeMap::new()),
+            symbols: super::symbols::Symbols::new(),
         }
     }
 
@@ -104,6 +107,18 @@ impl Facts for Machine {
         let t = self.boot_realtime + ns as i128;
         let (secs, nsec) = (t.div_euclid(1_000_000_000), t.rem_euclid(1_000_000_000));
         strftime(format, secs as i64, nsec as i64)
+    }
+
+    fn kernel_frames(&self, addrs: &[u64]) -> Vec<crate::lang::render::Frame> {
+        self.symbols.kernel_frames(addrs)
+    }
+
+    fn user_frames(&self, p: Process, addrs: &[u64]) -> Vec<crate::lang::render::Frame> {
+        self.symbols.user_frames(p, addrs)
+    }
+
+    fn remember_process(&self, p: Process) {
+        self.symbols.record(p)
     }
 }
 

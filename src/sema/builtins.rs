@@ -25,6 +25,8 @@ pub enum Source {
     Arg,
     /// Made by `sema::library` (`cgroup`, `username`).
     Library,
+    /// A stack (`kstack`, `ustack`), made by `sema::stack`.
+    Stack,
 }
 
 /// One row of the table.
@@ -159,6 +161,20 @@ pub const BUILTINS: &[BuiltinDef] = &[
         "username_t",
         EVERY,
         "the current user's name: the uid, looked up in /etc/passwd when printed",
+    ),
+    row(
+        "kstack",
+        Source::Stack,
+        "kstack",
+        EVERY,
+        "the kernel stack (127 frames), printed one `symbol+offset` per line",
+    ),
+    row(
+        "ustack",
+        Source::Stack,
+        "ustack",
+        EVERY,
+        "the user stack of the current task (127 frames), symbolized through its process's mappings",
     ),
     row(
         "cpid",

@@ -248,6 +248,7 @@ impl Checker<'_> {
                 span,
             }),
             Source::Library => self.library_builtin(def.name, span),
+            Source::Stack => self.stack_builtin(def.name, span, scope),
             Source::Ncpus => Some(hir::Expr {
                 kind: ExprKind::Int(self.host.online_cpus() as u64),
                 ty: u32_ty,
@@ -726,6 +727,9 @@ impl Checker<'_> {
         self.arity(f.name, args, f.min_args, f.max_args, span)?;
         if super::library::FUNCTIONS.contains(&f.name) {
             return self.library_call(f.name, args, span, scope);
+        }
+        if super::stack::FUNCTIONS.contains(&f.name) {
+            return self.stack_call(f.name, args, span, scope);
         }
         if f.name == "buf" {
             return self.read_buf(args, span, scope);

@@ -306,6 +306,22 @@ pub const FUNCTIONS: &[Function] = &[
         "nanoseconds since boot, printed as wall-clock time in strftime(3)'s format (%f is microseconds)",
     ),
     row(
+        "kstack",
+        Kind::Value,
+        (0, 2),
+        EVERY,
+        "kstack([mode][, depth])",
+        "the kernel stack, depth frames (1 to 127, the default)",
+    ),
+    row(
+        "ustack",
+        Kind::Value,
+        (0, 2),
+        EVERY,
+        "ustack([mode][, depth])",
+        "the user stack, depth frames (1 to 127, the default)",
+    ),
+    row(
         "count",
         Kind::Aggregation,
         (0, 0),

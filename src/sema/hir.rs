@@ -30,6 +30,8 @@ pub struct Program {
     /// One-line notes for stderr about how probes are served (`kprobe:SyS_*` on the
     /// syscall tracepoints).
     pub notes: Vec<String>,
+    /// Warnings about the program, printed before it runs.
+    pub warnings: Vec<crate::diag::Diagnostic>,
 }
 
 /// How an output event is rendered by the runtime.
@@ -469,6 +471,28 @@ pub enum LibCall {
     Tagged(Box<Expr>),
     /// `cgroup`: the current task's cgroup v2 id (`bpf_get_current_cgroup_id`).
     CgroupId,
+    /// `kstack`/`ustack`: `depth` frames from `bpf_get_stack`, a user stack after its
+    /// process (`Rendered::Stack`'s layout).
+    Stack {
+        /// `ustack` (true) or `kstack`.
+        user: bool,
+        /// Frames kept.
+        depth: u32,
+        /// Where the process's start time is read (a user stack; None: the kernel has no
+        /// BTF saying, the start time is 0).
+        task: Option<TaskOffsets>,
+    },
+}
+
+/// Offsets in `struct task_struct` (from vmlinux BTF) of what identifies a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskOffsets {
+    /// `group_leader`: the process's first thread.
+    pub group_leader: u32,
+    /// `start_boottime`: when it started (boot-clock ns), as /proc/PID/stat counts it.
+    pub start_boottime: u32,
+    /// `self_exec_id`: counts the process's `execve`s (a new program, new mappings).
+    pub self_exec_id: u32,
 }
 
 impl LibCall {
@@ -477,7 +501,7 @@ impl LibCall {
         match self {
             LibCall::Bswap(a) | LibCall::MacAddr(a) | LibCall::Tagged(a) => vec![a],
             LibCall::Inet { af, addr } => vec![af, addr],
-            LibCall::Bytes(_) | LibCall::CgroupId => vec![],
+            LibCall::Bytes(_) | LibCall::CgroupId | LibCall::Stack { .. } => vec![],
         }
     }
 
@@ -486,7 +510,7 @@ impl LibCall {
         match self {
             LibCall::Bswap(a) | LibCall::MacAddr(a) | LibCall::Tagged(a) => vec![a],
             LibCall::Inet { af, addr } => vec![af, addr],
-            LibCall::Bytes(_) | LibCall::CgroupId => vec![],
+            LibCall::Bytes(_) | LibCall::CgroupId | LibCall::Stack { .. } => vec![],
         }
     }
 
@@ -499,6 +523,8 @@ impl LibCall {
             LibCall::Bytes(_) => "bytes",
             LibCall::Tagged(_) => "rendered",
             LibCall::CgroupId => "cgroup",
+            LibCall::Stack { user: false, .. } => "kstack",
+            LibCall::Stack { user: true, .. } => "ustack",
         }
     }
 }

@@ -20,6 +20,7 @@ mod pointer;
 pub mod print;
 mod regs;
 mod scope;
+mod stack;
 mod stmt;
 pub mod unify;
 pub mod visit;
@@ -56,6 +57,8 @@ pub struct Options {
     pub allow_unsafe: bool,
     /// The most attach points the program may have (`--max-probes`).
     pub max_probes: u32,
+    /// How stacks print when the program names no mode (`BPFTRACE_STACK_MODE`).
+    pub stack_mode: crate::lang::render::StackMode,
 }
 
 impl Default for Options {
@@ -68,6 +71,7 @@ impl Default for Options {
             allow_unsafe: false,
             filter_pid: None,
             max_probes: DEFAULT_MAX_PROBES,
+            stack_mode: crate::lang::render::StackMode::Bpftrace,
         }
     }
 }
@@ -91,6 +95,7 @@ pub fn check(
         printfs: Vec::new(),
         diags: Vec::new(),
         notes: Vec::new(),
+        warnings: Vec::new(),
     };
     let mut owners = Vec::new();
     let mut points = Vec::new();
@@ -164,6 +169,16 @@ pub fn check(
         possible_cpus: host.possible_cpus(),
         filter_pid: options.filter_pid,
         notes: cx.notes,
+        warnings: {
+            let mut seen = Vec::new();
+            cx.warnings.retain(|d| {
+                let key = (d.code, d.span);
+                let new = !seen.contains(&key);
+                seen.push(key);
+                new
+            });
+            cx.warnings
+        },
     };
     unify::convert_stores(&mut program);
     Ok(program)
@@ -227,6 +242,7 @@ struct Checker<'a> {
     diags: Vec<Diagnostic>,
     /// Notes for stderr about how probes are served (`Provider::note`).
     notes: Vec<String>,
+    warnings: Vec<Diagnostic>,
 }
 
 /// Per attach point state while checking a body.
@@ -248,6 +264,8 @@ pub(crate) struct ProbeScope {
     pub(crate) name_lens: (u32, u32),
     /// The context starts with the task's registers (for `reg()`).
     pub(crate) regs: bool,
+    /// The probe runs in scry itself (BEGIN, END, `test:`), not in a traced task.
+    pub(crate) in_scry: bool,
 }
 
 impl Checker<'_> {
@@ -359,6 +377,7 @@ impl Checker<'_> {
                 _ => None,
             },
             regs: point.target.has_pt_regs(),
+            in_scry: matches!(point.target, probe::Target::TestRun(_)),
         };
         let errors_before = self.diags.len();
         let predicate = probe.predicate.as_ref().and_then(|p| {

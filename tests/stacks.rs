@@ -1,0 +1,210 @@
+//! Stacks end to end: `kstack`/`ustack` in every mode, as map keys, in tuples, in
+//! `printf` and `print`, symbolized (demangled) against the workload's known call chain
+//! `main → scry_stack_outer → scry_stack_middle → scry_stack_leaf`, after the workload
+//! exited.
+
+mod common;
+
+use common::{body, run, workload};
+
+/// The address of `symbol` in the workload's ELF symbol table (`nm`).
+fn elf_address(symbol: &str) -> u64 {
+    let out = std::process::Command::new("nm")
+        .arg(workload())
+        .output()
+        .expect("nm runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.ends_with(&format!(" {symbol}")))
+        .unwrap_or_else(|| panic!("{symbol} in the workload"));
+    u64::from_str_radix(line.split(' ').next().unwrap(), 16).unwrap()
+}
+
+/// The traced binary's path as the kernel names it (`/proc/PID/maps`).
+fn workload_path() -> String {
+    std::fs::canonicalize(workload())
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn user_stacks_name_the_call_chain_after_the_process_exited() {
+    // The maps print after the -c command exited: its mappings were recorded when the
+    // program first saw it.
+    let w = workload();
+    let prog = format!(
+        "uprobe:{w}:scry_stack_leaf {{ @[ustack(3)] = count(); @perf[ustack(perf, 3)] = count(); \
+         @raw[ustack(raw, 3)] = count(); @t[ustack(1), comm] = count(); }}"
+    );
+    let r = run(&["-e", &prog, "-c", &format!("{w} stack 7 100")]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let out = body(&r.stdout);
+    assert!(
+        out.contains(
+            "@[\n    scry_stack_leaf+0\n    scry_stack_middle+9\n    scry_stack_outer+9\n]: 7\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("@t[\n    scry_stack_leaf+0\n, workload]: 7\n"),
+        "{out}"
+    );
+    // raw: the addresses, one per line, unindented; they lie as far apart as the
+    // symbols in the ELF file say (the binary is loaded at a random base).
+    let raw: Vec<u64> = out
+        .split("@raw[\n")
+        .nth(1)
+        .expect("@raw printed")
+        .lines()
+        .take(3)
+        .map(|l| u64::from_str_radix(l, 16).expect("a hex address"))
+        .collect();
+    let base = raw[0] - elf_address("scry_stack_leaf");
+    assert_eq!(raw[1] - base, elf_address("scry_stack_middle") + 9);
+    assert_eq!(raw[2] - base, elf_address("scry_stack_outer") + 9);
+    // perf: a tab, the address, the symbol and the object.
+    let path = workload_path();
+    let perf = format!(
+        "@perf[\n\t{:x} scry_stack_leaf+0 ({path})\n\t{:x} scry_stack_middle+9 ({path})\n\t{:x} scry_stack_outer+9 ({path})\n]: 7\n",
+        raw[0], raw[1], raw[2]
+    );
+    assert!(out.contains(&perf), "want\n{perf}\nin\n{out}");
+}
+
+#[test]
+fn stacks_print_with_printf_and_print() {
+    let w = workload();
+    let prog = format!(
+        "uprobe:{w}:scry_stack_leaf {{ printf(\"<%s>\\n\", ustack(2)); print(ustack(1)); }}"
+    );
+    let r = run(&["-e", &prog, "-c", &format!("{w} stack 1 100")]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(
+        body(&r.stdout),
+        "<\n        scry_stack_leaf+0\n        scry_stack_middle+9\n>\n\n        scry_stack_leaf+0\n\n\n"
+    );
+}
+
+#[test]
+fn kernel_stacks_of_a_syscall_hold_its_entry_path() {
+    // `faults` calls getppid exactly twice.
+    let w = workload();
+    let prog = "tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @[kstack] = count(); \
+                @perf[kstack(perf)] = count(); @raw[kstack(raw, 2)] = count(); }";
+    let r = run(&["-e", prog, "-c", &format!("{w} faults 1")]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let out = body(&r.stdout);
+    let key = out
+        .split("@[\n")
+        .nth(1)
+        .unwrap()
+        .split("]: 2\n")
+        .next()
+        .unwrap();
+    let frames: Vec<&str> = key.lines().collect();
+    assert!(
+        frames
+            .iter()
+            .all(|f| f.starts_with("    ") && f.contains('+')),
+        "{out}"
+    );
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.trim().starts_with("do_syscall_64+")),
+        "{out}"
+    );
+    assert!(
+        frames
+            .last()
+            .unwrap()
+            .trim()
+            .starts_with("entry_SYSCALL_64"),
+        "{out}"
+    );
+    let perf = out.split("@perf[\n").nth(1).expect("@perf");
+    for line in perf.lines().take_while(|l| !l.starts_with(']')) {
+        let (addr, sym) = line.strip_prefix('\t').unwrap().split_once(' ').unwrap();
+        assert!(
+            u64::from_str_radix(addr, 16).unwrap() >= 0xffff_0000_0000_0000,
+            "{line}"
+        );
+        assert!(sym.contains('+'), "{line}");
+    }
+    let raw = out.split("@raw[\n").nth(1).expect("@raw");
+    let raw: Vec<&str> = raw.lines().take_while(|l| !l.starts_with(']')).collect();
+    assert_eq!(raw.len(), 2, "{out}");
+    assert!(
+        raw.iter().all(|a| u64::from_str_radix(a, 16).is_ok()),
+        "{out}"
+    );
+}
+
+#[test]
+fn cpp_and_rust_frames_are_demangled() {
+    let w = workload();
+    let prog = format!(
+        "uprobe:{w}:_ZN4scry8Workload4tickEm, uprobe:{w}:rust:\"workload::probes::tick\" \
+         {{ @[ustack(1)] = count(); }}"
+    );
+    let r = run(&["-e", &prog, "-c", &format!("{w} mangled 3 100")]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let out = body(&r.stdout);
+    assert!(
+        out.contains("@[\n    scry::Workload::tick(unsigned long)+0\n]: 3\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("@[\n    workload::probes::tick+0\n]: 3\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn stack_keys_in_json_are_their_text() {
+    let w = workload();
+    let prog = format!("uprobe:{w}:scry_stack_leaf {{ @[ustack(2), 5] = count(); }}");
+    let r = run(&["-f", "json", "-e", &prog, "-c", &format!("{w} stack 2 100")]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            r#"{"type": "map", "data": {"@": {"\n    scry_stack_leaf+0\n    scry_stack_middle+9\n,5": 2}}}"#
+        ),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn the_stack_mode_comes_from_the_environment() {
+    let w = workload();
+    let prog = format!("uprobe:{w}:scry_stack_leaf {{ @[ustack(1)] = count(); }}");
+    let cmd = format!("{w} stack 1 100");
+    let mut c = std::process::Command::new(common::scry());
+    c.args(["-e", &prog, "-c", &cmd])
+        .env("BPFTRACE_STACK_MODE", "raw");
+    let r = common::run_command(&mut c, std::time::Duration::from_secs(30)).unwrap();
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let out = body(&r.stdout);
+    let line = out.split("@[\n").nth(1).unwrap().lines().next().unwrap();
+    assert!(u64::from_str_radix(line, 16).is_ok(), "{out}");
+    c.env("BPFTRACE_STACK_MODE", "fancy");
+    let r = common::run_command(&mut c, std::time::Duration::from_secs(30)).unwrap();
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("error[E0506]"), "{}", r.stderr);
+}
+
+#[test]
+fn a_user_stack_in_begin_is_scrys_own_and_says_so() {
+    let r = run(&["-e", "BEGIN { @[ustack(1)] = count(); exit(); }"]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("warning[E0342]: `BEGIN` runs in scry itself"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("]: 1\n"), "{}", r.stdout);
+}

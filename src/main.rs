@@ -417,7 +417,7 @@ fn stack_mode() -> Result<StackMode, Vec<Diagnostic>> {
     StackMode::named(&value).ok_or_else(|| {
         vec![
             Diagnostic::global(
-                "E0506",
+                "E0511",
                 format!("BPFTRACE_STACK_MODE is `{value}`, which is not a stack mode"),
             )
             .with_help("set it to `bpftrace`, `perf` or `raw`, or unset it"),

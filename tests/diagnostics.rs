@@ -655,3 +655,10 @@ fn a_stack_deeper_than_the_kernel_records() {
 fn a_stack_depth_that_is_not_a_literal() {
     insta::assert_snapshot!(diag("BEGIN { @[kstack(perf, pid)] = count(); }"));
 }
+
+#[test]
+fn caller_outside_a_function_entry() {
+    insta::assert_snapshot!(diag(
+        "tracepoint:syscalls:sys_enter_getpid { @[caller] = count(); }"
+    ));
+}

@@ -193,7 +193,7 @@ fn the_stack_mode_comes_from_the_environment() {
     c.env("BPFTRACE_STACK_MODE", "fancy");
     let r = common::run_command(&mut c, std::time::Duration::from_secs(30)).unwrap();
     assert_eq!(r.code, Some(1));
-    assert!(r.stderr.contains("error[E0506]"), "{}", r.stderr);
+    assert!(r.stderr.contains("error[E0511]"), "{}", r.stderr);
 }
 
 #[test]
@@ -207,4 +207,21 @@ fn a_user_stack_in_begin_is_scrys_own_and_says_so() {
         r.stderr
     );
     assert!(r.stdout.contains("]: 1\n"), "{}", r.stdout);
+}
+
+#[test]
+fn symbols_of_addresses_and_the_caller() {
+    let w = workload();
+    let prog = format!(
+        "uprobe:{w}:scry_stack_leaf {{ printf(\"%s %s %s\\n\", usym(reg(\"ip\")), caller, \
+         ksym(kaddr(\"vfs_read\") + 3)); @[caller, usym(reg(\"ip\"))] = count(); @k = ksym(1); }}"
+    );
+    let r = run(&["-e", &prog, "-c", &format!("{w} stack 2 100")]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(
+        body(&r.stdout),
+        "scry_stack_leaf scry_stack_middle vfs_read\n\
+         scry_stack_leaf scry_stack_middle vfs_read\n\n\
+         @[scry_stack_middle, scry_stack_leaf]: 2\n\n@k: 0x1\n\n"
+    );
 }

@@ -327,7 +327,10 @@ fn read_sites(program: &hir::Program) -> (Vec<Span>, Vec<Span>, Vec<Span>) {
     let mut sites = std::collections::BTreeSet::new();
     let mut stacks = std::collections::BTreeSet::new();
     let mut note = |e: &hir::Expr| {
-        if matches!(e.kind, hir::ExprKind::Lib(hir::LibCall::Stack { .. })) {
+        if matches!(
+            e.kind,
+            hir::ExprKind::Lib(hir::LibCall::Stack { .. } | hir::LibCall::Caller { .. })
+        ) {
             sites.insert(e.span);
             stacks.insert(e.span);
         }
@@ -381,7 +384,11 @@ fn takes_user_stacks(program: &hir::Program) -> bool {
     let mut note = |e: &hir::Expr| {
         found |= matches!(
             e.kind,
-            hir::ExprKind::Lib(hir::LibCall::Stack { user: true, .. })
+            hir::ExprKind::Lib(
+                hir::LibCall::Stack { user: true, .. }
+                    | hir::LibCall::Usym { .. }
+                    | hir::LibCall::Caller { user: true, .. }
+            )
         )
     };
     for p in &program.probes {

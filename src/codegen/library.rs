@@ -68,6 +68,8 @@ impl Lowerer<'_> {
             LibCall::Tagged(x) => Val::Int(self.int(x)),
             LibCall::CgroupId => Val::Int(Src::V(self.call(helper::GET_CURRENT_CGROUP_ID, vec![]))),
             LibCall::Stack { user, depth, task } => self.stack(*user, *depth, *task, ty.size()),
+            LibCall::Usym { addr, task } => self.usym(addr, *task),
+            LibCall::Caller { user, task } => self.caller(*user, *task),
         }
     }
 

@@ -10,7 +10,7 @@ use super::lower::{Lowerer, Val};
 use crate::bpf::insn::helper;
 use crate::bpf::{Alu, Cond, Size};
 use crate::lang::render::USER_STACK_HEADER;
-use crate::sema::hir::{Builtin, TaskOffsets};
+use crate::sema::hir::{self, Builtin, TaskOffsets};
 
 /// `BPF_F_USER_STACK`: `bpf_get_stack` walks the user stack.
 const BPF_F_USER_STACK: i64 = 1 << 8;
@@ -45,6 +45,52 @@ impl Lowerer<'_> {
         );
         self.count_failed_read(r);
         Val::Buf { at, len: size }
+    }
+
+    /// `usym(addr)`: the current process's header, then the address (24 bytes).
+    pub(super) fn usym(&mut self, addr: &hir::Expr, task: Option<TaskOffsets>) -> Val {
+        let a = self.int(addr);
+        let at = self.alloc(8 + USER_STACK_HEADER);
+        self.put(at.at(USER_STACK_HEADER as i16), Size::DW, a);
+        self.process_header(at, task);
+        self.report_process(at);
+        Val::Buf {
+            at,
+            len: 8 + USER_STACK_HEADER,
+        }
+    }
+
+    /// `caller`: frame 1 of the stack, an integer (kernel) or after the process's
+    /// header (user); 0 when the stack has no second frame.
+    pub(super) fn caller(&mut self, user: bool, task: Option<TaskOffsets>) -> Val {
+        let header = if user { USER_STACK_HEADER } else { 0 };
+        let at = self.alloc(header + 16);
+        let frames = at.at(header as i16);
+        if user {
+            self.process_header(at, task);
+            self.report_process(at);
+        }
+        let ctx = self.ctx_reg();
+        let flags = if user { BPF_F_USER_STACK } else { 0 };
+        let r = self.call(
+            helper::GET_STACK,
+            vec![
+                Arg::V(ctx),
+                Arg::Addr(frames),
+                Arg::Imm(16),
+                Arg::Imm(flags),
+            ],
+        );
+        self.count_failed_read(r);
+        let second = self.load_u64(frames.at(8));
+        if !user {
+            return Val::Int(Src::V(second));
+        }
+        self.put(frames, Size::DW, Src::V(second));
+        Val::Buf {
+            at,
+            len: 8 + USER_STACK_HEADER,
+        }
     }
 
     /// Writes the current process's pid (u32), its `execve` count (u32) and its start

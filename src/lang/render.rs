@@ -41,6 +41,13 @@ pub enum Rendered {
         /// The format.
         format: String,
     },
+    /// `ksym(addr)`, ply's `caller` in kprobes: a kernel address (u64, in a register),
+    /// printed as the name of its function.
+    Ksym,
+    /// `usym(addr)`, `caller` in uprobes: a user address after its process (a user
+    /// stack's 16-byte header, then the address: 24 bytes in memory), printed as the
+    /// name of its function.
+    Usym,
     /// `kstack`/`ustack`: the frames' addresses as `bpf_get_stack` wrote them (zeroes
     /// after the last), `depth` of them; a user stack starts with its process: the pid
     /// (u32), its `execve` count (u32) and its start time (u64, boot-clock
@@ -227,7 +234,7 @@ impl Rendered {
     /// Size in bytes.
     pub fn size(&self) -> u32 {
         match self {
-            Rendered::Inet => 24,
+            Rendered::Inet | Rendered::Usym => 24,
             Rendered::Stack { user, depth, .. } => {
                 8 * depth + if *user { USER_STACK_HEADER } else { 0 }
             }
@@ -240,7 +247,7 @@ impl Rendered {
     pub fn in_memory(&self) -> bool {
         matches!(
             self,
-            Rendered::Inet | Rendered::MacAddr | Rendered::Stack { .. }
+            Rendered::Inet | Rendered::MacAddr | Rendered::Usym | Rendered::Stack { .. }
         )
     }
 }
@@ -255,6 +262,8 @@ impl fmt::Display for Rendered {
             Rendered::CgroupPath { .. } => "cgroup_path_t",
             Rendered::Username => "username_t",
             Rendered::Timestamp { .. } => "timestamp",
+            Rendered::Ksym => "ksym_t",
+            Rendered::Usym => "usym_t",
             Rendered::Stack { user: false, .. } => "kstack",
             Rendered::Stack { user: true, .. } => "ustack",
         })
@@ -326,6 +335,23 @@ pub fn text(kind: &Rendered, bytes: &[u8], facts: &dyn Facts) -> Vec<u8> {
         Rendered::Stack { user, mode, depth } => {
             Stack::decode(*user, *mode, *depth, bytes, facts).text(8)
         }
+        Rendered::Ksym => function_name(&facts.kernel_frames(&[word(0)])),
+        Rendered::Usym => {
+            let process = Process::from_header(bytes);
+            function_name(&facts.user_frames(process, &[word(2)]))
+        }
+    }
+}
+
+/// The name of the function of the one frame `frames` holds, as `ksym()` and `usym()`
+/// print it: without the offset, or the address in hex when it is unknown.
+fn function_name(frames: &[Frame]) -> Vec<u8> {
+    match frames.first() {
+        Some(Frame {
+            symbol: Some(s), ..
+        }) => s.name.clone().into_bytes(),
+        Some(f) => format!("{:#x}", f.addr).into_bytes(),
+        None => Vec::new(),
     }
 }
 

@@ -177,6 +177,13 @@ pub const BUILTINS: &[BuiltinDef] = &[
         "the user stack of the current task (127 frames), symbolized through its process's mappings",
     ),
     row(
+        "caller",
+        Source::Stack,
+        "ksym_t / usym_t",
+        "kprobes, uprobes",
+        "the function that called the probed one (ply), printed as its name",
+    ),
+    row(
         "cpid",
         Source::Cpid,
         "uint32",

@@ -322,6 +322,22 @@ pub const FUNCTIONS: &[Function] = &[
         "the user stack, depth frames (1 to 127, the default)",
     ),
     row(
+        "ksym",
+        Kind::Value,
+        (1, 1),
+        EVERY,
+        "ksym(addr)",
+        "a kernel address, printed as the name of its function",
+    ),
+    row(
+        "usym",
+        Kind::Value,
+        (1, 1),
+        EVERY,
+        "usym(addr)",
+        "a user address of the current process, printed as the name of its function",
+    ),
+    row(
         "count",
         Kind::Aggregation,
         (0, 0),

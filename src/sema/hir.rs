@@ -482,6 +482,22 @@ pub enum LibCall {
         /// BTF saying, the start time is 0).
         task: Option<TaskOffsets>,
     },
+    /// `usym(addr)`: a `Rendered::Usym`, the current process's header (as a user stack
+    /// starts) and the address.
+    Usym {
+        /// The address.
+        addr: Box<Expr>,
+        /// As for [`LibCall::Stack`].
+        task: Option<TaskOffsets>,
+    },
+    /// `caller`: frame 1 of the kernel (a `Rendered::Ksym`) or user stack (a
+    /// `Rendered::Usym`).
+    Caller {
+        /// The user stack's.
+        user: bool,
+        /// As for [`LibCall::Stack`].
+        task: Option<TaskOffsets>,
+    },
 }
 
 /// Offsets in `struct task_struct` (from vmlinux BTF) of what identifies a process.
@@ -499,18 +515,30 @@ impl LibCall {
     /// The expressions it computes its value from.
     pub fn operands(&self) -> Vec<&Expr> {
         match self {
-            LibCall::Bswap(a) | LibCall::MacAddr(a) | LibCall::Tagged(a) => vec![a],
+            LibCall::Bswap(a)
+            | LibCall::MacAddr(a)
+            | LibCall::Tagged(a)
+            | LibCall::Usym { addr: a, .. } => vec![a],
             LibCall::Inet { af, addr } => vec![af, addr],
-            LibCall::Bytes(_) | LibCall::CgroupId | LibCall::Stack { .. } => vec![],
+            LibCall::Bytes(_)
+            | LibCall::CgroupId
+            | LibCall::Stack { .. }
+            | LibCall::Caller { .. } => vec![],
         }
     }
 
     /// The same, to change in place.
     pub fn operands_mut(&mut self) -> Vec<&mut Expr> {
         match self {
-            LibCall::Bswap(a) | LibCall::MacAddr(a) | LibCall::Tagged(a) => vec![a],
+            LibCall::Bswap(a)
+            | LibCall::MacAddr(a)
+            | LibCall::Tagged(a)
+            | LibCall::Usym { addr: a, .. } => vec![a],
             LibCall::Inet { af, addr } => vec![af, addr],
-            LibCall::Bytes(_) | LibCall::CgroupId | LibCall::Stack { .. } => vec![],
+            LibCall::Bytes(_)
+            | LibCall::CgroupId
+            | LibCall::Stack { .. }
+            | LibCall::Caller { .. } => vec![],
         }
     }
 
@@ -525,6 +553,8 @@ impl LibCall {
             LibCall::CgroupId => "cgroup",
             LibCall::Stack { user: false, .. } => "kstack",
             LibCall::Stack { user: true, .. } => "ustack",
+            LibCall::Usym { .. } => "usym",
+            LibCall::Caller { .. } => "caller",
         }
     }
 }

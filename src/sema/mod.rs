@@ -266,6 +266,9 @@ pub(crate) struct ProbeScope {
     pub(crate) regs: bool,
     /// The probe runs in scry itself (BEGIN, END, `test:`), not in a traced task.
     pub(crate) in_scry: bool,
+    /// At a function's entry (kprobe: `Some(false)`, uprobe: `Some(true)`), where
+    /// `caller` has a meaning.
+    pub(crate) entry: Option<bool>,
 }
 
 impl Checker<'_> {
@@ -378,6 +381,11 @@ impl Checker<'_> {
             },
             regs: point.target.has_pt_regs(),
             in_scry: matches!(point.target, probe::Target::TestRun(_)),
+            entry: match point.target {
+                probe::Target::Kprobe { ret: false, .. } => Some(false),
+                probe::Target::Uprobe { ret: false, .. } => Some(true),
+                _ => None,
+            },
         };
         let errors_before = self.diags.len();
         let predicate = probe.predicate.as_ref().and_then(|p| {

@@ -67,6 +67,19 @@ std::arch::global_asm!(
     ".size scry_workload_locked, . - scry_workload_locked",
 );
 
+// A function that starts with `hlt`, which the kernel's uprobes refuse to probe
+// (ENOTSUPP when a process maps the file): attach failures are tested on it. Never
+// called.
+#[cfg(target_arch = "x86_64")]
+std::arch::global_asm!(
+    ".globl scry_trap_hlt",
+    ".type scry_trap_hlt, @function",
+    "scry_trap_hlt:",
+    "hlt",
+    "ret",
+    ".size scry_trap_hlt, . - scry_trap_hlt",
+);
+
 // `scry::Workload::tick(unsigned long)` as a C++ compiler names it: f(x) = x + 1.
 #[cfg(target_arch = "x86_64")]
 std::arch::global_asm!(

@@ -22,6 +22,9 @@
 //! - `opens N`: opens (and closes) /dev/null N times and /dev/zero 2×N times;
 //! - `mangled N`: N calls each of `workload::probes::tick` (a Rust-mangled symbol) and
 //!   of `_ZN4scry8Workload4tickEm`, C++'s `scry::Workload::tick(unsigned long)`;
+//! - `long N`: N calls of `scry_long_symbol_target_function` and 2×N of
+//!   `scry_long_symbol_other_function`, deep in modules with long names: their
+//!   Rust-mangled symbols are over 583 bytes;
 //! - `sleep N`: sleep N milliseconds;
 //! - `late N MS`: sleep MS milliseconds, then N `getpid` calls (for a tracer given the
 //!   pid with `-p` while it sleeps);
@@ -108,6 +111,38 @@ mod probes {
     }
 }
 
+/// A function whose Rust-mangled name is over 583 bytes long (uprobe names, `func`
+/// and their buffers must hold it whole).
+pub mod deeply_nested_module_number_one_whose_name_is_long_on_purpose_for_symbols {
+    pub mod deeply_nested_module_number_two_whose_name_is_long_on_purpose_for_symbols {
+        pub mod deeply_nested_module_number_three_whose_name_is_long_on_purpose_for_symbols {
+            pub mod deeply_nested_module_number_four_whose_name_is_long_on_purpose_for_symbols {
+                pub mod deeply_nested_module_number_five_whose_name_is_long_on_purpose_for_symbols {
+                    pub mod deeply_nested_module_number_six_whose_name_is_long_on_purpose_for_symbols {
+                        pub mod deeply_nested_module_number_seven_whose_name_is_long_on_purpose_for_symbols {
+                            /// f(x) = x + 5.
+                            #[inline(never)]
+                            pub fn scry_long_symbol_target_function(x: u64) -> u64 {
+                                std::hint::black_box(x.wrapping_add(5))
+                            }
+                            /// f(x) = x + 6.
+                            #[inline(never)]
+                            pub fn scry_long_symbol_other_function(x: u64) -> u64 {
+                                std::hint::black_box(x.wrapping_add(6))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The innermost of the modules with long names.
+mod long_names {
+    pub use super::deeply_nested_module_number_one_whose_name_is_long_on_purpose_for_symbols::deeply_nested_module_number_two_whose_name_is_long_on_purpose_for_symbols::deeply_nested_module_number_three_whose_name_is_long_on_purpose_for_symbols::deeply_nested_module_number_four_whose_name_is_long_on_purpose_for_symbols::deeply_nested_module_number_five_whose_name_is_long_on_purpose_for_symbols::deeply_nested_module_number_six_whose_name_is_long_on_purpose_for_symbols::deeply_nested_module_number_seven_whose_name_is_long_on_purpose_for_symbols::*;
+}
+
 /// A function for uprobe tests: never inlined, exported under a stable name.
 #[unsafe(no_mangle)]
 #[inline(never)]
@@ -149,7 +184,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
         eprintln!(
-            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|opens|connect|sleep|exec|spin|faults|watch|usdt|usdt-wait N [BYTES|THREADS]"
+            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|opens|long|connect|sleep|exec|spin|faults|watch|usdt|usdt-wait N [BYTES|THREADS]"
         );
         std::process::exit(2)
     };
@@ -190,6 +225,14 @@ fn main() {
                 std::hint::black_box(probes::tick(i));
                 // SAFETY: the assembly above takes one u64 in rdi and returns one in rax.
                 std::hint::black_box(unsafe { cpp_tick(i) });
+            }
+        }
+        "long" => {
+            use long_names::*;
+            for i in 0..n {
+                std::hint::black_box(scry_long_symbol_target_function(i));
+                std::hint::black_box(scry_long_symbol_other_function(i));
+                std::hint::black_box(scry_long_symbol_other_function(i));
             }
         }
         "late" => {

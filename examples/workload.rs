@@ -31,6 +31,9 @@
 //! - `stacks N [DEPTH]`: N calls of `scry_stack_fan` DEPTH (default 14) levels deep, the
 //!   i-th (from 0) recursing through one of two call sites at each level by the bits of
 //!   i, down to `scry_stack_leaf`: min(N, 2^DEPTH) distinct user stacks;
+//! - `long N`: N calls of `scry_long_symbol_target_function` and 2×N of
+//!   `scry_long_symbol_other_function`, deep in modules with long names: their
+//!   Rust-mangled symbols are over 583 bytes;
 //! - `sleep N`: sleep N milliseconds;
 //! - `late N MS`: sleep MS milliseconds, then N `getpid` calls (for a tracer given the
 //!   pid with `-p` while it sleeps);
@@ -76,6 +79,19 @@ std::arch::global_asm!(
     ".size scry_workload_locked, . - scry_workload_locked",
 );
 
+// A function that starts with `hlt`, which the kernel's uprobes refuse to probe
+// (ENOTSUPP when a process maps the file): attach failures are tested on it. Never
+// called.
+#[cfg(target_arch = "x86_64")]
+std::arch::global_asm!(
+    ".globl scry_trap_hlt",
+    ".type scry_trap_hlt, @function",
+    "scry_trap_hlt:",
+    "hlt",
+    "ret",
+    ".size scry_trap_hlt, . - scry_trap_hlt",
+);
+
 // `scry::Workload::tick(unsigned long)` as a C++ compiler names it: f(x) = x + 1.
 #[cfg(target_arch = "x86_64")]
 std::arch::global_asm!(
@@ -102,6 +118,38 @@ mod probes {
     pub fn tick(x: u64) -> u64 {
         std::hint::black_box(x.wrapping_mul(2))
     }
+}
+
+/// A function whose Rust-mangled name is over 583 bytes long (uprobe names, `func`
+/// and their buffers must hold it whole).
+pub mod deeply_nested_module_number_one_whose_name_is_long_on_purpose_for_symbols {
+    pub mod deeply_nested_module_number_two_whose_name_is_long_on_purpose_for_symbols {
+        pub mod deeply_nested_module_number_three_whose_name_is_long_on_purpose_for_symbols {
+            pub mod deeply_nested_module_number_four_whose_name_is_long_on_purpose_for_symbols {
+                pub mod deeply_nested_module_number_five_whose_name_is_long_on_purpose_for_symbols {
+                    pub mod deeply_nested_module_number_six_whose_name_is_long_on_purpose_for_symbols {
+                        pub mod deeply_nested_module_number_seven_whose_name_is_long_on_purpose_for_symbols {
+                            /// f(x) = x + 5.
+                            #[inline(never)]
+                            pub fn scry_long_symbol_target_function(x: u64) -> u64 {
+                                std::hint::black_box(x.wrapping_add(5))
+                            }
+                            /// f(x) = x + 6.
+                            #[inline(never)]
+                            pub fn scry_long_symbol_other_function(x: u64) -> u64 {
+                                std::hint::black_box(x.wrapping_add(6))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The innermost of the modules with long names.
+mod long_names {
+    pub use super::deeply_nested_module_number_one_whose_name_is_long_on_purpose_for_symbols::deeply_nested_module_number_two_whose_name_is_long_on_purpose_for_symbols::deeply_nested_module_number_three_whose_name_is_long_on_purpose_for_symbols::deeply_nested_module_number_four_whose_name_is_long_on_purpose_for_symbols::deeply_nested_module_number_five_whose_name_is_long_on_purpose_for_symbols::deeply_nested_module_number_six_whose_name_is_long_on_purpose_for_symbols::deeply_nested_module_number_seven_whose_name_is_long_on_purpose_for_symbols::*;
 }
 
 /// A function for uprobe tests: never inlined, exported under a stable name.
@@ -207,7 +255,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
         eprintln!(
-            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|opens|connect|sleep|exec|spin|faults|watch|usdt|usdt-wait N [BYTES|THREADS]"
+            "usage: workload getpid|threads|read|write|writes|func|framed|cet|flood|opens|long|connect|sleep|exec|spin|faults|watch|usdt|usdt-wait N [BYTES|THREADS]"
         );
         std::process::exit(2)
     };
@@ -250,6 +298,14 @@ fn main() {
                 std::hint::black_box(unsafe { cpp_tick(i) });
             }
             std::thread::sleep(std::time::Duration::from_millis(bytes as u64));
+        }
+        "long" => {
+            use long_names::*;
+            for i in 0..n {
+                std::hint::black_box(scry_long_symbol_target_function(i));
+                std::hint::black_box(scry_long_symbol_other_function(i));
+                std::hint::black_box(scry_long_symbol_other_function(i));
+            }
         }
         "late" => {
             std::thread::sleep(std::time::Duration::from_millis(bytes as u64));

@@ -158,8 +158,12 @@ pub struct MapInfo {
     pub name: String,
     /// Map type.
     pub kind: MapKind,
-    /// Capacity in entries.
+    /// Capacity in entries (ring buffer: bytes).
     pub max_entries: u32,
+    /// Key size in bytes (0 for the ring buffer).
+    pub key_size: u32,
+    /// Value size in bytes (0 for the ring buffer).
+    pub value_size: u32,
 }
 
 /// Everything the runtime needs besides the object bytes.
@@ -179,6 +183,9 @@ pub struct Manifest {
     pub events: Vec<EventKind>,
     /// Index of the ring buffer in [`Manifest::bpf_maps`], if any event is emitted.
     pub ringbuf: Option<usize>,
+    /// The largest record a program reserves in the ring buffer, in bytes (the ring
+    /// buffer must hold it with its 8-byte header).
+    pub largest_record: u32,
     /// The one-slot per-CPU counter of events the ring buffer had no room for.
     pub lost_map: Option<usize>,
     /// The one-slot array that `exit()` sets (an `exit()` is never lost, even when the

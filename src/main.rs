@@ -76,6 +76,10 @@ struct Cli {
     /// Print the kernel's tracing features as probed on this machine, and exit.
     #[arg(long)]
     info: bool,
+    /// The ring buffer events travel through, in pages: a power of two (also
+    /// BPFTRACE_PERF_RB_PAGES; default 256, 1 MiB with 4 KiB pages).
+    #[arg(long, value_name = "N")]
+    perf_rb_pages: Option<u32>,
     /// The most attach points a program may have (also BPFTRACE_MAX_PROBES; default
     /// 1024): more is an error before anything is attached.
     #[arg(long, value_name = "N")]
@@ -293,7 +297,9 @@ fn run(
     artifact: &scry::artifact::Artifact,
     child: Option<Child>,
 ) -> Result<i32, Vec<Diagnostic>> {
+    let ring_pages = perf_rb_pages(cli.perf_rb_pages)?;
     let options = runtime::RunOptions {
+        ring_pages,
         child,
         pid: cli.pid,
         test: cli.test,
@@ -353,6 +359,50 @@ fn max_probes(flag: Option<u32>) -> Result<u32, Vec<Diagnostic>> {
     };
     limit.value(flag)
 }
+
+/// The most pages `--perf-rb-pages` may give the ring buffer: 1 GiB with 4 KiB pages
+/// (the kernel takes up to 2 GiB, allocated in one piece when it loads).
+const MAX_PERF_RB_PAGES: u32 = 1 << 18;
+
+/// `--perf-rb-pages`, else `BPFTRACE_PERF_RB_PAGES`, else none (the object's 1 MiB);
+/// checked: the kernel takes only a power of two of pages.
+fn perf_rb_pages(flag: Option<u32>) -> Result<Option<u32>, Vec<Diagnostic>> {
+    let limit = Limit {
+        flag: "--perf-rb-pages",
+        env: "BPFTRACE_PERF_RB_PAGES",
+        code: "E0506",
+        range: 1..=MAX_PERF_RB_PAGES,
+        default: DEFAULT_PERF_RB_PAGES,
+    };
+    if flag.is_none() && std::env::var_os(limit.env).is_none() {
+        return Ok(None);
+    }
+    let pages = limit.value(flag)?;
+    if !pages.is_power_of_two() {
+        let from = if flag.is_some() {
+            limit.flag
+        } else {
+            limit.env
+        };
+        return Err(vec![
+            Diagnostic::global(
+                "E0506",
+                format!(
+                    "{from} must be a power of two (the kernel's ring buffers are), not {pages}"
+                ),
+            )
+            .with_help(format!(
+                "use {} or {}",
+                pages.next_power_of_two() / 2,
+                pages.next_power_of_two()
+            )),
+        ]);
+    }
+    Ok(Some(pages))
+}
+
+/// The ring buffer's pages when nothing sets them: codegen's 1 MiB in 4 KiB pages.
+const DEFAULT_PERF_RB_PAGES: u32 = 256;
 
 /// A number the command line or the environment sets, checked against its range.
 struct Limit {
@@ -502,7 +552,32 @@ fn runtime_diagnostic(e: runtime::Error, manifest: &Manifest) -> Diagnostic {
         }
         runtime::Error::Attach { .. } => Diagnostic::global("E0601", e.to_string())
             .with_help("nothing stays attached: every probe attached before this one was detached"),
-        _ => Diagnostic::global("E0601", e.to_string()),
+        runtime::Error::Open(_) => Diagnostic::global("E0602", e.to_string()).with_help(
+            "nothing was attached; libbpf could not load scry's object: please report it with the program",
+        ),
+        runtime::Error::Map { help, .. } => {
+            Diagnostic::global("E0603", e.to_string()).with_help(help.clone())
+        }
+        runtime::Error::RecordTooLarge { enough, .. } => {
+            Diagnostic::global("E0604", e.to_string()).with_help(format!(
+                "give the ring buffer at least {enough} pages with --perf-rb-pages, or print shorter strings (--max-strlen)"
+            ))
+        }
+        runtime::Error::OpenFiles(_) => Diagnostic::global("E0605", e.to_string()).with_help(
+            "raise the limit (`ulimit -n`, or LimitNOFILE= for a service), or use fewer probes (a wildcard shares one program)",
+        ),
+        runtime::Error::Output(_) => Diagnostic::global("E0606", e.to_string())
+            .with_help("write the output somewhere that takes it (a file on a disk with room, a pipe that is read)"),
+        runtime::Error::EventLoop(_) => Diagnostic::global("E0607", e.to_string())
+            .with_help("the run stopped and everything was detached; please report it if it happens again"),
+        runtime::Error::Run { .. } => Diagnostic::global("E0608", e.to_string())
+            .with_help("BEGIN, END and test: probes run through BPF_PROG_TEST_RUN; please report it with the program"),
+        runtime::Error::Process(_) => Diagnostic::global("E0609", e.to_string())
+            .with_help("the -p process or the -c command must still run when scry starts watching it (pidfd_open)"),
+        runtime::Error::Setup(_) => Diagnostic::global("E0610", e.to_string())
+            .with_help("nothing was attached; please report it with the program"),
+        runtime::Error::OutputClosed => Diagnostic::global("E0606", e.to_string())
+            .with_help("whoever read the output stopped reading"),
     }
 }
 

@@ -235,7 +235,8 @@ fn open_file_needs_are_checked_before_anything_is_loaded() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("this run needs about 371 open files (101 programs, 4 maps, 202 perf events and links) but the limit is 200"),
+        err.contains("error[E0605]: this run needs about 371 open files (101 programs, 4 maps, 202 perf events and links) but the limit is 200\n")
+            && err.contains("help: raise the limit (`ulimit -n`"),
         "{err}"
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("Attaching"));
@@ -247,4 +248,118 @@ fn open_file_needs_are_checked_before_anything_is_loaded() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn a_map_the_kernel_cannot_allocate_is_named_with_its_size() {
+    // 16,777,216 preallocated entries of a 16 KiB string key and a u64: 256 GiB, more
+    // memory than the machine has, which the kernel refuses at once (ENOMEM).
+    let r = run(&[
+        "--max-map-keys",
+        "16777216",
+        "--max-strlen",
+        "16384",
+        "-e",
+        "BEGIN { @names[str(0)] = 1; exit(); }",
+    ]);
+    assert_eq!(r.code, Some(1), "{}", r.stdout);
+    assert!(
+        r.stderr.starts_with(
+            "error[E0603]: cannot create @names: it needs 16777216 entries of 16392 bytes: 256.1 GiB; the kernel refused it: ENOMEM, out of memory\n"
+        ) && r.stderr.contains(
+            "help: give it fewer entries with --max-map-keys (now 16777216), or smaller keys and values (--max-strlen bounds strings)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains("Attaching"), "{}", r.stdout);
+}
+
+#[test]
+fn a_record_the_ring_buffer_can_never_hold_is_refused_before_loading() {
+    let program = "BEGIN { printf(\"%s\\n\", str(0)); exit(); }";
+    let r = run(&[
+        "--perf-rb-pages",
+        "1",
+        "--max-strlen",
+        "8192",
+        "-e",
+        program,
+    ]);
+    assert_eq!(r.code, Some(1), "{}", r.stdout);
+    let page = 4096; // x86-64
+    assert!(
+        r.stderr.starts_with(&format!(
+            "error[E0604]: an event record of 8200 bytes (8 more with its header) never fits in the ring buffer of 1 page(s) ({page} bytes): every such event would be lost\n"
+        )) && r.stderr.contains("help: give the ring buffer at least 4 pages with --perf-rb-pages"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains("Attaching"), "{}", r.stdout);
+    // With the pages it names, the record fits (a failed read prints an empty string).
+    let r = run(&[
+        "--perf-rb-pages",
+        "4",
+        "--max-strlen",
+        "8192",
+        "-e",
+        program,
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+}
+
+#[test]
+fn the_ring_buffer_has_the_pages_asked_for() {
+    // BEGIN sends 1,000 records of 24 bytes with their headers (and exit's) before
+    // anything reads them: 170 fit in one 4 KiB page, 341 in two, all in the default.
+    let program = "BEGIN { for ($i : 0..1000) { printf(\"%d\\n\", $i); } exit(); }";
+    for (pages, printed, lost) in [("1", 170, 831), ("2", 341, 660)] {
+        let r = run(&["--perf-rb-pages", pages, "-e", program]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        let out = common::lines(&r.stdout);
+        let numbers: Vec<String> = (0..printed).map(|i| i.to_string()).collect();
+        assert_eq!(out, numbers, "{pages} pages");
+        assert!(
+            r.stderr.contains(&format!("Lost {lost} events\n")),
+            "{pages} pages: {}",
+            r.stderr
+        );
+    }
+    // The environment variable does the same; the default loses nothing.
+    let r = common::run_command(
+        std::process::Command::new(scry())
+            .env("BPFTRACE_PERF_RB_PAGES", "1")
+            .args(["-e", program]),
+        std::time::Duration::from_secs(30),
+    )
+    .unwrap();
+    assert!(r.stdout.ends_with("\n169\n\n"), "{}", r.stdout);
+    assert!(r.stderr.contains("Lost 831 events\n"), "{}", r.stderr);
+    let r = run(&["-e", program]);
+    assert_eq!(common::lines(&r.stdout).len(), 1000);
+    assert!(!r.stderr.contains("Lost"), "{}", r.stderr);
+}
+
+#[test]
+fn ring_buffer_pages_are_checked() {
+    for (args, text) in [
+        (
+            vec!["--perf-rb-pages", "3"],
+            "error[E0506]: --perf-rb-pages must be a power of two (the kernel's ring buffers are), not 3\n = help: use 2 or 4\n",
+        ),
+        (
+            vec!["--perf-rb-pages", "0"],
+            "error[E0506]: --perf-rb-pages must be a number from 1 to 262144, not `0`\n = help: the default is 256\n",
+        ),
+        (
+            vec!["--perf-rb-pages", "524288"],
+            "error[E0506]: --perf-rb-pages must be a number from 1 to 262144, not `524288`\n = help: the default is 256\n",
+        ),
+    ] {
+        let mut all = args.clone();
+        all.extend(["-e", "BEGIN { printf(\"x\\n\"); }"]);
+        let r = run(&all);
+        assert_eq!(r.code, Some(1), "{args:?}");
+        assert_eq!(r.stderr.trim_end(), text.trim_end(), "{args:?}");
+    }
 }

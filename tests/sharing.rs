@@ -283,3 +283,57 @@ fn p_finds_a_library_by_name_among_the_process_mappings() {
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
     assert_eq!(lines(&rest), ["@[scry_usdt_lib_run]: 1"]);
 }
+
+/// The workload's symbols whose names contain `part`, from `nm`.
+fn symbols_containing(w: &str, part: &str) -> Vec<String> {
+    let out = std::process::Command::new("nm").arg(w).output().unwrap();
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .filter(|n| n.contains(part))
+        .map(String::from)
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn rust_symbols_of_600_bytes_are_named_whole() {
+    let w = workload();
+    let names = symbols_containing(&w, "scry_long_symbol_");
+    let target = names
+        .iter()
+        .find(|n| n.contains("target_function"))
+        .unwrap();
+    let other = names.iter().find(|n| n.contains("other_function")).unwrap();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(target.len() >= 583 && other.len() >= 583, "{names:?}");
+    // Both points share one program that reads its names by cookie, `func` and
+    // `probe` alike, at a --max-strlen far below their length.
+    let prog = format!(
+        "uprobe:{w}:*scry_long_symbol_* {{ @[func] = count(); }}
+         uretprobe:{w}:*scry_long_symbol_* {{ @r[probe] = count(); }}"
+    );
+    let cmd = format!("{w} long 7");
+    let r = run(&["--max-strlen", "64", "-e", &prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("Attaching 4 probes...\n"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        lines(&r.stdout),
+        [
+            format!("@[{target}]: 7"),
+            format!("@[{other}]: 14"),
+            format!("@r[uretprobe:{w}:{target}]: 7"),
+            format!("@r[uretprobe:{w}:{other}]: 14"),
+        ]
+    );
+    // One point alone: its own program, its name a constant.
+    let prog = format!("uprobe:{w}:*scry_long_symbol_target* {{ @[func] = count(); }}");
+    let r = run(&["-e", &prog, "-c", &cmd]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(lines(&r.stdout), [format!("@[{target}]: 7")]);
+}

@@ -76,6 +76,28 @@ struct Lowered {
     /// Stack bytes of the deepest chain of frames (the program and the callbacks it
     /// calls, each rounded as the verifier rounds them).
     stack: u32,
+    /// The largest ring-buffer record it reserves (0: none).
+    record: u32,
+}
+
+/// The largest ring-buffer record `ops` reserve: every reservation's size is a constant.
+fn largest_record(ops: &[ir::Op]) -> u32 {
+    ops.iter()
+        .filter_map(|op| match op {
+            ir::Op::Call { helper, args, .. }
+                if *helper == crate::bpf::insn::helper::RINGBUF_RESERVE =>
+            {
+                match args.get(1) {
+                    Some(ir::Arg::Imm(size)) => Some(*size as u32),
+                    _ => {
+                        panic!("internal compiler error: a ring-buffer reservation of unknown size")
+                    }
+                }
+            }
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// The stack the kernel charges for `prog` calling its callbacks: one frame per
@@ -124,6 +146,12 @@ fn lower_probe(
         let (ops, frame, subs) = lower::Lowerer::new(lay, threshold, scratch_map)
             .with_names(names.cloned())
             .probe(probe);
+        let record = subs
+            .iter()
+            .map(|s| largest_record(&s.ops))
+            .chain([largest_record(&ops)])
+            .max()
+            .unwrap_or(0);
         let prog = regalloc::emit(&ir::prune_unreachable(ops), frame.stack_max);
         let subprogs: Vec<(regalloc::Emitted, u8)> = subs
             .into_iter()
@@ -137,6 +165,7 @@ fn lower_probe(
             prog,
             subprogs,
             stack,
+            record,
         };
         let scratch = round_up(frame.scratch_max, 8);
         // The kernel lets one program use at most 64 maps (`MAX_USED_MAPS`), its
@@ -255,6 +284,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         start_map: lay.start_ns,
         update_errors: lay.update_errors,
         point_names: Vec::new(),
+        largest_record: 0,
     };
     let mut diags = Vec::new();
     // `while` spans of each program, in program order.
@@ -341,6 +371,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
                 func_addrs: shift(e.func_addrs),
             });
         }
+        meta.largest_record = meta.largest_record.max(lowered.record);
         let emitted = lowered.prog;
         module.progs.push(Prog {
             section,
@@ -410,6 +441,8 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
             name: m.name.clone(),
             kind: m.kind,
             max_entries: m.max_entries,
+            key_size: m.key_size,
+            value_size: m.value_size,
         })
         .collect();
     Ok(Compiled {

@@ -276,10 +276,10 @@ pub fn ring_buffer<'a>(map: &'a dyn MapCore, queue: &Queue) -> Result<RingBuffer
             b.extend_from_slice(data);
             0
         })
-        .map_err(|e| Error::Other(format!("ring buffer: {e}")))?;
+        .map_err(|e| Error::EventLoop(format!("ring buffer: {e}")))?;
     builder
         .build()
-        .map_err(|e| Error::Other(format!("ring buffer: {e}")))
+        .map_err(|e| Error::EventLoop(format!("ring buffer: {e}")))
 }
 
 /// The wall-clock time now in `strftime(3)`'s `format`, local time (`%f` is

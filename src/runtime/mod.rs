@@ -11,6 +11,7 @@ pub mod attach;
 pub mod child;
 pub mod events;
 pub mod features;
+mod limits;
 pub mod maps;
 pub mod render;
 pub mod signals;
@@ -39,18 +40,22 @@ pub struct RunOptions {
     /// For each of the manifest's read sites: its line and source text, to say where
     /// reads failed (empty: say only how many).
     pub read_sites: Vec<(u32, String)>,
+    /// `--perf-rb-pages`: the ring buffer's size in pages (`None`: the object's, 1 MiB).
+    pub ring_pages: Option<u32>,
     /// The program's name for `errorf()`/`warnf()` locations (`stdin` for `-e`) and its
     /// text.
     pub source: (String, String),
 }
 
-/// A failure at run time.
+/// A failure at run time: one variant per meaning, each with its own diagnostic code
+/// (the driver maps them; docs/diagnostics.md lists them).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// libbpf could not open the object.
-    #[error("cannot open the BPF object: {0}")]
+    /// libbpf could not open the object, or load it for a reason that is neither the
+    /// verifier's nor a map's (E0602).
+    #[error("cannot load the BPF object: {0}")]
     Open(String),
-    /// The verifier rejected a program.
+    /// The verifier rejected a program (E0600, E0410, E0411).
     #[error("the kernel rejected program `{prog}`")]
     Load {
         /// Program name.
@@ -60,21 +65,71 @@ pub enum Error {
         /// The verifier log.
         log: String,
     },
-    /// A probe could not be attached; everything attached before it was detached.
+    /// A probe could not be attached; everything attached before it was detached
+    /// (E0601).
     #[error("cannot attach {probe}: {reason}")]
     Attach {
         /// Probe name.
         probe: String,
+        /// Why, with the kernel's reason.
+        reason: String,
+    },
+    /// A map the kernel cannot create: known before loading, or refused when libbpf
+    /// created it (E0603).
+    #[error("cannot create {map}: it needs {needs}; {reason}")]
+    Map {
+        /// The map as the program names it (`@m`), or which of scry's own it is.
+        map: String,
+        /// Its size, as entries × bytes.
+        needs: String,
+        /// The kernel's limit or its refusal.
+        reason: String,
+        /// How to make it smaller.
+        help: String,
+    },
+    /// An event record larger than the ring buffer can ever hold (E0604).
+    #[error(
+        "an event record of {record} bytes (8 more with its header) never fits in the ring buffer of {pages} page(s) ({bytes} bytes): every such event would be lost"
+    )]
+    RecordTooLarge {
+        /// The largest record a program reserves.
+        record: u32,
+        /// The ring buffer's pages.
+        pages: u32,
+        /// Its bytes.
+        bytes: u64,
+        /// The fewest pages that hold the record.
+        enough: u32,
+    },
+    /// The run needs more open files than the process may have (E0605).
+    #[error("{0}")]
+    OpenFiles(String),
+    /// Writing the output failed for a reason other than a closed pipe (E0606).
+    #[error("writing the output failed: {0}")]
+    Output(String),
+    /// Waiting for what ends the run or reading events failed: the signalfd, `poll`,
+    /// the ring buffer (E0607).
+    #[error("{0}")]
+    EventLoop(String),
+    /// BEGIN, END or a `test:` probe could not be run (E0608).
+    #[error("cannot run {probe}: {reason}")]
+    Run {
+        /// Which.
+        probe: String,
         /// Why.
         reason: String,
     },
+    /// The `-p` process or the `-c` command cannot be watched (E0609).
+    #[error("{0}")]
+    Process(String),
+    /// The loaded maps could not be prepared before attaching: the start time, the
+    /// probe names (E0610).
+    #[error("{0}")]
+    Setup(String),
     /// Whoever read scry's output stopped reading (`scry … | head -1`): scry ends
     /// quietly, everything detached.
     #[error("the output was closed")]
     OutputClosed,
-    /// Anything else (signals, polling, output).
-    #[error("{0}")]
-    Other(String),
 }
 
 /// libbpf's messages while an object loads.
@@ -127,7 +182,7 @@ mod libbpf_log {
 
 /// Runs the program, printing to stdout (warnings to stderr) in `format`.
 pub fn run(artifact: &Artifact, opts: RunOptions, format: Format) -> Result<i32, Error> {
-    let stdout = signals::Stdout::new().map_err(|e| Error::Other(e.to_string()))?;
+    let stdout = signals::Stdout::new().map_err(|e| Error::Output(e.to_string()))?;
     let mut out = io::BufWriter::with_capacity(64 << 10, stdout);
     let mut err = io::stderr();
     let mut output = crate::output::new(format, &mut out, &mut err);
@@ -144,16 +199,19 @@ pub fn run_with_output(
 ) -> Result<i32, Error> {
     let (object, meta) = (&artifact.object[..], &artifact.manifest);
     // From here on a stop signal waits for the event loop, which ends the run cleanly.
-    signals::stop_fd().map_err(|e| Error::Other(e.to_string()))?;
+    signals::stop_fd().map_err(|e| Error::EventLoop(format!("the signalfd: {e}")))?;
     // The -p process is watched before anything is loaded: it may exit any time, even
     // before the probes are attached, and the run then ends as usual.
     let pid_fd = match opts.pid {
         Some(pid) => Some(
-            child::pidfd(pid).map_err(|e| Error::Other(format!("cannot watch pid {pid}: {e}")))?,
+            child::pidfd(pid)
+                .map_err(|e| Error::Process(format!("cannot watch pid {pid}: {e}")))?,
         ),
         None => None,
     };
-    open_files(meta)?;
+    limits::open_files(meta)?;
+    let ring_bytes = limits::ring_buffer(meta, opts.ring_pages)?;
+    limits::maps(meta)?;
     // libbpf's messages are kept, not printed: when a load fails, libbpf retries the
     // program with a verifier log of its own (allocated only then) and prints it, and
     // the diagnostic shows it mapped to the source.
@@ -163,10 +221,21 @@ pub fn run_with_output(
         .unwrap_or_else(|e| e.into_inner());
     libbpf_log::capture();
     let mut builder = ObjectBuilder::default();
-    let open = builder.open_memory(object).map_err(|e| {
+    let mut open = builder.open_memory(object).map_err(|e| {
         libbpf_log::stop();
         Error::Open(e.to_string())
     })?;
+    if let (Some(rb), Some(bytes)) = (meta.ringbuf, ring_bytes) {
+        let name = &meta.bpf_maps[rb].name;
+        let resized = open
+            .maps_mut()
+            .find(|m| m.name().to_string_lossy() == name.as_str())
+            .map(|mut m| m.set_max_entries(bytes));
+        if let Some(Err(e)) = resized {
+            libbpf_log::stop();
+            return Err(Error::Open(format!("sizing the ring buffer: {e}")));
+        }
+    }
     let loaded = open.load();
     let messages = libbpf_log::stop();
     drop(turn);
@@ -185,11 +254,14 @@ pub fn run_with_output(
                             .and_then(|l| l.split_whitespace().nth(3).map(str::to_string))
                     })
                     .unwrap_or_else(|| "?".into());
-                return Err(Error::Other(format!(
+                return Err(Error::OpenFiles(format!(
                     "loading {} programs and {} maps needs more file descriptors than scry may open ({limit}): use fewer probes (a wildcard shares one program), or raise the limit (`ulimit -n`)",
                     meta.programs.len(),
                     meta.bpf_maps.len()
                 )));
+            }
+            if let Some(refused) = limits::refused_map(meta, &messages, ring_bytes) {
+                return Err(refused);
             }
             return Err(match libbpf_log::verifier_log(&messages) {
                 Some((name, log)) => Error::Load {
@@ -229,7 +301,7 @@ pub fn run_with_output(
             &mono_ns().to_le_bytes(),
             libbpf_rs::MapFlags::ANY,
         )
-        .map_err(|e| Error::Other(format!("setting the start time: {e}")))?;
+        .map_err(|e| Error::Setup(format!("setting the start time: {e}")))?;
     }
     // With -p or -c, uprobes and per-process perf events follow that process (as
     // bpftrace does).
@@ -239,10 +311,12 @@ pub fn run_with_output(
     };
     // Shared programs find their points' names here, by cookie.
     for (map, values) in &meta.point_names {
-        let m = map_of(*map).ok_or_else(|| Error::Other("names map missing".into()))?;
+        let m = map_of(*map).unwrap_or_else(|| {
+            panic!("internal compiler error: the probe names map is missing from the object")
+        });
         for (i, v) in values.iter().enumerate() {
             m.update(&(i as u32).to_le_bytes(), v, libbpf_rs::MapFlags::ANY)
-                .map_err(|e| Error::Other(format!("writing probe names: {e}")))?;
+                .map_err(|e| Error::Setup(format!("writing probe names: {e}")))?;
         }
     }
     // Attach everything; on failure the links attached so far drop, detaching them.
@@ -272,8 +346,12 @@ pub fn run_with_output(
         if signals::stop_requested() {
             break;
         }
-        let prog = prog_of(p.prog)
-            .ok_or_else(|| Error::Other(format!("program for {} missing", p.display)))?;
+        let prog = prog_of(p.prog).unwrap_or_else(|| {
+            panic!(
+                "internal compiler error: the program for {} is missing from the object",
+                p.display
+            )
+        });
         if opts.test {
             // Test mode runs the tests only.
             if p.target == Target::TestRun(RunAt::Test) {
@@ -369,15 +447,17 @@ pub fn run_with_output(
         .count();
     out.attached(n).map_err(io_err)?;
 
-    let signals = signals::stop_fd().map_err(|e| Error::Other(e.to_string()))?;
+    let signals = signals::stop_fd().map_err(|e| Error::EventLoop(format!("the signalfd: {e}")))?;
     for prog in &begin {
-        attach::test_run::run_once(prog)
-            .map_err(|e| Error::Other(format!("running BEGIN: {e}")))?;
+        attach::test_run::run_once(prog).map_err(|reason| Error::Run {
+            probe: "BEGIN".into(),
+            reason,
+        })?;
     }
     let child_fd = match opts.child.as_mut() {
         Some(c) => {
             let fd = child::pidfd(c.pid())
-                .map_err(|e| Error::Other(format!("watching the command: {e}")))?;
+                .map_err(|e| Error::Process(format!("watching the command: {e}")))?;
             c.release();
             Some(fd)
         }
@@ -388,7 +468,7 @@ pub fn run_with_output(
     loop {
         if let Some(rb) = &ringbuf {
             rb.consume()
-                .map_err(|e| Error::Other(format!("reading events: {e}")))?;
+                .map_err(|e| Error::EventLoop(format!("reading events: {e}")))?;
         }
         let flow = decoder
             .drain(&queue, out, &mut live, true)
@@ -426,7 +506,7 @@ pub fn run_with_output(
         // SAFETY: fds is a valid array of pollfd structures.
         let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
         if r < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return Err(Error::Other(format!(
+            return Err(Error::EventLoop(format!(
                 "poll: {}",
                 io::Error::last_os_error()
             )));
@@ -444,11 +524,14 @@ pub fn run_with_output(
 
     // END, then the last events, then maps, then detach.
     for prog in &end {
-        attach::test_run::run_once(prog).map_err(|e| Error::Other(format!("running END: {e}")))?;
+        attach::test_run::run_once(prog).map_err(|reason| Error::Run {
+            probe: "END".into(),
+            reason,
+        })?;
     }
     if let Some(rb) = &ringbuf {
         rb.consume()
-            .map_err(|e| Error::Other(format!("reading events: {e}")))?;
+            .map_err(|e| Error::EventLoop(format!("reading events: {e}")))?;
     }
     decoder
         .drain(&queue, out, &mut live, false)
@@ -533,12 +616,14 @@ fn run_tests(
     let mut passed = Vec::new();
     for (index, (prog, name)) in tests.iter().enumerate() {
         let start = std::time::Instant::now();
-        let retval = attach::test_run::run_once(prog)
-            .map_err(|e| Error::Other(format!("running {name}: {e}")))?;
+        let retval = attach::test_run::run_once(prog).map_err(|reason| Error::Run {
+            probe: name.clone(),
+            reason,
+        })?;
         let duration = start.elapsed();
         if let Some(rb) = ringbuf {
             rb.consume()
-                .map_err(|e| Error::Other(format!("reading events: {e}")))?;
+                .map_err(|e| Error::EventLoop(format!("reading events: {e}")))?;
         }
         let mut capture = crate::output::Capture::default();
         decoder
@@ -632,7 +717,7 @@ fn io_err(e: io::Error) -> Error {
     if e.kind() == io::ErrorKind::BrokenPipe {
         return Error::OutputClosed;
     }
-    Error::Other(format!("writing output: {e}"))
+    Error::Output(e.to_string())
 }
 
 /// The index of the instruction the verifier stopped at: the last `N: (..)` line.
@@ -642,60 +727,6 @@ fn failing_insn(log: &str) -> Option<usize> {
         let _ = rest;
         num.trim().parse().ok()
     })
-}
-
-/// Makes sure the run can open the files it needs (a program, map, perf event or link
-/// is each a descriptor): the soft limit is raised towards the hard one when the run
-/// needs more, and a run that needs more than the hard limit is refused before anything
-/// is loaded or attached.
-fn open_files(meta: &crate::artifact::Manifest) -> Result<(), Error> {
-    let per_cpu = |p: &crate::artifact::ProbeAttach| {
-        matches!(
-            p.target,
-            Target::PerfEvent {
-                cpus: crate::probe::Cpus::All,
-                ..
-            }
-        )
-    };
-    // The CPUs a per-CPU event is opened on, as attaching counts them (read only when
-    // there is such an event).
-    let cpus = if meta.probes.iter().any(per_cpu) {
-        attach::perf_event::online_cpus().len()
-    } else {
-        0
-    };
-    let events: usize = meta
-        .probes
-        .iter()
-        .map(|p| if per_cpu(p) { 2 * cpus } else { 2 })
-        .sum();
-    // An attachment is a perf event (or link) and its BPF link; stdio, the signalfd,
-    // the ring buffer's epoll, libbpf's own and BTF: a margin.
-    let needed = (meta.programs.len() + meta.bpf_maps.len() + events + 64) as u64;
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: a valid rlimit to fill.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 || needed <= lim.rlim_cur {
-        return Ok(());
-    }
-    if needed > lim.rlim_max {
-        return Err(Error::Other(format!(
-            "this run needs about {needed} open files ({} programs, {} maps, {events} perf events and links) but the limit is {}: raise it (`ulimit -n`, or LimitNOFILE= for a service) or use fewer probes",
-            meta.programs.len(),
-            meta.bpf_maps.len(),
-            lim.rlim_max
-        )));
-    }
-    let raised = libc::rlimit {
-        rlim_cur: needed.max(lim.rlim_cur),
-        rlim_max: lim.rlim_max,
-    };
-    // SAFETY: a valid rlimit; only the soft open-files limit changes, within the hard one.
-    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) };
-    Ok(())
 }
 
 #[cfg(test)]

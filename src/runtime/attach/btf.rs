@@ -6,5 +6,5 @@ use libbpf_rs::{Link, ProgramMut};
 /// Attaches the fentry/fexit program `prog` to the function it was loaded for.
 pub fn attach(prog: &ProgramMut<'_>, func: &str) -> Result<Link, String> {
     prog.attach_trace()
-        .map_err(|e| format!("fentry/fexit on {func}: {e}"))
+        .map_err(|e| format!("fentry/fexit on {func}: {}", super::reason(&e)))
 }

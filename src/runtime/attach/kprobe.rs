@@ -55,7 +55,7 @@ pub fn attach(
     let Some(link) = NonNull::new(link) else {
         return Err(format!(
             "kprobe on {func}: {}",
-            std::io::Error::last_os_error()
+            super::os_reason(&std::io::Error::last_os_error().to_string())
         ));
     };
     // SAFETY: a valid link libbpf just created; the Link owns it from here.
@@ -78,5 +78,11 @@ pub fn attach_multi(
         retprobe: ret,
         ..Default::default()
     })
-    .map_err(|e| format!("kprobe_multi on {} functions: {e}", funcs.len()))
+    .map_err(|e| {
+        format!(
+            "kprobe_multi on {} functions: {}",
+            funcs.len(),
+            super::reason(&e)
+        )
+    })
 }

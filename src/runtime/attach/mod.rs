@@ -15,6 +15,59 @@ use libbpf_rs::{Link, Map, ProgramMut};
 
 use crate::probe::{RunAt, Target};
 
+/// The kernel's reason in a libbpf error: its whole chain of context (`failed to attach
+/// uprobe: …`), the errno named (see [`os_reason`]).
+pub fn reason(e: &libbpf_rs::Error) -> String {
+    os_reason(&format!("{e:#}"))
+}
+
+/// Names the errno in an error's text: `Invalid argument (os error 22)` becomes
+/// `Invalid argument (EINVAL)`; the kernel's own ENOTSUPP (524), which libc has no text
+/// for, becomes `not supported for this probe (ENOTSUPP)`.
+pub fn os_reason(text: &str) -> String {
+    const NAMES: [(i32, &str); 16] = [
+        (libc::EPERM, "EPERM"),
+        (libc::ENOENT, "ENOENT"),
+        (libc::ESRCH, "ESRCH"),
+        (libc::E2BIG, "E2BIG"),
+        (libc::EBADF, "EBADF"),
+        (libc::ENOMEM, "ENOMEM"),
+        (libc::EACCES, "EACCES"),
+        (libc::EFAULT, "EFAULT"),
+        (libc::EBUSY, "EBUSY"),
+        (libc::EEXIST, "EEXIST"),
+        (libc::ENODEV, "ENODEV"),
+        (libc::EINVAL, "EINVAL"),
+        (libc::EMFILE, "EMFILE"),
+        (libc::ENOSPC, "ENOSPC"),
+        (libc::EOPNOTSUPP, "EOPNOTSUPP"),
+        (libc::EPROTO, "EPROTO"),
+    ];
+    /// `ENOTSUPP`, internal to the kernel (include/linux/errno.h) yet returned by
+    /// uprobes for instructions they cannot probe.
+    const ENOTSUPP: i32 = 524;
+    let Some(at) = text.rfind(" (os error ") else {
+        return text.to_string();
+    };
+    let tail = &text[at + " (os error ".len()..];
+    let Some(errno) = tail
+        .split_once(')')
+        .and_then(|(n, _)| n.parse::<i32>().ok())
+    else {
+        return text.to_string();
+    };
+    let rest = &tail[tail.find(')').map_or(tail.len(), |i| i + 1)..];
+    let head = &text[..at];
+    if errno == ENOTSUPP {
+        let head = head.trim_end_matches(&format!("Unknown error {ENOTSUPP}"));
+        return format!("{head}not supported for this probe (ENOTSUPP){rest}");
+    }
+    match NAMES.iter().find(|(n, _)| *n == errno) {
+        Some((_, name)) => format!("{head} ({name}){rest}"),
+        None => format!("{head} (errno {errno}){rest}"),
+    }
+}
+
 /// What attaching a program produced.
 pub enum Attached {
     /// Links to keep until detaching.
@@ -130,4 +183,23 @@ pub fn attach(
             Attached::Installed
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::os_reason;
+
+    #[test]
+    fn errnos_are_named() {
+        assert_eq!(
+            os_reason("perf_event_open failed: Invalid argument (os error 22)"),
+            "perf_event_open failed: Invalid argument (EINVAL)"
+        );
+        assert_eq!(
+            os_reason("failed to attach uprobe: Unknown error 524 (os error 524)"),
+            "failed to attach uprobe: not supported for this probe (ENOTSUPP)"
+        );
+        assert_eq!(os_reason("no errno here"), "no errno here");
+        assert_eq!(os_reason("odd (os error 4095)"), "odd (errno 4095)");
+    }
 }

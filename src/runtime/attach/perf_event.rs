@@ -93,6 +93,24 @@ pub fn online_cpus() -> Vec<u32> {
     cpus
 }
 
+/// Why a sampling frequency is refused with EINVAL, when it is above the kernel's
+/// `kernel.perf_event_max_sample_rate`.
+fn rate_hint(e: &std::io::Error, sample: Sample) -> String {
+    const MAX_RATE: &str = "/proc/sys/kernel/perf_event_max_sample_rate";
+    let Sample::Freq(freq) = sample else {
+        return String::new();
+    };
+    let max = std::fs::read_to_string(MAX_RATE)
+        .ok()
+        .and_then(|t| t.trim().parse::<u64>().ok());
+    match max {
+        Some(max) if e.raw_os_error() == Some(libc::EINVAL) && freq > max => format!(
+            ": {freq} Hz is above the kernel's limit of {max} samples a second (sysctl kernel.perf_event_max_sample_rate)"
+        ),
+        _ => String::new(),
+    }
+}
+
 /// Opens the events and attaches `prog` to each.
 pub fn attach(
     prog: &ProgramMut<'_>,
@@ -108,12 +126,20 @@ pub fn attach(
     }
     let mut links = Vec::new();
     for cpu in online {
-        let fd = open(type_, config, sample, cpu, pid)
-            .map_err(|e| format!("perf_event_open on CPU {cpu} failed: {e}"))?;
+        let fd = open(type_, config, sample, cpu, pid).map_err(|e| {
+            format!(
+                "perf_event_open on CPU {cpu} failed: {}{}",
+                super::os_reason(&e.to_string()),
+                rate_hint(&e, sample)
+            )
+        })?;
         let link = prog.attach_perf_event(fd).map_err(|e| {
             // SAFETY: the link was not created, so the fd is still ours to close.
             unsafe { libc::close(fd) };
-            e.to_string()
+            format!(
+                "the program on the perf event of CPU {cpu}: {}",
+                super::reason(&e)
+            )
         })?;
         links.push(link);
     }

@@ -6,5 +6,5 @@ use libbpf_rs::{Link, ProgramMut};
 /// Attaches `prog` to raw tracepoint `name` (e.g. `sys_enter`).
 pub fn attach(prog: &ProgramMut<'_>, name: &str) -> Result<Link, String> {
     prog.attach_raw_tracepoint(name)
-        .map_err(|e| format!("raw tracepoint {name}: {e}"))
+        .map_err(|e| format!("raw tracepoint {name}: {}", super::reason(&e)))
 }

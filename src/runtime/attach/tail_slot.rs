@@ -10,5 +10,10 @@ pub fn install(table: &Map<'_>, prog: &ProgramMut<'_>, key: u32) -> Result<(), S
     let fd = prog.as_fd().as_raw_fd() as u32;
     table
         .update(&key.to_le_bytes(), &fd.to_le_bytes(), MapFlags::ANY)
-        .map_err(|e| format!("installing the program at slot {key}: {e}"))
+        .map_err(|e| {
+            format!(
+                "installing the program at slot {key}: {}",
+                super::reason(&e)
+            )
+        })
 }

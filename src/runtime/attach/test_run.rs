@@ -12,5 +12,5 @@ pub fn run_once(prog: &ProgramMut<'_>) -> Result<u32, String> {
     };
     prog.test_run(input)
         .map(|o| o.return_value)
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("BPF_PROG_TEST_RUN: {}", super::reason(&e)))
 }

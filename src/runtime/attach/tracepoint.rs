@@ -15,11 +15,11 @@ pub fn attach(
     };
     prog.attach_tracepoint_with_opts(TracepointCategory::Custom(category.to_string()), name, opts)
         .map_err(|e| {
-            let text = e.to_string();
-            if text.contains("No such file") || text.contains("ENOENT") {
-                format!("tracepoint {category}:{name} does not exist on this kernel")
+            let text = super::reason(&e);
+            if text.contains("(ENOENT)") {
+                format!("tracepoint {category}:{name} does not exist on this kernel: {text}")
             } else {
-                text
+                format!("tracepoint {category}:{name}: {text}")
             }
         })
 }

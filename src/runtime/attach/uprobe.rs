@@ -24,7 +24,18 @@ pub fn attach(
         ..UprobeOpts::default()
     };
     prog.attach_uprobe_with_opts(pid, path, offset as usize, opts)
-        .map_err(|e| format!("{e}"))
+        .map_err(|e| {
+            let reason = super::reason(&e);
+            // The kernel analyses the instruction once a process maps the file
+            // (arch_uprobe_analyze_insn) and refuses the ones it can neither emulate
+            // nor single-step out of line.
+            let hint = if reason.contains("(ENOTSUPP)") {
+                ": the kernel's uprobes cannot probe the instruction there"
+            } else {
+                ""
+            };
+            format!("uprobe at offset 0x{offset:x} of {path}: {reason}{hint}")
+        })
 }
 
 /// Attaches `prog` at every `(offset, cookie, semaphore)` of `points` in the file `path`
@@ -48,5 +59,11 @@ pub fn attach_multi(
         ..UprobeMultiOpts::default()
     };
     prog.attach_uprobe_multi_with_opts(pid, path, "", opts)
-        .map_err(|e| format!("{e}"))
+        .map_err(|e| {
+            format!(
+                "uprobe_multi link for {} offsets of {path}: {}",
+                points.len(),
+                super::reason(&e)
+            )
+        })
 }

@@ -50,12 +50,18 @@ pub fn attach(
             } else {
                 ""
             };
-            format!("hardware breakpoint at 0x{addr:x}: perf_event_open failed: {e}{hint}")
+            format!(
+                "hardware breakpoint at 0x{addr:x}: perf_event_open failed: {}{hint}",
+                super::os_reason(&e.to_string())
+            )
         })?;
         let link = prog.attach_perf_event(fd).map_err(|e| {
             // SAFETY: the link was not created, so the fd is still ours to close.
             unsafe { libc::close(fd) };
-            e.to_string()
+            format!(
+                "the program on the breakpoint at 0x{addr:x}: {}",
+                super::reason(&e)
+            )
         })?;
         links.push(link);
     }

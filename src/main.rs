@@ -36,6 +36,8 @@ enum OutputFormat {
     Text,
     /// One JSON object per line.
     Json,
+    /// Text, with maps keyed by stacks as folded stacks (`root;…;leaf COUNT`).
+    Folded,
 }
 
 /// A tracing language for Linux, compiled straight to eBPF.
@@ -90,6 +92,9 @@ struct Cli {
     /// Output format.
     #[arg(short = 'f', value_enum, value_name = "FORMAT", default_value = "text")]
     format: OutputFormat,
+    /// Also write an SVG flame graph of the maps keyed by stacks, as printed at exit.
+    #[arg(long, value_name = "FILE.svg")]
+    flamegraph: Option<PathBuf>,
     /// Print a compilation stage instead of running.
     #[arg(long, value_enum, value_name = "STAGE")]
     dump: Option<Dump>,
@@ -298,7 +303,12 @@ fn run(
     child: Option<Child>,
 ) -> Result<i32, Vec<Diagnostic>> {
     let ring_pages = perf_rb_pages(cli.perf_rb_pages)?;
+    let flamegraph = match &cli.flamegraph {
+        Some(path) => Some(flame_graph_target(path, source, &artifact.manifest)?),
+        None => None,
+    };
     let options = runtime::RunOptions {
+        flamegraph,
         ring_pages,
         child,
         pid: cli.pid,
@@ -322,12 +332,58 @@ fn run(
     let format = match cli.format {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
+        OutputFormat::Folded => Format::Folded,
     };
     match runtime::run(artifact, options, format) {
         // A closed pipe is the reader's choice, not an error (`scry … | head -1`).
         Err(runtime::Error::OutputClosed) => Ok(0),
         r => r.map_err(|e| vec![runtime_diagnostic(e, &artifact.manifest)]),
     }
+}
+
+/// Where `--flamegraph` writes and what it titles the graph; the program must have a
+/// map keyed by a stack (else E0512), and the file must be writable (E0513), both
+/// checked before anything runs.
+fn flame_graph_target(
+    path: &std::path::Path,
+    source: &str,
+    manifest: &Manifest,
+) -> Result<runtime::FlameGraph, Vec<Diagnostic>> {
+    let stacked = manifest.maps.iter().any(|m| {
+        m.keys.iter().any(|k| {
+            matches!(
+                k,
+                scry::lang::ty::Ty::Rendered(scry::lang::render::Rendered::Stack { .. })
+            )
+        })
+    });
+    if !stacked {
+        return Err(vec![
+            Diagnostic::global(
+                "E0512",
+                "--flamegraph needs a map keyed by a stack, and this program has none",
+            )
+            .with_help(
+                "count stacks in a map, e.g. `profile:hz:99 { @[kstack, ustack] = count(); }`",
+            ),
+        ]);
+    }
+    let file = std::fs::File::create(path).map_err(|e| {
+        vec![
+            Diagnostic::global("E0513", format!("cannot write {}: {e}", path.display()))
+                .with_help("name a file in a directory you can write to"),
+        ]
+    })?;
+    let one_line: String = source.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut subtitle: String = one_line.chars().take(160).collect();
+    if subtitle.len() < one_line.len() {
+        subtitle.push('…');
+    }
+    Ok(runtime::FlameGraph {
+        file,
+        path: path.to_path_buf(),
+        subtitle,
+    })
 }
 
 /// `-l PATTERN`: the matching probes, one a line. Only USDT probes are listed here so

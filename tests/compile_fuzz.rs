@@ -59,6 +59,7 @@ const SEEDS: &[&str] = &[
     r#"kprobe:SyS_* { @[func].count(); } kprobe:sys_read { $syscalls[func].count(); @a = hist(arg2); } kretprobe:vfs_read { @ret = hist(retval); } k:__x64_sys_openat { @f[str(arg1), arg5] = count(); }"#,
     r#"rawtracepoint:sched_switch { @[args.preempt, args.prev_state] = count(); @n[arg1 != 0] = count(); } rt:vmlinux:sys_enter /args.id == 39/ { @id = count(); }"#,
     r#"fentry:vfs_read { @[args.count, func] = count(); } kretfunc:vfs_* { @r = hist(retval); @c = sum(args.count); }"#,
+    r#"profile:hz:99 { @[kstack, ustack, comm] = count(); @p[kstack(perf, 8)] = count(); printf("%s %s\n", ustack(raw, 3), ksym(reg("ip"))); } kprobe:vfs_write { @c[caller, usym(reg("ip"))] = count(); print(ustack(2)); }"#,
     r#"watchpoint:0x10000000:8:w { @w[reg("ip"), comm] = count(); } w:0x10000008:4:rw { @rw = count(); }"#,
     r#"usdt:/opt/fake/app:app:request, U:app:start { @r[probe] = sum(arg0); @c = count(); printf("%lld %d\n", arg1, arg1 < 0); } usdt:app:lib:query { @q[arg0, arg1] = max(arg2); printf("%s\n", str(arg2)); } usdt:app:*:odd { @o = arg1; }"#,
 ];

@@ -225,3 +225,82 @@ fn symbols_of_addresses_and_the_caller() {
          @[scry_stack_middle, scry_stack_leaf]: 2\n\n@k: 0x1\n\n"
     );
 }
+
+#[test]
+fn folded_stacks_and_a_flame_graph_of_the_call_chain() {
+    let w = workload();
+    let svg = std::env::temp_dir().join(format!("scry-flame-{}.svg", std::process::id()));
+    let prog = format!(
+        "uprobe:{w}:scry_stack_leaf {{ @[ustack(3), comm] = count(); @n = count(); }} \
+         tracepoint:syscalls:sys_enter_exit_group /pid == cpid/ {{ @k[kstack(2)] = count(); }}"
+    );
+    let r = run(&[
+        "-f",
+        "folded",
+        "--flamegraph",
+        svg.to_str().unwrap(),
+        "-e",
+        &prog,
+        "-c",
+        &format!("{w} stack 7 100"),
+    ]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    // Parsed back: root (comm) first, then the user frames outermost first; kernel
+    // frames carry `_[k]`; maps without stacks print as text.
+    let out = body(&r.stdout);
+    let folded: Vec<(&str, u64)> = out
+        .lines()
+        .filter(|l| l.contains(';'))
+        .map(|l| {
+            let (stack, n) = l.rsplit_once(' ').unwrap();
+            (stack, n.parse().unwrap())
+        })
+        .collect();
+    assert!(
+        folded.contains(&(
+            "workload;scry_stack_outer;scry_stack_middle;scry_stack_leaf",
+            7
+        )),
+        "{out}"
+    );
+    // The kernel stack of the workload's one exit_group: two frames, innermost last.
+    let kernel = folded
+        .iter()
+        .find(|(s, _)| s.ends_with("_[k]"))
+        .expect("@k folded");
+    assert_eq!(kernel.0.matches("_[k]").count(), 2, "{out}");
+    assert_eq!(kernel.1, 1, "{out}");
+    assert!(out.contains("\n@n: 7\n"), "{out}");
+    // The SVG is well-formed XML naming the workload's functions with their counts.
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let parsed = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])",
+        ])
+        .arg(&svg)
+        .status()
+        .expect("python3 runs");
+    assert!(parsed.success(), "the SVG does not parse");
+    for f in ["scry_stack_outer", "scry_stack_middle", "scry_stack_leaf"] {
+        assert!(
+            text.contains(&format!("<title>{f} (7 samples, ")),
+            "{f} missing"
+        );
+    }
+    std::fs::remove_file(&svg).unwrap();
+}
+
+#[test]
+fn a_flame_graph_needs_a_map_keyed_by_a_stack() {
+    let r = run(&[
+        "--flamegraph",
+        "/tmp/never.svg",
+        "-e",
+        "BEGIN { @[pid] = count(); exit(); }",
+    ]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.starts_with("error[E0512]"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(!std::path::Path::new("/tmp/never.svg").exists());
+}

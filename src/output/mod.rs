@@ -5,6 +5,7 @@
 //! In: rendered printf text, map snapshots (`lang::value`), counts. Out: bytes on the
 //! writers given. Knows nothing of BPF.
 
+pub mod folded;
 pub mod json;
 pub mod text;
 
@@ -167,6 +168,8 @@ pub enum Format {
     Text,
     /// One JSON object per line.
     Json,
+    /// Text, with the maps keyed by stacks as folded stacks.
+    Folded,
 }
 
 /// The renderer for `format`, writing results to `out` and warnings to `err`.
@@ -178,5 +181,6 @@ pub fn new<'a>(
     match format {
         Format::Text => Box::new(text::Text::new(out, err)),
         Format::Json => Box::new(json::Json::new(out)),
+        Format::Folded => Box::new(folded::Folded::new(out, err)),
     }
 }

@@ -45,6 +45,19 @@ pub struct RunOptions {
     /// The program's name for `errorf()`/`warnf()` locations (`stdin` for `-e`) and its
     /// text.
     pub source: (String, String),
+    /// `--flamegraph`: where the flame graph of the maps printed at exit goes.
+    pub flamegraph: Option<FlameGraph>,
+}
+
+/// Where `--flamegraph` writes, and the graph's subtitle (the program).
+#[derive(Debug)]
+pub struct FlameGraph {
+    /// The SVG file, created (empty) before the run.
+    pub file: std::fs::File,
+    /// Its path, to remove it when the run fails.
+    pub path: std::path::PathBuf,
+    /// Shown under the title.
+    pub subtitle: String,
 }
 
 /// A failure at run time: one variant per meaning, each with its own diagnostic code
@@ -181,14 +194,29 @@ mod libbpf_log {
 }
 
 /// Runs the program, printing to stdout (warnings to stderr) in `format`.
-pub fn run(artifact: &Artifact, opts: RunOptions, format: Format) -> Result<i32, Error> {
+pub fn run(artifact: &Artifact, mut opts: RunOptions, format: Format) -> Result<i32, Error> {
     let stdout = signals::Stdout::new().map_err(|e| Error::Output(e.to_string()))?;
     let mut out = io::BufWriter::with_capacity(64 << 10, stdout);
     let mut err = io::stderr();
     let mut output = crate::output::new(format, &mut out, &mut err);
-    let r = run_with_output(artifact, opts, output.as_mut());
+    let Some(flame) = opts.flamegraph.take() else {
+        let r = run_with_output(artifact, opts, output.as_mut());
+        let _ = output.flush();
+        return r;
+    };
+    let mut recorder = crate::output::folded::Recorder::new(output.as_mut());
+    let r = run_with_output(artifact, opts, &mut recorder);
+    let lines = std::mem::take(&mut recorder.lines);
+    drop(recorder);
     let _ = output.flush();
-    r
+    let code = r.inspect_err(|_| {
+        let _ = std::fs::remove_file(&flame.path);
+    })?;
+    let mut svg = io::BufWriter::new(flame.file);
+    crate::output::folded::flame_graph(&lines, &flame.subtitle, &mut svg)
+        .and_then(|()| io::Write::flush(&mut svg))
+        .map_err(|e| Error::Output(format!("writing the flame graph: {e}")))?;
+    Ok(code)
 }
 
 /// Runs the program, rendering what happens through `out`.

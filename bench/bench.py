@@ -3,8 +3,9 @@
 
 Sections (issue #3), chosen with --only: startup (`BEGIN { exit(); }` wall time and peak
 RSS), attach (launch to probes attached, command end to tracer gone), overhead (added
-cost per traced event), printf (throughput and drops), size (binaries), xlated
-(instructions the kernel holds per program). Run through bench/run.sh, which builds the
+cost per traced event, stacks included), printf (throughput and drops), stacks (a map
+of 10,000 distinct user stacks symbolized and printed at exit: time, peak RSS, stacks
+printed), size (binaries), xlated (instructions the kernel holds per program). Run through bench/run.sh, which builds the
 release binaries first; `--smoke` runs everything once with tiny sizes (CI).
 
 How it measures:
@@ -48,7 +49,7 @@ SCRY = os.path.join(ROOT, "target/release/scry")
 WORKLOAD = os.path.join(ROOT, "target/release/examples/workload")
 BPFTRACE = shutil.which("bpftrace")
 
-SECTIONS = ("startup", "attach", "overhead", "printf", "size", "xlated")
+SECTIONS = ("startup", "attach", "overhead", "printf", "stacks", "size", "xlated")
 TRACER_CPU, WORKLOAD_CPU = 0, 1
 FIFO_PRIORITY = 50
 
@@ -217,13 +218,13 @@ def run(cmd, timeout=120, env=None):
         return Run(t0, t1, out.read().decode(errors="replace"), err.read().decode(errors="replace"), p.returncode)
 
 
-def run_traced(tool, prog, command, timeout=120):
-    """Runs `tool -e prog -c command` with the workload placement, guarded against other
-    tracers; returns its Run."""
-    cmd = tracer(tool) + ["-e", prog, "-c", command]
+def run_traced(tool, prog, command, timeout=120, env=None, wrap=()):
+    """Runs `tool -e prog -c command` with the workload placement (and `env` added,
+    under the `wrap` command), guarded against other tracers; returns its Run."""
+    cmd = list(wrap) + tracer(tool) + ["-e", prog, "-c", command]
     # Both tools cap a program's attach points (bpftrace 0.17 at 512, scry at 1,024):
     # the wildcard rows attach thousands.
-    env = dict(PLACEMENT.env or os.environ, BPFTRACE_MAX_PROBES="100000")
+    env = dict(PLACEMENT.env or os.environ, BPFTRACE_MAX_PROBES="100000", **(env or {}))
     r = INTERFERENCE.guard(lambda: run(cmd, timeout=timeout, env=env))
     if r.status != 0:
         raise RuntimeError(f"{tool} failed (status {r.status}) on {prog!r}:\n{r.err[-2000:]}")
@@ -362,6 +363,14 @@ OVERHEAD = [
      "uprobe:WORKLOAD:scry_workload_* { @[func] = count(); }", "framed", True),
     ("uprobe { @[func] = count(); } (push prologue, one point)",
      "uprobe:WORKLOAD:scry_workload_framed { @[func] = count(); }", "framed", True),
+    # Stacks: bpftrace 0.17 keys by a stack id from a stack map; scry keys by the frames
+    # themselves (bpf_get_stack), plus a first-sight check of the process for ustack.
+    ("@[kstack] = count()", "tracepoint:syscalls:sys_enter_getpid { @[kstack] = count(); }", "getpid", False),
+    ("@[ustack] = count()", "tracepoint:syscalls:sys_enter_getpid { @[ustack] = count(); }", "getpid", False),
+    ("uprobe { @[kstack] = count(); } (push prologue)",
+     "uprobe:WORKLOAD:scry_workload_framed { @[kstack] = count(); }", "framed", True),
+    ("uprobe { @[ustack] = count(); } (push prologue)",
+     "uprobe:WORKLOAD:scry_workload_framed { @[ustack] = count(); }", "framed", True),
 ]
 
 
@@ -424,6 +433,48 @@ def printf_rate(cfg):
     for tool in tools():
         rows.append(measured(tool, f"printf events/s (N={cfg.n:,})", rate[tool]))
         rows.append(measured(tool, "printf events dropped", dropped[tool]))
+    return rows
+
+
+def stacks(cfg):
+    """A map of N distinct user stacks (the workload's `stacks` mode: a 14-level fan of
+    call sites) printed at exit, after the process exited: command end to tracer exit
+    (symbolizing and printing), its peak RSS, and how many distinct stacks it printed;
+    and the same run keyed by pid (one entry), the floor of that time (detaching).
+    Both tools get 65536 map keys (BPFTRACE_MAX_MAP_KEYS; 0.17 reads
+    BPFTRACE_MAP_KEYS_MAX) so the map could hold them all."""
+    n = cfg.n_stacks
+    prog = "uprobe:WORKLOAD:scry_stack_leaf { @[ustack] = count(); }"
+    floor_prog = "uprobe:WORKLOAD:scry_stack_leaf { @[pid] = count(); }"
+    env = {"BPFTRACE_MAX_MAP_KEYS": "65536", "BPFTRACE_MAP_KEYS_MAX": "65536"}
+    floor = {tool: [] for tool in tools()}
+    finish = {tool: [] for tool in tools()}
+    rss = {tool: [] for tool in tools()}
+    printed = {tool: [] for tool in tools()}
+    symbolized = {tool: [] for tool in tools()}
+    for rep in range(cfg.reps):
+        for tool in rotated(tools(), rep):
+            r = run_traced(tool, program(prog), f"{WORKLOAD} stacks {n}", timeout=600, env=env)
+            _, _, end = workload_times(r.err)
+            finish[tool].append((r.end_ns - end) / 1e6)
+            printed[tool].append(r.out.count("]: "))
+            symbolized[tool].append(r.out.count("scry_stack_fan+"))
+            w = run_traced(tool, program(prog), f"{WORKLOAD} stacks {n}", timeout=600, env=env,
+                           wrap=(WORKLOAD, "rss"))
+            m = re.search(r"maxrss_kb=(\d+) status=(-?\d+)", w.err)
+            if not m or m.group(2) != "0":
+                raise RuntimeError(f"rss run of {tool} failed:\n{w.err[-2000:]}")
+            rss[tool].append(int(m.group(1)) / 1024)
+            f = run_traced(tool, program(floor_prog), f"{WORKLOAD} stacks {n}", timeout=600, env=env)
+            floor[tool].append((f.end_ns - workload_times(f.err)[2]) / 1e6)
+    rows = []
+    for tool in tools():
+        label = f"{n:,} distinct user stacks"
+        rows.append(measured(tool, f"{label}: command end to exit ms (symbolize + print)", finish[tool]))
+        rows.append(measured(tool, f"{label}: max RSS MB", rss[tool]))
+        rows.append(measured(tool, f"{label}: stacks printed", printed[tool]))
+        rows.append(measured(tool, f"{label}: frames named scry_stack_fan", symbolized[tool]))
+        rows.append(measured(tool, "the same keyed by pid (1 entry): command end to exit ms", floor[tool]))
     return rows
 
 
@@ -597,13 +648,15 @@ def main():
         sys.exit("bench: --reps must be at least 1")
     if cfg.smoke:
         cfg.reps, cfg.n, cfg.n_uprobe, cfg.wildcard = cfg.reps or 1, 2000, 2000, False
+        cfg.n_stacks = 100
     else:
         cfg.reps, cfg.n, cfg.n_uprobe, cfg.wildcard = cfg.reps or 15, 1_000_000, 100_000, True
+        cfg.n_stacks = 10_000
     INTERFERENCE.patience = cfg.patience if cfg.patience is not None else (0 if cfg.smoke else 120)
     INTERFERENCE.tries = 1 if cfg.smoke else 3  # smoke measures nothing worth repeating
     PLACEMENT.apply()
     run_section = {"startup": startup, "attach": attach, "overhead": overhead, "printf": printf_rate,
-                   "size": size, "xlated": xlated}
+                   "stacks": stacks, "size": size, "xlated": xlated}
     rows = [row("-", PLACEMENT.describe())]
     for section in cfg.only:
         rows.extend(run_section[section](cfg))

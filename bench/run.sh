@@ -3,7 +3,7 @@
 # then runs bench/bench.py with the same arguments (see `bench/bench.py --help`):
 #   --smoke            every measurement once with tiny sizes, only to prove the harness
 #                      works (the test suite runs this)
-#   --only SECTIONS    comma-separated: startup,attach,overhead,printf,size,xlated
+#   --only SECTIONS    comma-separated: startup,attach,overhead,printf,stacks,size,xlated
 #   --reps N           repetitions per timed figure (default 15)
 #   --out FILE         also write the table, under a header about the run, to FILE
 #   --title TEXT       that header's title

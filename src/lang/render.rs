@@ -127,12 +127,12 @@ pub struct Frame {
 /// A frame's function.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Symbol {
-    /// The (demangled) name.
-    pub name: String,
+    /// The (demangled) name, shared by every frame in the function.
+    pub name: std::sync::Arc<str>,
     /// The address's distance from the function's start.
     pub offset: u64,
     /// The object file it is in (user frames), for `perf` mode.
-    pub module: Option<String>,
+    pub module: Option<std::sync::Arc<str>>,
 }
 
 /// A stack as decoded: its raw bytes (entries sort by them), mode and frames.
@@ -224,7 +224,7 @@ impl Stack {
     /// frames (unknown frames as their address).
     pub fn names(&self) -> impl DoubleEndedIterator<Item = String> + '_ {
         self.frames.iter().rev().map(|f| match &f.symbol {
-            Some(s) => s.name.clone(),
+            Some(s) => s.name.to_string(),
             None => format!("{:#x}", f.addr),
         })
     }
@@ -349,7 +349,7 @@ fn function_name(frames: &[Frame]) -> Vec<u8> {
     match frames.first() {
         Some(Frame {
             symbol: Some(s), ..
-        }) => s.name.clone().into_bytes(),
+        }) => s.name.as_bytes().to_vec(),
         Some(f) => format!("{:#x}", f.addr).into_bytes(),
         None => Vec::new(),
     }
@@ -426,7 +426,7 @@ mod tests {
         fn kernel_frames(&self, addrs: &[u64]) -> Vec<Frame> {
             // Even addresses are in `k<addr/16>`, odd ones unknown.
             let symbol = |a: u64| Symbol {
-                name: format!("k{}", a / 16),
+                name: format!("k{}", a / 16).into(),
                 offset: a % 16,
                 module: None,
             };
@@ -441,7 +441,7 @@ mod tests {
         fn remember_process(&self, _: Process) {}
         fn user_frames(&self, p: Process, addrs: &[u64]) -> Vec<Frame> {
             let symbol = |a: u64| Symbol {
-                name: format!("u{}_{}_{}_{a}", p.pid, p.exec, p.start),
+                name: format!("u{}_{}_{}_{a}", p.pid, p.exec, p.start).into(),
                 offset: 3,
                 module: Some("/bin/w".into()),
             };

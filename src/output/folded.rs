@@ -257,7 +257,7 @@ mod tests {
             .map(|(i, n)| Frame {
                 addr: i as u64 + 1,
                 symbol: (!n.is_empty()).then(|| Symbol {
-                    name: n.to_string(),
+                    name: (*n).into(),
                     offset: 4,
                     module: None,
                 }),

@@ -182,8 +182,11 @@ pub fn read(map: &dyn MapCore, meta: &MapMeta, percpu: bool, facts: &dyn Facts) 
             .collect();
     }
     let mut entries = Vec::new();
-    for key in map.keys() {
-        let Some(values) = lookup(&key) else { continue };
+    for (key, values) in all_entries(map, percpu).unwrap_or_else(|| {
+        map.keys()
+            .filter_map(|k| lookup(&k).map(|v| (k, v)))
+            .collect()
+    }) {
         let Some(value) = decode_value(meta, &values, facts) else {
             continue;
         };
@@ -201,6 +204,86 @@ pub fn read(map: &dyn MapCore, meta: &MapMeta, percpu: bool, facts: &dyn Facts) 
         });
     }
     entries
+}
+
+/// A key and its value on each CPU, as the kernel holds them.
+type RawEntry = (Vec<u8>, Vec<Vec<u8>>);
+
+/// Entries one `BPF_MAP_LOOKUP_BATCH` reads at most.
+const BATCH: usize = 1024;
+
+/// Every entry of a hash map as (key, its value on each CPU), read in batches (one
+/// system call per [`BATCH`] entries instead of two per entry); `None` when the map is
+/// not a hash map or the kernel refuses a batch, to be read key by key.
+fn all_entries(map: &dyn MapCore, percpu: bool) -> Option<Vec<RawEntry>> {
+    use libbpf_rs::MapType;
+    use std::os::fd::AsRawFd;
+    if !matches!(
+        map.map_type(),
+        MapType::Hash | MapType::PercpuHash | MapType::LruHash | MapType::LruPercpuHash
+    ) {
+        return None;
+    }
+    let key_size = map.key_size() as usize;
+    let value_size = map.value_size() as usize;
+    let (cpus, stride) = if percpu {
+        (
+            libbpf_rs::num_possible_cpus().ok()?,
+            value_size.div_ceil(8) * 8,
+        )
+    } else {
+        (1, value_size)
+    };
+    let mut keys = vec![0u8; BATCH * key_size];
+    let mut values = vec![0u8; BATCH * stride * cpus];
+    // The position tokens: a bucket index for hash maps; key-sized to be safe.
+    let mut token_in = vec![0u8; key_size.max(8)];
+    let mut token_out = vec![0u8; key_size.max(8)];
+    let opts = libbpf_sys::bpf_map_batch_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_map_batch_opts>() as _,
+        elem_flags: 0,
+        flags: 0,
+    };
+    let fd = map.as_fd().as_raw_fd();
+    let mut out = Vec::new();
+    let mut first = true;
+    loop {
+        let mut count = BATCH as u32;
+        // SAFETY: the buffers hold BATCH keys and BATCH values of the map's sizes (per
+        // possible CPU), the tokens key_size bytes; the kernel writes at most `count`.
+        let r = unsafe {
+            libbpf_sys::bpf_map_lookup_batch(
+                fd,
+                if first {
+                    std::ptr::null_mut()
+                } else {
+                    token_in.as_mut_ptr().cast()
+                },
+                token_out.as_mut_ptr().cast(),
+                keys.as_mut_ptr().cast(),
+                values.as_mut_ptr().cast(),
+                &mut count,
+                &opts,
+            )
+        };
+        let done = r == -libc::ENOENT;
+        if r < 0 && !done {
+            return None;
+        }
+        for i in 0..(count as usize).min(BATCH) {
+            let key = keys[i * key_size..(i + 1) * key_size].to_vec();
+            let at = i * stride * cpus;
+            let per_cpu = (0..cpus)
+                .map(|c| values[at + c * stride..at + c * stride + value_size].to_vec())
+                .collect();
+            out.push((key, per_cpu));
+        }
+        if done {
+            return Some(out);
+        }
+        std::mem::swap(&mut token_in, &mut token_out);
+        first = false;
+    }
 }
 
 #[cfg(test)]

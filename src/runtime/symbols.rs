@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use blazesym::MaybeDefault;
@@ -18,6 +19,42 @@ use crate::lang::render::{Frame, Process, Symbol};
 
 /// The most processes whose mappings are kept; the oldest recorded is forgotten first.
 const MAX_PROCESSES: usize = 16_384;
+
+/// The most (process, address) symbols kept; past it the cache starts again.
+const MAX_FRAMES: usize = 1 << 20;
+
+/// A fast hash for integer keys (the multiply-rotate of rustc's FxHasher): addresses
+/// and processes are not chosen by an adversary.
+#[derive(Clone, Copy, Default)]
+struct Fx;
+
+impl std::hash::BuildHasher for Fx {
+    type Hasher = FxHasher;
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(0)
+    }
+}
+
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// How often a running process's mappings are read again for addresses outside them.
 const REFRESH: Duration = Duration::from_secs(1);
@@ -47,8 +84,10 @@ struct Processes {
 /// Symbol lookups for one run, cached.
 pub struct Symbols {
     symbolizer: Symbolizer,
-    kernel: RefCell<HashMap<u64, Option<Symbol>>>,
+    kernel: RefCell<HashMap<u64, Option<Symbol>, Fx>>,
     user: RefCell<HashMap<Place, Option<Symbol>>>,
+    /// Symbols by (process, address), the first place user frames are looked up.
+    frames: RefCell<HashMap<(Process, u64), Option<Symbol>, Fx>>,
     processes: RefCell<Processes>,
     /// When each process's mappings were last read again for an address outside them.
     refreshed: RefCell<HashMap<Process, Instant>>,
@@ -71,6 +110,7 @@ impl Symbols {
             symbolizer: Symbolizer::builder().enable_demangling(true).build(),
             kernel: RefCell::default(),
             user: RefCell::default(),
+            frames: RefCell::default(),
             processes: RefCell::default(),
             refreshed: RefCell::default(),
             ticks: u64::try_from(ticks).ok().filter(|&t| t > 0).unwrap_or(100),
@@ -168,6 +208,36 @@ impl Symbols {
 
     /// User frames at `addrs` of `process`.
     pub fn user_frames(&self, process: Process, addrs: &[u64]) -> Vec<Frame> {
+        // Stacks of one process share most of their frames: each address is looked up
+        // once.
+        {
+            let known = self.frames.borrow();
+            let cached: Option<Vec<Frame>> = addrs
+                .iter()
+                .map(|&addr| {
+                    known.get(&(process, addr)).map(|s| Frame {
+                        addr,
+                        symbol: s.clone(),
+                    })
+                })
+                .collect();
+            if let Some(frames) = cached {
+                return frames;
+            }
+        }
+        let frames = self.look_up_user(process, addrs);
+        let mut known = self.frames.borrow_mut();
+        if known.len() > MAX_FRAMES {
+            known.clear();
+        }
+        for f in &frames {
+            known.insert((process, f.addr), f.symbol.clone());
+        }
+        frames
+    }
+
+    /// User frames at `addrs` of `process`, through its mappings.
+    fn look_up_user(&self, process: Process, addrs: &[u64]) -> Vec<Frame> {
         let mut maps = self.mappings(process);
         let covered = |maps: &[Mapping]| {
             addrs
@@ -214,7 +284,7 @@ impl Symbols {
             offsets.dedup();
             let mut elf = Elf::new(path.as_path());
             elf.debug_syms = false;
-            let module = path.to_string_lossy().into_owned();
+            let module: Arc<str> = path.to_string_lossy().into();
             let found = self.lookup(
                 &Source::Elf(elf),
                 Input::FileOffset(&offsets),
@@ -241,7 +311,7 @@ impl Symbols {
         &self,
         src: &Source,
         input: Input<&[u64]>,
-        module: Option<&str>,
+        module: Option<&Arc<str>>,
     ) -> Vec<Option<Symbol>> {
         let n = match input {
             Input::AbsAddr(a) | Input::VirtOffset(a) | Input::FileOffset(a) => a.len(),
@@ -253,9 +323,9 @@ impl Symbols {
             .into_iter()
             .map(|s| match s {
                 Symbolized::Sym(sym) => Some(Symbol {
-                    name: sym.name.into_owned(),
+                    name: sym.name.as_ref().into(),
                     offset: sym.offset as u64,
-                    module: module.map(str::to_string),
+                    module: module.cloned(),
                 }),
                 Symbolized::Unknown(_) => None,
             })

@@ -202,6 +202,9 @@ pub struct Manifest {
     /// The entries of [`Manifest::read_sites`] that are stacks (`kstack`, `ustack`),
     /// counted when the kernel could not walk the stack.
     pub stack_sites: Vec<Span>,
+    /// The stack tables: (stack depth, index into [`Manifest::bpf_maps`]), each keyed
+    /// by a stack's id (u64), holding its frame count (u64) and frames.
+    pub stack_tables: Vec<(u32, usize)>,
     /// The one-slot array the runtime sets to the monotonic time it started at, for
     /// `elapsed`.
     pub start_map: Option<usize>,

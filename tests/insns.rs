@@ -79,3 +79,21 @@ fn syscalls_served_from_raw_syscalls() {
     );
     insta::assert_snapshot!(insns(&prog));
 }
+
+#[test]
+fn count_by_kernel_stack() {
+    // bpf_get_stack into the key buffer; a negative result adds one to the stack's slot
+    // of read_errors (the failed-walk counter the runtime reports).
+    insta::assert_snapshot!(insns(
+        "tracepoint:syscalls:sys_enter_getpid { @[kstack] = count(); }"
+    ));
+}
+
+#[test]
+fn count_by_user_stack() {
+    // The process header (pid, exec count, start time through BTF offsets), the
+    // first-sight check of procs_seen with its Process event, then the stack.
+    insta::assert_snapshot!(insns(
+        "tracepoint:syscalls:sys_enter_getpid { @[ustack] = count(); }"
+    ));
+}

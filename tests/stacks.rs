@@ -304,3 +304,77 @@ fn a_flame_graph_needs_a_map_keyed_by_a_stack() {
     assert!(r.stdout.is_empty(), "{}", r.stdout);
     assert!(!std::path::Path::new("/tmp/never.svg").exists());
 }
+
+#[test]
+fn a_profile_of_a_busy_command_makes_a_flame_graph_in_one_command() {
+    // The seed's workflow: sample a command's stacks at 999 Hz while it spins for
+    // 300 ms, flame graph at exit. ply's `stack` is the kernel stack.
+    let w = workload();
+    let svg = std::env::temp_dir().join(format!("scry-profile-{}.svg", std::process::id()));
+    let r = run(&[
+        "--flamegraph",
+        svg.to_str().unwrap(),
+        "-e",
+        "profile:hz:999 /pid == cpid/ { @[stack, ustack] = count(); }",
+        "-c",
+        &format!("{w} spin 300"),
+    ]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    std::fs::remove_file(&svg).unwrap();
+    // Most samples land in the spinning main (the workload keeps frame pointers).
+    let main = text
+        .split("<title>workload::main (")
+        .nth(1)
+        .expect("workload::main in the graph");
+    let samples: u64 = main
+        .split(' ')
+        .next()
+        .unwrap()
+        .replace(',', "")
+        .parse()
+        .unwrap();
+    assert!(samples >= 150, "{samples} samples in main");
+}
+
+#[test]
+fn stacks_a_full_table_cannot_keep_are_counted_never_shown_wrong() {
+    // 16 calls, each through a distinct chain of call sites (4 levels of two each),
+    // into a stack table of 4 (--max-map-keys 4, one stack expression): 4 stacks are
+    // kept and printed with their frames, 12 count as empty and are reported.
+    let w = workload();
+    let prog = format!("uprobe:{w}:scry_stack_leaf {{ printf(\"[%s]\\n\", ustack(6)); }}");
+    let r = run(&[
+        "--max-map-keys",
+        "4",
+        "-e",
+        &prog,
+        "-c",
+        &format!("{w} stacks 16 4"),
+    ]);
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let out = body(&r.stdout);
+    let stacks: Vec<&str> = out
+        .split('[')
+        .skip(1)
+        .map(|s| s.split(']').next().unwrap())
+        .collect();
+    assert_eq!(stacks.len(), 16, "{out}");
+    let kept: Vec<&&str> = stacks
+        .iter()
+        .filter(|s| s.contains("scry_stack_leaf+"))
+        .collect();
+    assert_eq!(kept.len(), 4, "{out}");
+    assert!(
+        kept.iter()
+            .all(|s| s.matches("scry_stack_fan+").count() == 5),
+        "{out}"
+    );
+    assert_eq!(stacks.iter().filter(|s| **s == "\n").count(), 12, "{out}");
+    assert!(
+        r.stderr
+            .contains("`ustack(6)`: 12 stacks could not be kept"),
+        "{}",
+        r.stderr
+    );
+}

@@ -269,7 +269,7 @@ impl Lowerer<'_> {
     }
 
     /// `dst op= src` (unsigned).
-    fn alu(&mut self, op: Alu, dst: VReg, src: Src) {
+    pub(super) fn alu(&mut self, op: Alu, dst: VReg, src: Src) {
         self.ops.push(Op::Alu {
             op,
             dst,
@@ -279,7 +279,7 @@ impl Lowerer<'_> {
     }
 
     /// `if a cond b goto target`.
-    fn jmp(&mut self, cond: Cond, a: VReg, b: Src, target: Label) {
+    pub(super) fn jmp(&mut self, cond: Cond, a: VReg, b: Src, target: Label) {
         self.ops.push(Op::Jmp { cond, a, b, target });
     }
 

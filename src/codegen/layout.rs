@@ -53,9 +53,12 @@ pub struct Layout {
     /// processes seen (key: the stack's 16-byte process header), when the program
     /// takes user stacks.
     pub process_event: Option<(usize, usize)>,
-    /// The `kstack`/`ustack` expressions among `read_sites` (a failed stack walk counts
-    /// as a failed read there).
+    /// The `kstack`/`ustack` expressions among `read_sites` (a stack that could not be
+    /// kept counts as a failed read there).
     pub stack_sites: Vec<crate::diag::Span>,
+    /// The stack tables, one per stack depth the program uses: (depth, map index);
+    /// keyed by a stack's id, holding its frame count and frames.
+    pub stack_tables: Vec<(u32, usize)>,
     /// Spans of the expressions that read memory through a pointer of the program's
     /// (`str()`, `buf()`, `*p`), sorted and distinct: slot `i` of the `read_errors` map
     /// counts the failed reads of site `i`. Reads the kernel's own context pointers
@@ -307,6 +310,19 @@ pub fn layout(program: &hir::Program) -> (Layout, Vec<MapDef>, Vec<MapMeta>, Vec
         });
     }
     (lay.read_sites, lay.loop_sites, lay.stack_sites) = read_sites(program);
+    for (depth, sites) in stack_depths(program) {
+        lay.stack_tables.push((depth, defs.len()));
+        defs.push(MapDef {
+            name: format!("stacks_{depth}"),
+            kind: MapKind::Hash,
+            key_size: 8,
+            value_size: 8 + 8 * depth,
+            // As many distinct stacks as the maps can hold entries, per stack taken.
+            max_entries: program.max_map_keys.saturating_mul(sites).min(1 << 24),
+            // BPF_F_NO_PREALLOC: memory for the stacks seen, not for every slot.
+            flags: 1,
+        });
+    }
     if !lay.read_sites.is_empty() {
         lay.read_errors = Some(defs.len());
         defs.push(MapDef {
@@ -373,6 +389,23 @@ fn read_sites(program: &hir::Program) -> (Vec<Span>, Vec<Span>, Vec<Span>) {
         loops,
         stacks.into_iter().collect(),
     )
+}
+
+/// The depths of the program's stacks, each with how many expressions take one.
+fn stack_depths(program: &hir::Program) -> std::collections::BTreeMap<u32, u32> {
+    let mut depths = std::collections::BTreeMap::new();
+    let mut note = |e: &hir::Expr| {
+        if let hir::ExprKind::Lib(hir::LibCall::Stack { depth, .. }) = e.kind {
+            *depths.entry(depth).or_insert(0) += 1;
+        }
+    };
+    for p in &program.probes {
+        if let Some(pred) = &p.predicate {
+            crate::sema::visit::expr(pred, &mut note);
+        }
+        crate::sema::visit::exprs(&p.body, &mut note);
+    }
+    depths
 }
 
 /// The processes whose first user stack the program remembers having reported (older

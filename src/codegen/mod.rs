@@ -281,6 +281,7 @@ pub fn lower(program: &hir::Program) -> Result<Compiled, Vec<Diagnostic>> {
         read_sites: lay.read_sites.clone(),
         loop_sites: lay.loop_sites.clone(),
         stack_sites: lay.stack_sites.clone(),
+        stack_tables: lay.stack_tables.clone(),
         start_map: lay.start_ns,
         update_errors: lay.update_errors,
         point_names: Vec::new(),

@@ -48,10 +48,10 @@ pub enum Rendered {
     /// stack's 16-byte header, then the address: 24 bytes in memory), printed as the
     /// name of its function.
     Usym,
-    /// `kstack`/`ustack`: the frames' addresses as `bpf_get_stack` wrote them (zeroes
-    /// after the last), `depth` of them; a user stack starts with its process: the pid
-    /// (u32), its `execve` count (u32) and its start time (u64, boot-clock
-    /// nanoseconds), so a reused pid or a new program makes other keys.
+    /// `kstack`/`ustack`: the stack's id (u64) in the program's stack table of its
+    /// `depth`, which holds its frames (0: the empty stack); a user stack starts with
+    /// its process: the pid (u32), its `execve` count (u32) and its start time (u64,
+    /// boot-clock nanoseconds), so a reused pid or a new program makes other keys.
     Stack {
         /// `ustack` (true) or `kstack`.
         user: bool,
@@ -166,10 +166,12 @@ impl Stack {
             u64::from_le_bytes(raw)
         };
         let first = if user { USER_STACK_HEADER as usize } else { 0 };
-        let addrs: Vec<u64> = (0..depth as usize)
-            .map(|i| word(first + 8 * i))
-            .take_while(|&a| a != 0)
-            .collect();
+        let id = word(first);
+        let addrs = if id == 0 {
+            Vec::new()
+        } else {
+            facts.stack_frames(depth, id)
+        };
         let frames = if mode == StackMode::Raw || addrs.is_empty() {
             addrs
                 .iter()
@@ -235,9 +237,7 @@ impl Rendered {
     pub fn size(&self) -> u32 {
         match self {
             Rendered::Inet | Rendered::Usym => 24,
-            Rendered::Stack { user, depth, .. } => {
-                8 * depth + if *user { USER_STACK_HEADER } else { 0 }
-            }
+            Rendered::Stack { user: true, .. } => USER_STACK_HEADER + 8,
             _ => 8,
         }
     }
@@ -282,6 +282,9 @@ pub trait Facts {
     /// `ns` nanoseconds since boot as local wall-clock time in `strftime(3)`'s `format`
     /// (`%f` is microseconds).
     fn strftime(&self, format: &str, ns: u64) -> Vec<u8>;
+    /// The frames (instruction addresses, innermost first) of stack `id` in the stack
+    /// table of `depth` (none when it has no such stack).
+    fn stack_frames(&self, depth: u32, id: u64) -> Vec<u64>;
     /// Kernel frames at `addrs`, symbolized from the kernel's symbols.
     fn kernel_frames(&self, addrs: &[u64]) -> Vec<Frame>;
     /// User frames at `addrs` of `process`, symbolized through the mappings recorded
@@ -423,6 +426,14 @@ mod tests {
         fn strftime(&self, format: &str, ns: u64) -> Vec<u8> {
             format!("{format}@{ns}").into_bytes()
         }
+        fn stack_frames(&self, depth: u32, id: u64) -> Vec<u64> {
+            let all: &[u64] = match id {
+                1 => &[0x20, 0x31, 0x42],
+                2 => &[0x10, 0x11],
+                _ => &[],
+            };
+            all.iter().copied().take(depth as usize).collect()
+        }
         fn kernel_frames(&self, addrs: &[u64]) -> Vec<Frame> {
             // Even addresses are in `k<addr/16>`, odd ones unknown.
             let symbol = |a: u64| Symbol {
@@ -516,7 +527,8 @@ mod tests {
             mode,
             depth: 4,
         };
-        let kernel = words(&[0x20, 0x31, 0x42, 0]);
+        // Kernel stack 1 of the table: three frames.
+        let kernel = words(&[1]);
         assert_eq!(
             render(k(StackMode::Bpftrace), &kernel),
             "\n        k2+0\n        0x31\n        k4+2\n"
@@ -526,14 +538,14 @@ mod tests {
             "\n\t20 k2+0\n\t31 0x31\n\t42 k4+2\n"
         );
         assert_eq!(render(k(StackMode::Raw), &kernel), "\n20\n31\n42\n");
-        // A user stack: pid 7, exec count 2, start time 9, two frames of three.
-        let user = words(&[(2 << 32) | 7, 9, 0x10, 0x11, 0]);
+        // A user stack: pid 7, exec count 2, start time 9, stack 2 (two frames).
+        let user = words(&[(2 << 32) | 7, 9, 2]);
         let u = Rendered::Stack {
             user: true,
             mode: StackMode::Perf,
             depth: 3,
         };
-        assert_eq!(u.size(), 40);
+        assert_eq!(u.size(), 24);
         assert_eq!(
             render(u, &user),
             "\n\t10 u7_2_9_16+3 (/bin/w)\n\t11 0x11 ([unknown])\n"
@@ -541,8 +553,16 @@ mod tests {
         let s = Stack::decode(true, StackMode::Bpftrace, 3, &user, &Machine);
         assert_eq!(s.text(4), b"\n    u7_2_9_16+3\n    0x11\n");
         assert_eq!(s.names().collect::<Vec<_>>(), ["0x11", "u7_2_9_16"]);
-        // No frames (a failed read): only the newline.
-        assert_eq!(render(k(StackMode::Bpftrace), &words(&[0, 0, 0, 0])), "\n");
+        // Id 0 (no stack was kept) and an id the table lacks: only the newline.
+        assert_eq!(render(k(StackMode::Bpftrace), &words(&[0])), "\n");
+        assert_eq!(render(k(StackMode::Bpftrace), &words(&[5])), "\n");
+        // The depth asked caps the frames.
+        let two = Rendered::Stack {
+            user: false,
+            mode: StackMode::Raw,
+            depth: 2,
+        };
+        assert_eq!(render(two, &kernel), "\n20\n31\n");
     }
 
     #[test]

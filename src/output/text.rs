@@ -101,8 +101,14 @@ impl Output for Text<'_> {
             ),
             crate::output::Failure::Stack => writeln!(
                 self.err,
-                "WARNING: line {}: `{}`: the kernel could not walk the stack {n}{times}; those stacks are empty",
-                f.line, f.expr
+                "WARNING: line {}: `{}`: {} could not be kept (the kernel could not walk it, its hash was another stack's, or the stack table was full: see --max-map-keys); counted as empty stacks",
+                f.line,
+                f.expr,
+                if f.count == 1 {
+                    "1 stack".to_string()
+                } else {
+                    format!("{} stacks", f.count)
+                }
             ),
             crate::output::Failure::LongRange => writeln!(
                 self.err,
@@ -314,6 +320,23 @@ mod tests {
 
     fn snapshot(keyed: bool, kind: ValueKind, entries: Vec<Entry>) -> MapSnapshot {
         MapSnapshot::new("@m".into(), kind, keyed, entries)
+    }
+
+    #[test]
+    fn failed_stack_walks_are_reported_at_their_expression() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut t = Text::new(&mut out, &mut err);
+        let f = ReadFailures {
+            kind: crate::output::Failure::Stack,
+            line: 3,
+            expr: "ustack",
+            count: 2,
+        };
+        t.read_failures(&f).unwrap();
+        assert_eq!(
+            String::from_utf8(err).unwrap(),
+            "WARNING: line 3: `ustack`: 2 stacks could not be kept (the kernel could not walk it, its hash was another stack's, or the stack table was full: see --max-map-keys); counted as empty stacks\n"
+        );
     }
 
     #[test]

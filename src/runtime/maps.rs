@@ -215,7 +215,7 @@ const BATCH: usize = 1024;
 /// Every entry of a hash map as (key, its value on each CPU), read in batches (one
 /// system call per [`BATCH`] entries instead of two per entry); `None` when the map is
 /// not a hash map or the kernel refuses a batch, to be read key by key.
-fn all_entries(map: &dyn MapCore, percpu: bool) -> Option<Vec<RawEntry>> {
+pub(crate) fn all_entries(map: &dyn MapCore, percpu: bool) -> Option<Vec<RawEntry>> {
     use libbpf_rs::MapType;
     use std::os::fd::AsRawFd;
     if !matches!(

@@ -443,6 +443,12 @@ pub fn run_with_output(
 
     let queue = events::Queue::default();
     let facts = std::rc::Rc::new(render::Machine::new());
+    for &(depth, i) in &meta.stack_tables {
+        let map = map_of(i).expect("every stack table is loaded");
+        let handle = libbpf_rs::MapHandle::try_from(map)
+            .map_err(|e| Error::Setup(format!("the stack table of depth {depth}: {e}")))?;
+        facts.symbols.add_stack_table(depth, handle);
+    }
     let mut decoder =
         events::Decoder::new(meta, facts.clone()).with_source(&opts.source.0, &opts.source.1);
     let mut live = Live {
@@ -565,6 +571,7 @@ pub fn run_with_output(
         .drain(&queue, out, &mut live, false)
         .map_err(io_err)?;
     out.exiting().map_err(io_err)?;
+    facts.symbols.read_stack_tables();
     let mut metas: Vec<_> = meta.maps.iter().collect();
     metas.sort_by(|a, b| a.name.cmp(&b.name));
     for m in metas {

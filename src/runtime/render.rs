@@ -109,6 +109,10 @@ impl Facts for Machine {
         strftime(format, secs as i64, nsec as i64)
     }
 
+    fn stack_frames(&self, depth: u32, id: u64) -> Vec<u64> {
+        self.symbols.stack_frames(depth, id)
+    }
+
     fn kernel_frames(&self, addrs: &[u64]) -> Vec<crate::lang::render::Frame> {
         self.symbols.kernel_frames(addrs)
     }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use blazesym::MaybeDefault;
 use blazesym::symbolize::source::{Elf, Kernel, Source};
 use blazesym::symbolize::{Input, Symbolized, Symbolizer};
+use libbpf_rs::MapCore;
 
 use crate::lang::render::{Frame, Process, Symbol};
 
@@ -81,6 +82,12 @@ struct Processes {
     forgotten: u64,
 }
 
+/// One stack table: the kernel's map, and the stacks read from it by id.
+struct Table {
+    map: libbpf_rs::MapHandle,
+    stacks: HashMap<u64, Rc<[u64]>, Fx>,
+}
+
 /// Symbol lookups for one run, cached.
 pub struct Symbols {
     symbolizer: Symbolizer,
@@ -91,6 +98,8 @@ pub struct Symbols {
     processes: RefCell<Processes>,
     /// When each process's mappings were last read again for an address outside them.
     refreshed: RefCell<HashMap<Process, Instant>>,
+    /// The program's stack tables by depth, with the stacks read from them.
+    tables: RefCell<HashMap<u32, Table>>,
     /// Clock ticks per second (`/proc/PID/stat` counts start times in them).
     ticks: u64,
 }
@@ -113,6 +122,7 @@ impl Symbols {
             frames: RefCell::default(),
             processes: RefCell::default(),
             refreshed: RefCell::default(),
+            tables: RefCell::default(),
             ticks: u64::try_from(ticks).ok().filter(|&t| t > 0).unwrap_or(100),
         }
     }
@@ -151,6 +161,55 @@ impl Symbols {
         }
         let p = self.processes.borrow();
         p.by_id.get(&process).cloned().unwrap_or_default()
+    }
+
+    /// Adds the program's stack table of `depth`.
+    pub fn add_stack_table(&self, depth: u32, map: libbpf_rs::MapHandle) {
+        let table = Table {
+            map,
+            stacks: HashMap::default(),
+        };
+        self.tables.borrow_mut().insert(depth, table);
+    }
+
+    /// Reads every stack of every table at once (before the maps print at exit: one
+    /// batch of system calls instead of one per stack).
+    pub fn read_stack_tables(&self) {
+        for table in self.tables.borrow_mut().values_mut() {
+            let entries = crate::runtime::maps::all_entries(&table.map, false).unwrap_or_default();
+            for (key, values) in entries {
+                let (Ok(id), Some(value)) = (<[u8; 8]>::try_from(&key[..]), values.first()) else {
+                    continue;
+                };
+                table
+                    .stacks
+                    .insert(u64::from_le_bytes(id), frames_of(value));
+            }
+        }
+    }
+
+    /// The frames of stack `id` in the table of `depth`, innermost first.
+    pub fn stack_frames(&self, depth: u32, id: u64) -> Vec<u64> {
+        let mut tables = self.tables.borrow_mut();
+        let Some(table) = tables.get_mut(&depth) else {
+            return Vec::new();
+        };
+        if let Some(f) = table.stacks.get(&id) {
+            return f.to_vec();
+        }
+        let found = table
+            .map
+            .lookup(&id.to_le_bytes(), libbpf_rs::MapFlags::ANY)
+            .ok()
+            .flatten();
+        match found {
+            Some(value) => {
+                let f = frames_of(&value);
+                table.stacks.insert(id, f.clone());
+                f.to_vec()
+            }
+            None => Vec::new(),
+        }
     }
 
     /// How many processes' mappings were forgotten to bound memory.
@@ -331,6 +390,19 @@ impl Symbols {
             })
             .collect()
     }
+}
+
+/// The frames of a stack table's value: the count (u64), then that many addresses.
+fn frames_of(value: &[u8]) -> Rc<[u64]> {
+    let words: Vec<u64> = value
+        .chunks_exact(8)
+        .map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")))
+        .collect();
+    let n = words.first().map_or(0, |&n| n as usize);
+    words
+        .get(1..)
+        .map_or(&[][..], |w| &w[..n.min(w.len())])
+        .into()
 }
 
 /// The start time (field 22, in clock ticks) of a `/proc/PID/stat` line.

@@ -177,6 +177,13 @@ pub const BUILTINS: &[BuiltinDef] = &[
         "the user stack of the current task (127 frames), symbolized through its process's mappings",
     ),
     row(
+        "stack",
+        Source::Stack,
+        "kstack",
+        EVERY,
+        "ply's name for `kstack`",
+    ),
+    row(
         "caller",
         Source::Stack,
         "ksym_t / usym_t",

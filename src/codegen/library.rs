@@ -73,7 +73,8 @@ impl Lowerer<'_> {
         }
     }
 
-    fn store_word(&mut self, at: Mem, size: Size, src: Src) {
+    /// `*(size *)at = src`.
+    pub(super) fn store_word(&mut self, at: Mem, size: Size, src: Src) {
         self.ops.push(Op::Store {
             size,
             base: at.base,

@@ -47,17 +47,7 @@ impl Lowerer<'_> {
         // The table's value: the frame count, then the frames.
         let buf = self.alloc(8 + 8 * depth);
         let frames = buf.at(8);
-        let ctx = self.ctx_reg();
-        let flags = if user { BPF_F_USER_STACK } else { 0 };
-        let r = self.call(
-            helper::GET_STACK,
-            vec![
-                Arg::V(ctx),
-                Arg::Addr(frames),
-                Arg::Imm(8 * depth as i64),
-                Arg::Imm(flags),
-            ],
-        );
+        let r = self.get_stack(frames, depth, user);
         let id = self.fresh_copy(Src::Imm(0));
         let (fail, found, store) = (self.new_label(), self.new_label(), self.new_label());
         self.jmp(Cond::Slt, r, Src::Imm(0), fail);
@@ -65,10 +55,10 @@ impl Lowerer<'_> {
         // nr = bytes / 8, at most `depth` (the verifier bounds the helper's result).
         let nr = self.fresh_copy(Src::V(r));
         self.alu(Alu::Rsh, nr, Src::Imm(3));
-        self.put(buf, Size::DW, Src::V(nr));
+        self.store_word(buf, Size::DW, Src::V(nr));
         let h = self.hash_frames(frames, nr, user);
         let key = self.alloc(8);
-        self.put(key, Size::DW, Src::V(h));
+        self.store_word(key, Size::DW, Src::V(h));
         let q = self.call(
             helper::MAP_LOOKUP_ELEM,
             vec![Arg::Map(table), Arg::Addr(key)],
@@ -102,8 +92,24 @@ impl Lowerer<'_> {
         let failed = self.fresh_copy(Src::Imm(-1));
         self.count_failed_read(failed);
         self.ops.push(Op::Label(store));
-        self.put(id_at, Size::DW, Src::V(id));
+        self.store_word(id_at, Size::DW, Src::V(id));
         Val::Buf { at, len: size }
+    }
+
+    /// `bpf_get_stack` of the kernel or user stack, at most `depth` frames to `to`; the
+    /// helper's result (bytes written, or a negative error).
+    fn get_stack(&mut self, to: Mem, depth: u32, user: bool) -> VReg {
+        let ctx = self.ctx_reg();
+        let flags = if user { BPF_F_USER_STACK } else { 0 };
+        self.call(
+            helper::GET_STACK,
+            vec![
+                Arg::V(ctx),
+                Arg::Addr(to),
+                Arg::Imm(8 * depth as i64),
+                Arg::Imm(flags),
+            ],
+        )
     }
 
     /// A 64-bit hash of the `nr` frames at `frames` (never 0, the empty stack's id);
@@ -202,7 +208,7 @@ impl Lowerer<'_> {
     pub(super) fn usym(&mut self, addr: &hir::Expr, task: Option<TaskOffsets>) -> Val {
         let a = self.int(addr);
         let at = self.alloc(8 + USER_STACK_HEADER);
-        self.put(at.at(USER_STACK_HEADER as i16), Size::DW, a);
+        self.store_word(at.at(USER_STACK_HEADER as i16), Size::DW, a);
         self.process_header(at, task);
         self.report_process(at);
         Val::Buf {
@@ -221,23 +227,13 @@ impl Lowerer<'_> {
             self.process_header(at, task);
             self.report_process(at);
         }
-        let ctx = self.ctx_reg();
-        let flags = if user { BPF_F_USER_STACK } else { 0 };
-        let r = self.call(
-            helper::GET_STACK,
-            vec![
-                Arg::V(ctx),
-                Arg::Addr(frames),
-                Arg::Imm(16),
-                Arg::Imm(flags),
-            ],
-        );
+        let r = self.get_stack(frames, 2, user);
         self.count_failed_read(r);
         let second = self.load_u64(frames.at(8));
         if !user {
             return Val::Int(Src::V(second));
         }
-        self.put(frames, Size::DW, Src::V(second));
+        self.store_word(frames, Size::DW, Src::V(second));
         Val::Buf {
             at,
             len: 8 + USER_STACK_HEADER,
@@ -251,10 +247,10 @@ impl Lowerer<'_> {
         let Val::Int(pid) = self.builtin(Builtin::Pid) else {
             unreachable!("pid is an integer")
         };
-        self.put(at, Size::W, pid);
+        self.store_word(at, Size::W, pid);
         let Some(off) = task else {
-            self.put(at.at(4), Size::W, Src::Imm(0));
-            self.put(at.at(8), Size::DW, Src::Imm(0));
+            self.store_word(at.at(4), Size::W, Src::Imm(0));
+            self.store_word(at.at(8), Size::DW, Src::Imm(0));
             return;
         };
         // leader = current->group_leader, then its exec count and start time.
@@ -320,14 +316,5 @@ impl Lowerer<'_> {
         }
         self.submit_event(p, skip);
         self.ops.push(Op::Label(done));
-    }
-
-    fn put(&mut self, at: Mem, size: Size, src: Src) {
-        self.ops.push(Op::Store {
-            size,
-            base: at.base,
-            off: at.off,
-            src,
-        });
     }
 }

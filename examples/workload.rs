@@ -28,9 +28,10 @@
 //!   stacks unwind through them exactly: the return addresses are `+9` into each caller),
 //!   then a sleep of MS milliseconds (default 0) before exiting, so a tracer that reads
 //!   the process's mappings when it first sees it finds them;
-//! - `stacks N [DEPTH]`: N calls of `scry_stack_fan` DEPTH (default 14) levels deep, the
-//!   i-th (from 0) recursing through one of two call sites at each level by the bits of
-//!   i, down to `scry_stack_leaf`: min(N, 2^DEPTH) distinct user stacks;
+//! - `stacks N [DEPTH [MS]]`: N calls of `scry_stack_fan` DEPTH (default 14) levels
+//!   deep, the i-th (from 0) recursing through one of two call sites at each level by
+//!   the bits of i, down to `scry_stack_leaf`: min(N, 2^DEPTH) distinct user stacks;
+//!   then a sleep of MS milliseconds (default 0);
 //! - `long N`: N calls of `scry_long_symbol_target_function` and 2×N of
 //!   `scry_long_symbol_other_function`, deep in modules with long names: their
 //!   Rust-mangled symbols are over 583 bytes;
@@ -426,6 +427,8 @@ fn main() {
                 // SAFETY: defined above: recursion `depth` deep, then the leaf.
                 std::hint::black_box(unsafe { scry_stack_fan(depth, std::hint::black_box(i)) });
             }
+            let linger = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(0u64);
+            std::thread::sleep(std::time::Duration::from_millis(linger));
         }
         "sleep" => std::thread::sleep(std::time::Duration::from_millis(n)),
         "exec" if n > 0 => {

@@ -560,6 +560,8 @@ pub mod helper {
     pub const RINGBUF_SUBMIT: u32 = 132;
     /// `bpf_ringbuf_discard`
     pub const RINGBUF_DISCARD: u32 = 133;
+    /// `bpf_ringbuf_query`
+    pub const RINGBUF_QUERY: u32 = 134;
     /// `bpf_probe_read_user`
     pub const PROBE_READ_USER: u32 = 112;
     /// `bpf_probe_read_kernel`
@@ -620,6 +622,7 @@ pub mod helper {
             RINGBUF_RESERVE => "bpf_ringbuf_reserve",
             RINGBUF_SUBMIT => "bpf_ringbuf_submit",
             RINGBUF_DISCARD => "bpf_ringbuf_discard",
+            RINGBUF_QUERY => "bpf_ringbuf_query",
             PROBE_READ_USER => "bpf_probe_read_user",
             PROBE_READ_KERNEL => "bpf_probe_read_kernel",
             PROBE_READ_USER_STR => "bpf_probe_read_user_str",

@@ -177,11 +177,36 @@ impl Lowerer<'_> {
         (p, skip)
     }
 
-    /// Submits the record `p`; at `skip` (no record) counts one lost event.
+    /// Submits the record `p`; at `skip` (no record) counts one lost event. The reader
+    /// is woken only once the buffer is an eighth full (`BPF_RB_FORCE_WAKEUP`), else not
+    /// (`BPF_RB_NO_WAKEUP`; it polls every few milliseconds): a wakeup per record costs
+    /// the traced task more than the record itself.
     pub(super) fn submit_event(&mut self, p: VReg, skip: Label) {
+        let rb = self.layout.ringbuf.expect("events imply a ring buffer");
+        let avail = self.call(helper::RINGBUF_QUERY, vec![Arg::Map(rb), Arg::Imm(0)]);
+        let size = self.call(helper::RINGBUF_QUERY, vec![Arg::Map(rb), Arg::Imm(1)]);
+        self.ops.push(Op::Alu {
+            op: crate::bpf::Alu::Rsh,
+            dst: size,
+            src: Src::Imm(3),
+            signed: false,
+        });
+        let flags = self.fresh_copy(Src::Imm(2));
+        let full = self.new_label();
+        self.ops.push(Op::Jmp {
+            cond: crate::bpf::Cond::Ge,
+            a: avail,
+            b: Src::V(size),
+            target: full,
+        });
+        self.ops.push(Op::Mov {
+            dst: flags,
+            src: Src::Imm(1),
+        });
+        self.ops.push(Op::Label(full));
         self.ops.push(Op::Call {
             helper: helper::RINGBUF_SUBMIT,
-            args: vec![Arg::V(p), Arg::Imm(0)],
+            args: vec![Arg::V(p), Arg::V(flags)],
             ret: None,
         });
         let done = self.new_label();

@@ -244,6 +244,13 @@ pub enum Value {
 /// Strings are bytes and print as they are.
 pub fn render(pieces: &[Piece], args: &[Value]) -> Vec<u8> {
     let mut out = Vec::new();
+    render_into(pieces, args, &mut out);
+    out
+}
+
+/// [`render`], appending to `out` (a buffer the caller reuses from event to event).
+pub fn render_into(pieces: &[Piece], args: &[Value], out: &mut Vec<u8>) {
+    use std::io::Write;
     let mut args = args.iter();
     for p in pieces {
         match p {
@@ -251,21 +258,41 @@ pub fn render(pieces: &[Piece], args: &[Value]) -> Vec<u8> {
             Piece::Conv(spec) => {
                 let Some(arg) = args.next() else { continue };
                 if let (Value::Str(b), 's') = (arg, spec.conv) {
-                    string(spec, &string_text(b), &mut out);
+                    string(spec, &string_text(b), out);
                 } else if let (Value::Int { bits, .. }, 'c') = (arg, spec.conv) {
                     // The low byte as it is (C's `%c`), padded to the width.
-                    string(spec, &[*bits as u8], &mut out);
+                    string(spec, &[*bits as u8], out);
                 } else if let Value::Text(t) = arg {
-                    string(spec, t, &mut out);
+                    string(spec, t, out);
                 } else if let Value::Buf(b) = arg {
                     out.extend_from_slice(escape_buffer(b, spec.conv).as_bytes());
+                } else if let (Value::Int { bits, .. }, true) = (arg, plain(spec)) {
+                    // The common `%d`, `%u`, `%x` of a full-width integer: written
+                    // straight into the output, as `convert` would write it.
+                    let _ = match (spec.conv, spec.bits) {
+                        ('d' | 'i', 64) => write!(out, "{}", *bits as i64),
+                        ('d' | 'i', _) => write!(out, "{}", *bits as i32),
+                        ('u', 64) => write!(out, "{bits}"),
+                        ('u', _) => write!(out, "{}", *bits as u32),
+                        (_, 64) => write!(out, "{bits:x}"),
+                        _ => write!(out, "{:x}", *bits as u32),
+                    };
                 } else {
                     out.extend_from_slice(convert(spec, arg).as_bytes());
                 }
             }
         }
     }
-    out
+}
+
+/// A conversion with nothing but its letter and an `int` or `long` length: `%d`, `%lu`,
+/// `%x`, … (no flags, width or precision).
+fn plain(spec: &Spec) -> bool {
+    matches!(spec.conv, 'd' | 'i' | 'u' | 'x')
+        && matches!(spec.bits, 32 | 64)
+        && spec.width.is_none()
+        && spec.precision.is_none()
+        && !(spec.left || spec.zero || spec.plus || spec.space || spec.alt)
 }
 
 /// The text of a string buffer: its bytes up to the NUL. A buffer without a NUL holds a

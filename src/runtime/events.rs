@@ -191,8 +191,7 @@ impl Decoder {
                 };
                 let values = arguments(pieces, args, data, &*self.facts);
                 self.text.clear();
-                self.text
-                    .extend_from_slice(&format::render(pieces, &values));
+                format::render_into(pieces, &values, &mut self.text);
                 match kind {
                     EventKind::Message { error, .. } => {
                         let at = self.locations.get(id).cloned().unwrap_or_default();

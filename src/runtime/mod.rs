@@ -193,6 +193,10 @@ mod libbpf_log {
     }
 }
 
+/// How often, in milliseconds, the event loop reads the ring buffer when no wakeup came:
+/// the longest a record waits below the buffer's wakeup mark (an eighth full).
+const POLL_MS: i32 = 10;
+
 /// Runs the program, printing to stdout (warnings to stderr) in `format`.
 pub fn run(artifact: &Artifact, mut opts: RunOptions, format: Format) -> Result<i32, Error> {
     let stdout = signals::Stdout::new().map_err(|e| Error::Output(e.to_string()))?;
@@ -537,8 +541,11 @@ pub fn run_with_output(
                 revents: 0,
             });
         }
+        // Records below the buffer's wakeup mark wake nobody: with a ring buffer the loop
+        // also looks every POLL_MS.
+        let timeout = if ringbuf.is_some() { POLL_MS } else { -1 };
         // SAFETY: fds is a valid array of pollfd structures.
-        let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
         if r < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
             return Err(Error::EventLoop(format!(
                 "poll: {}",

@@ -36,6 +36,16 @@ fn programs() -> Vec<(String, String)> {
         format!(r#"uprobe:{w}:scry_workload_func {{ @c = count(); if (@c > 2) {{ signal("SIGUSR1"); signal(arg0 & 15); }} errorf("%d %s", @c, (1, comm)); system("echo %d", pid); cat("/proc/%d/stat", pid); }}"#),
         "tracepoint:syscalls:sys_enter_* { @[probe] = count(); }".to_string(),
         "profile:hz:99 { @[cpu] = count(); } software:faults:1 { @f = count(); } interval:ms:10 { exit(); }".to_string(),
+        // Stacks in every program type they reach: perf events, tracepoints, raw
+        // tracepoints, uprobes (each stack's table insert, collision check and process
+        // report), BEGIN; several of them and of two depths in one program.
+        format!(
+            "profile:hz:99 {{ @[kstack, ustack, comm] = count(); }} software:faults:1 {{ @f[ustack(5)] = count(); }} \
+             tracepoint:syscalls:sys_enter_read {{ @r[kstack(perf, 3), ustack] = sum(args.count); printf(\"%s\", kstack(3)); }} \
+             rawtracepoint:sched_switch {{ @s[kstack] = count(); }} \
+             uprobe:{w}:scry_stack_leaf {{ @u[ustack, caller, usym(reg(\"ip\"))] = count(); print(ustack(raw, 2)); }} \
+             BEGIN {{ @b[kstack(1), ksym(kaddr(\"vfs_read\"))] = count(); }}"
+        ),
         r#"tracepoint:syscalls:sys_enter_openat { @[str(args.filename)] = count(); printf("%s\n", str(args.filename, 32)); }"#.to_string(),
         format!(
             r#"uprobe:{w}:scry_workload_func {{ @[ntop(arg0 & 0xff, arg1), macaddr(arg2), strerror(arg3)] = count();

@@ -149,6 +149,9 @@ impl Output for Folded<'_> {
     fn map_full(&mut self, map: &str, capacity: u32, count: u64) -> io::Result<()> {
         self.text.map_full(map, capacity, count)
     }
+    fn processes_forgotten(&mut self, count: u64, kept: usize) -> io::Result<()> {
+        self.text.processes_forgotten(count, kept)
+    }
     fn test_result(&mut self, t: &TestResult<'_>) -> io::Result<()> {
         self.text.test_result(t)
     }
@@ -221,6 +224,9 @@ impl Output for Recorder<'_> {
     }
     fn map_full(&mut self, map: &str, capacity: u32, count: u64) -> io::Result<()> {
         self.inner.map_full(map, capacity, count)
+    }
+    fn processes_forgotten(&mut self, count: u64, kept: usize) -> io::Result<()> {
+        self.inner.processes_forgotten(count, kept)
     }
     fn test_result(&mut self, t: &TestResult<'_>) -> io::Result<()> {
         self.inner.test_result(t)

@@ -142,6 +142,13 @@ impl Output for Json<'_> {
         self.out.write_all(&line)
     }
 
+    fn processes_forgotten(&mut self, count: u64, kept: usize) -> io::Result<()> {
+        writeln!(
+            self.out,
+            r#"{{"type": "processes_forgotten", "data": {{"count": {count}, "kept": {kept}}}}}"#
+        )
+    }
+
     fn map_full(&mut self, map: &str, capacity: u32, count: u64) -> io::Result<()> {
         let mut line = br#"{"type": "map_full", "data": {"map": "#.to_vec();
         string(&mut line, map.as_bytes());

@@ -62,6 +62,10 @@ pub trait Output {
     fn read_failures(&mut self, f: &ReadFailures<'_>) -> io::Result<()>;
     /// `count` updates of map `map` failed because it already held `capacity` entries.
     fn map_full(&mut self, map: &str, capacity: u32, count: u64) -> io::Result<()>;
+    /// The mappings of `count` processes were forgotten to bound memory (more than
+    /// `kept` processes had user stacks taken): stacks of those that exited print as
+    /// addresses.
+    fn processes_forgotten(&mut self, count: u64, kept: usize) -> io::Result<()>;
     /// Test `index` of `names` ran (`--test`): passed or not, its output (shown when it
     /// failed).
     fn test_result(&mut self, t: &TestResult<'_>) -> io::Result<()>;
@@ -150,6 +154,9 @@ impl Output for Capture {
         Ok(())
     }
     fn map_full(&mut self, _: &str, _: u32, _: u64) -> io::Result<()> {
+        Ok(())
+    }
+    fn processes_forgotten(&mut self, _: u64, _: usize) -> io::Result<()> {
         Ok(())
     }
     fn test_result(&mut self, _: &TestResult<'_>) -> io::Result<()> {

@@ -78,6 +78,13 @@ impl Output for Text<'_> {
         writeln!(self.err, "Lost {n} events")
     }
 
+    fn processes_forgotten(&mut self, count: u64, kept: usize) -> io::Result<()> {
+        writeln!(
+            self.err,
+            "WARNING: the mappings of {count} processes were forgotten (scry keeps those of {kept}); user stacks of the ones that exited print as addresses"
+        )
+    }
+
     fn map_full(&mut self, map: &str, capacity: u32, count: u64) -> io::Result<()> {
         let updates = if count == 1 { "update" } else { "updates" };
         writeln!(

@@ -563,13 +563,15 @@ pub fn run_with_output(
         }
     }
 
-    // END, then the last events, then maps, then detach.
+    // END, then the last events and the maps while the probes detach (the kernel takes
+    // a grace period or more per uprobe: as long as printing the maps, or longer).
     for prog in &end {
         attach::test_run::run_once(prog).map_err(|reason| Error::Run {
             probe: "END".into(),
             reason,
         })?;
     }
+    let detaching = Detaching(Some(std::thread::spawn(move || detach(links))));
     if let Some(rb) = &ringbuf {
         rb.consume()
             .map_err(|e| Error::EventLoop(format!("reading events: {e}")))?;
@@ -602,6 +604,11 @@ pub fn run_with_output(
         + decoder.malformed();
     if lost > 0 {
         out.lost_events(lost).map_err(io_err)?;
+    }
+    let forgotten = facts.symbols.forgotten();
+    if forgotten > 0 {
+        out.processes_forgotten(forgotten, symbols::MAX_PROCESSES)
+            .map_err(io_err)?;
     }
     if let Some(m) = meta.update_errors.and_then(map_of) {
         // In name order, as the maps print.
@@ -639,7 +646,7 @@ pub fn run_with_output(
     }
     out.flush().map_err(io_err)?;
     drop(ringbuf);
-    detach(links);
+    drop(detaching);
     // `exit(code)` left `0x100 | code` in the flag.
     Ok(exit_flag.map_or(0, |m| (maps::flag_word(m) & 0xff) as i32))
 }
@@ -740,6 +747,18 @@ impl events::MapActions for Live<'_> {
 
 /// Detaches every link. Each classic-tracepoint detach waits for an RCU grace period in
 /// the kernel (~75 ms here); dropping links from several threads lets those waits overlap.
+/// Probes being detached on a thread of their own; dropping it waits until they are all
+/// gone (on every way out of the run).
+struct Detaching(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for Detaching {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 fn detach(links: Vec<Link>) {
     const THREADS: usize = 8;
     if links.len() < 4 {

@@ -19,7 +19,7 @@ use libbpf_rs::MapCore;
 use crate::lang::render::{Frame, Process, Symbol};
 
 /// The most processes whose mappings are kept; the oldest recorded is forgotten first.
-const MAX_PROCESSES: usize = 16_384;
+pub const MAX_PROCESSES: usize = 16_384;
 
 /// The most (process, address) symbols kept; past it the cache starts again.
 const MAX_FRAMES: usize = 1 << 20;
@@ -458,6 +458,25 @@ mod tests {
         );
         assert_eq!(m[0].path.to_str(), Some("/usr/bin/w w"));
         assert_eq!(m[1].path.to_str(), Some("/lib/libc.so.6"));
+    }
+
+    #[test]
+    fn the_oldest_processes_are_forgotten_and_counted() {
+        let s = Symbols::new();
+        let p = |pid| Process {
+            pid,
+            exec: 0,
+            start: 1,
+        };
+        for pid in 0..MAX_PROCESSES as u32 + 3 {
+            s.keep(p(pid), Rc::new(Vec::new()));
+        }
+        // Keeping a known process again changes nothing.
+        s.keep(p(MAX_PROCESSES as u32), Rc::new(Vec::new()));
+        assert_eq!(s.forgotten(), 3);
+        let kept = s.processes.borrow();
+        assert_eq!(kept.by_id.len(), MAX_PROCESSES);
+        assert!(!kept.by_id.contains_key(&p(2)) && kept.by_id.contains_key(&p(3)));
     }
 
     #[test]

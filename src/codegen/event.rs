@@ -185,20 +185,10 @@ impl Lowerer<'_> {
         let rb = self.layout.ringbuf.expect("events imply a ring buffer");
         let avail = self.call(helper::RINGBUF_QUERY, vec![Arg::Map(rb), Arg::Imm(0)]);
         let size = self.call(helper::RINGBUF_QUERY, vec![Arg::Map(rb), Arg::Imm(1)]);
-        self.ops.push(Op::Alu {
-            op: crate::bpf::Alu::Rsh,
-            dst: size,
-            src: Src::Imm(3),
-            signed: false,
-        });
+        self.alu(crate::bpf::Alu::Rsh, size, Src::Imm(3));
         let flags = self.fresh_copy(Src::Imm(2));
         let full = self.new_label();
-        self.ops.push(Op::Jmp {
-            cond: crate::bpf::Cond::Ge,
-            a: avail,
-            b: Src::V(size),
-            target: full,
-        });
+        self.jmp(crate::bpf::Cond::Ge, avail, Src::V(size), full);
         self.ops.push(Op::Mov {
             dst: flags,
             src: Src::Imm(1),

@@ -264,12 +264,7 @@ impl Lowerer<'_> {
     /// `bpf_probe_read_kernel(to, size, base + off)`.
     fn read_kernel(&mut self, to: Mem, size: i64, base: VReg, off: u32) {
         let from = self.fresh_copy(Src::V(base));
-        self.ops.push(Op::Alu {
-            op: Alu::Add,
-            dst: from,
-            src: Src::Imm(off as i32),
-            signed: false,
-        });
+        self.alu(Alu::Add, from, Src::Imm(off as i32));
         self.ops.push(Op::Call {
             helper: helper::PROBE_READ_KERNEL,
             args: vec![Arg::Addr(to), Arg::Imm(size), Arg::V(from)],
